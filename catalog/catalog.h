@@ -1,0 +1,197 @@
+/*
+ * catalog.h - the destination's catalog: snapshots, node trees, packs and objects (SQLite).
+ *
+ * The only place that calls SQLite. The catalog lives in WAL mode; one connection writes
+ * (the backup's writer thread), others may read concurrently.
+ *
+ * Snapshot visibility: a backup creates its snapshot row in state 'pending', streams node
+ * versions and entries into it in as many transactions as it likes, and flips it to
+ * 'complete' in one final transaction. Readers see complete snapshots only. A pending snapshot
+ * left by a killed run is removed by the next run (catalog_discard_pending), so earlier
+ * snapshots are never affected.
+ *
+ * A node version belongs to every snapshot from added_in until (excluding) deleted_in, so a
+ * daily backup adds rows only for new nodes; a node deleted from the database stays
+ * restorable from the snapshots that held it.
+ *
+ * Format: PRAGMA user_version is the catalog format. Opening an older catalog keeps a copy
+ * (catalog.db.v<N>.bak) and migrates it forward in one transaction; a newer one is refused.
+ */
+#ifndef STRATA_CATALOG_CATALOG_H
+#define STRATA_CATALOG_CATALOG_H
+
+#include "catalog/pack.h"
+#include "common/hash.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CATALOG_FORMAT 1
+
+typedef struct catalog catalog;
+
+typedef enum catalog_mode {
+	CATALOG_CREATE, /* create a new catalog (the file must not exist) */
+	CATALOG_WRITE,  /* open an existing catalog for a backup */
+	CATALOG_READ    /* open an existing catalog for reading */
+} catalog_mode;
+
+typedef struct catalog_snapshot {
+	int64_t id;
+	int64_t time_us;       /* wall-clock start of the backup */
+	int64_t finished_us;
+	int64_t db_time_us;    /* the source database's snapshot time */
+	int64_t watermark;     /* highest node id the snapshot saw */
+	int64_t nodes;         /* totals of the snapshot's view */
+	int64_t files;
+	int64_t bytes;
+	int64_t new_nodes;     /* what this backup added */
+	int64_t deleted_nodes;
+	int64_t new_bytes;     /* raw size of new objects */
+	int64_t stored_bytes;  /* bytes this backup added to packs */
+	bool has_files;
+	bool has_database;
+	char source[512];      /* where the data came from, never with credentials */
+} catalog_snapshot;
+
+typedef enum catalog_entry_type {
+	CATALOG_ENTRY_FILE = 1,
+	CATALOG_ENTRY_DIR = 2,
+	CATALOG_ENTRY_SYMLINK = 3
+} catalog_entry_type;
+
+/* One path of a node's tree. A file's content is the object hash, or - for files stored in
+ * several chunks - the concatenation of the chunk objects listed in chunks; hash is then the
+ * hash of the whole content. */
+typedef struct catalog_entry {
+	const char *path;
+	const char *target;   /* symlinks */
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t mode;
+	catalog_entry_type type;
+	st_hash hash;         /* files */
+	const st_hash *chunks;
+	size_t chunk_count;   /* 0 when the content is the single object hash */
+} catalog_entry;
+
+typedef struct catalog_node {
+	int64_t node_id;
+	int64_t ctime_us;
+	const char *uuid;
+	bool has_folder;
+	uint32_t root_mode;
+	int64_t root_mtime_ns;
+	uint64_t files;
+	uint64_t bytes;
+} catalog_node;
+
+typedef struct catalog_pack {
+	int64_t id;
+	char name[64];
+	uint64_t size;
+	uint64_t objects;
+} catalog_pack;
+
+/* ---- lifecycle, transactions, metadata ---- */
+
+int catalog_open(catalog **out, const char *path, catalog_mode mode);
+void catalog_close(catalog *cat);
+
+int catalog_begin(catalog *cat);
+int catalog_commit(catalog *cat);
+void catalog_rollback(catalog *cat);
+
+/* *out (caller frees) is NULL when key is absent. */
+int catalog_meta_get(catalog *cat, const char *key, char **out);
+int catalog_meta_set(catalog *cat, const char *key, const char *value);
+
+/* PRAGMA integrity_check: ST_ERR_CORRUPT with the first problem when it fails. */
+int catalog_integrity_check(catalog *cat);
+
+/* ---- snapshots ---- */
+
+/* Removes pending snapshots and everything they added; *out_count says how many. */
+int catalog_discard_pending(catalog *cat, int *out_count);
+
+/* Creates a pending snapshot from the fields of snap (id ignored); *out_id is its id. */
+int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t *out_id);
+
+/* Stores the statistics of snap and makes it complete. Run inside the final transaction. */
+int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap);
+
+/* The newest complete snapshot; *out_found false when there is none. */
+int catalog_snapshot_latest(catalog *cat, catalog_snapshot *out, bool *out_found);
+
+/* A complete snapshot by id; ST_ERR_NOTFOUND when there is no such snapshot. */
+int catalog_snapshot_get(catalog *cat, int64_t id, catalog_snapshot *out);
+
+/* All complete snapshots, oldest first; *out is freed by the caller. */
+int catalog_snapshot_list(catalog *cat, catalog_snapshot **out, size_t *out_count);
+
+/* ---- nodes ---- */
+
+/* Whether a current (not deleted) version of node_id exists. */
+int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out);
+
+/* Adds a node version with its entries to snapshot_id. */
+int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node,
+		     const catalog_entry *entries, size_t count);
+
+/* Number of current node versions with node_id <= max_id. */
+int catalog_node_count_current(catalog *cat, int64_t max_id, int64_t *out);
+
+/* Ids of current node versions with node_id <= max_id, ascending; *out freed by the caller. */
+int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t *out_count);
+
+/* Marks the current versions of ids as deleted in snapshot_id; adds up what they held. */
+int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
+			      int64_t *out_files, int64_t *out_bytes);
+
+/* ---- packs and objects ---- */
+
+int catalog_pack_add(catalog *cat, const char *name, uint64_t size, uint64_t objects, int64_t *out_id);
+int catalog_pack_list(catalog *cat, catalog_pack **out, size_t *out_count);
+
+int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *loc);
+
+/* *out_found tells whether hash is stored; loc (may be NULL) receives where. */
+int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, bool *out_found);
+
+/* Calls fn for every object of pack_id in offset order; stops on non-zero return. */
+int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
+				int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx);
+
+/* Counts entries whose content (object or chunk) is not in the objects table, and objects
+ * that point outside their pack; each problem is passed to report (one line). */
+int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char *problem), void *ctx,
+			     uint64_t *out_problems);
+
+/* ---- reading a snapshot's trees ---- */
+
+typedef struct catalog_tree_iter catalog_tree_iter;
+
+/* One entry of a node in a snapshot, with where its content is. */
+typedef struct catalog_tree_entry {
+	catalog_entry entry;
+	pack_location location; /* single-object files */
+	bool has_location;
+	pack_location *chunk_locations; /* chunked files: entry.chunk_count of them */
+} catalog_tree_entry;
+
+typedef struct catalog_node_tree {
+	catalog_node node;
+	catalog_tree_entry *entries;
+	size_t count;
+} catalog_node_tree;
+
+int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id);
+
+/* *out is the next node with its entries (owned by the caller, free with
+ * catalog_node_tree_free), or NULL at the end. */
+int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out);
+void catalog_tree_iter_close(catalog_tree_iter *iter);
+void catalog_node_tree_free(catalog_node_tree *tree);
+
+#endif

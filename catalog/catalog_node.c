@@ -1,0 +1,151 @@
+/*
+ * catalog_node.c - node versions and their entries.
+ */
+#include "catalog/catalog_internal.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <stdlib.h>
+
+int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out)
+{
+	int rc = catalog_prepare_cached(cat, &cat->node_is_current,
+					"SELECT 1 FROM node_versions WHERE node_id = ? AND deleted_in IS NULL");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(cat->node_is_current, 1, node_id);
+	int step = sqlite3_step(cat->node_is_current);
+	*out = step == SQLITE_ROW;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "look up a node");
+	sqlite3_reset(cat->node_is_current);
+	return rc;
+}
+
+static int insert_entry(catalog *cat, int64_t version_id, const catalog_entry *entry)
+{
+	int rc = catalog_prepare_cached(cat, &cat->entry_insert,
+					"INSERT INTO entries(version_id, path, type, mode, mtime_ns, size, hash, chunks,"
+					" target) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (rc != 0)
+		return rc;
+	sqlite3_stmt *stmt = cat->entry_insert;
+	sqlite3_bind_int64(stmt, 1, version_id);
+	sqlite3_bind_text(stmt, 2, entry->path, -1, SQLITE_STATIC);
+	sqlite3_bind_int(stmt, 3, (int)entry->type);
+	sqlite3_bind_int(stmt, 4, (int)entry->mode);
+	sqlite3_bind_int64(stmt, 5, entry->mtime_ns);
+	sqlite3_bind_int64(stmt, 6, (sqlite3_int64)entry->size);
+	if (entry->type == CATALOG_ENTRY_FILE)
+		catalog_bind_hash(stmt, 7, &entry->hash);
+	if (entry->chunk_count > 0)
+		sqlite3_bind_blob(stmt, 8, entry->chunks, (int)(entry->chunk_count * sizeof *entry->chunks),
+				  SQLITE_STATIC);
+	if (entry->target != NULL)
+		sqlite3_bind_text(stmt, 9, entry->target, -1, SQLITE_STATIC);
+	return catalog_step_done(cat, stmt, "add an entry");
+}
+
+int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node,
+		     const catalog_entry *entries, size_t count)
+{
+	int rc = catalog_prepare_cached(cat, &cat->node_insert,
+					"INSERT INTO node_versions(node_id, uuid, ctime_us, added_in, has_folder,"
+					" root_mode, root_mtime_ns, files, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (rc != 0)
+		return rc;
+	sqlite3_stmt *stmt = cat->node_insert;
+	sqlite3_bind_int64(stmt, 1, node->node_id);
+	sqlite3_bind_text(stmt, 2, node->uuid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, node->ctime_us);
+	sqlite3_bind_int64(stmt, 4, snapshot_id);
+	sqlite3_bind_int(stmt, 5, node->has_folder);
+	sqlite3_bind_int(stmt, 6, (int)node->root_mode);
+	sqlite3_bind_int64(stmt, 7, node->root_mtime_ns);
+	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)node->files);
+	sqlite3_bind_int64(stmt, 9, (sqlite3_int64)node->bytes);
+	if ((rc = catalog_step_done(cat, stmt, "add a node")) != 0)
+		return rc;
+	int64_t version_id = sqlite3_last_insert_rowid(cat->db);
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = insert_entry(cat, version_id, &entries[i]);
+	return rc;
+}
+
+int catalog_node_count_current(catalog *cat, int64_t max_id, int64_t *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT count(*) FROM node_versions WHERE deleted_in IS NULL AND node_id <= ?");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, max_id);
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		rc = catalog_sql_error(cat, "count nodes");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT node_id FROM node_versions WHERE deleted_in IS NULL AND node_id <= ?"
+				 " ORDER BY node_id");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, max_id);
+	int64_t *ids = NULL;
+	size_t count = 0, cap = 0;
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 1024;
+			ids = st_realloc(ids, cap * sizeof *ids);
+		}
+		ids[count++] = sqlite3_column_int64(stmt, 0);
+	}
+	if (step != SQLITE_DONE) {
+		rc = catalog_sql_error(cat, "list nodes");
+		free(ids);
+		ids = NULL;
+		count = 0;
+	}
+	sqlite3_finalize(stmt);
+	*out = ids;
+	*out_count = count;
+	return rc;
+}
+
+int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
+			      int64_t *out_files, int64_t *out_bytes)
+{
+	sqlite3_stmt *sum = NULL, *mark = NULL;
+	int rc = catalog_prepare(cat, &sum,
+				 "SELECT coalesce(sum(files), 0), coalesce(sum(bytes), 0) FROM node_versions"
+				 " WHERE node_id = ? AND deleted_in IS NULL");
+	if (rc == 0)
+		rc = catalog_prepare(cat, &mark,
+				     "UPDATE node_versions SET deleted_in = ? WHERE node_id = ? AND deleted_in IS NULL");
+	*out_files = 0;
+	*out_bytes = 0;
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		sqlite3_bind_int64(sum, 1, ids[i]);
+		if (sqlite3_step(sum) != SQLITE_ROW) {
+			rc = catalog_sql_error(cat, "mark a node deleted");
+			break;
+		}
+		*out_files += sqlite3_column_int64(sum, 0);
+		*out_bytes += sqlite3_column_int64(sum, 1);
+		sqlite3_reset(sum);
+		sqlite3_bind_int64(mark, 1, snapshot_id);
+		sqlite3_bind_int64(mark, 2, ids[i]);
+		rc = catalog_step_done(cat, mark, "mark a node deleted");
+	}
+	sqlite3_finalize(sum);
+	sqlite3_finalize(mark);
+	return rc;
+}

@@ -1,0 +1,57 @@
+/*
+ * catalog_schema.c - the catalog's schema, as a list of forward migrations.
+ *
+ * migrations[i] takes a catalog from format i to format i + 1. A new format appends a
+ * migration and raises CATALOG_FORMAT; existing entries never change, since catalogs in the
+ * field were made by them.
+ */
+#include "catalog/catalog_internal.h"
+
+#include "common/error.h"
+
+#include <stdio.h>
+
+static const char *const migrations[CATALOG_FORMAT] = {
+	/* 0 -> 1: the first format */
+	"CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+	"CREATE TABLE snapshots(id INTEGER PRIMARY KEY, state TEXT NOT NULL, time_us INTEGER NOT NULL,"
+	" finished_us INTEGER, db_time_us INTEGER, watermark INTEGER NOT NULL DEFAULT 0,"
+	" nodes INTEGER NOT NULL DEFAULT 0, files INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+	" new_nodes INTEGER NOT NULL DEFAULT 0, deleted_nodes INTEGER NOT NULL DEFAULT 0,"
+	" new_bytes INTEGER NOT NULL DEFAULT 0, stored_bytes INTEGER NOT NULL DEFAULT 0,"
+	" has_files INTEGER NOT NULL, has_database INTEGER NOT NULL, source TEXT NOT NULL);"
+	"CREATE TABLE packs(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, size INTEGER NOT NULL,"
+	" objects INTEGER NOT NULL);"
+	"CREATE TABLE objects(hash BLOB PRIMARY KEY, pack_id INTEGER NOT NULL, offset INTEGER NOT NULL,"
+	" raw_size INTEGER NOT NULL, stored_size INTEGER NOT NULL, codec INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE INDEX objects_pack ON objects(pack_id, offset);"
+	"CREATE TABLE node_versions(id INTEGER PRIMARY KEY, node_id INTEGER NOT NULL, uuid TEXT NOT NULL,"
+	" ctime_us INTEGER, added_in INTEGER NOT NULL, deleted_in INTEGER, has_folder INTEGER NOT NULL,"
+	" root_mode INTEGER NOT NULL, root_mtime_ns INTEGER NOT NULL, files INTEGER NOT NULL,"
+	" bytes INTEGER NOT NULL);"
+	"CREATE INDEX node_versions_current ON node_versions(node_id) WHERE deleted_in IS NULL;"
+	"CREATE INDEX node_versions_added ON node_versions(added_in);"
+	"CREATE INDEX node_versions_deleted ON node_versions(deleted_in) WHERE deleted_in IS NOT NULL;"
+	"CREATE TABLE entries(version_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEGER NOT NULL,"
+	" mode INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash BLOB,"
+	" chunks BLOB, target TEXT, PRIMARY KEY(version_id, path)) WITHOUT ROWID;",
+};
+
+int catalog_migrate(catalog *cat, int from_version)
+{
+	int rc = catalog_begin(cat);
+	for (int version = from_version; rc == 0 && version < CATALOG_FORMAT; version++) {
+		if ((rc = catalog_exec(cat, migrations[version])) != 0)
+			st_error_prefix("unable to migrate catalog from format %d", version);
+	}
+	if (rc == 0) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", CATALOG_FORMAT);
+		rc = catalog_exec(cat, sql);
+	}
+	if (rc == 0)
+		rc = catalog_commit(cat);
+	if (rc != 0)
+		catalog_rollback(cat);
+	return rc;
+}

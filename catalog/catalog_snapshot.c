@@ -1,0 +1,168 @@
+/*
+ * catalog_snapshot.c - snapshot rows: pending, complete, listing, and discarding a killed run.
+ */
+#include "catalog/catalog_internal.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SNAPSHOT_COLUMNS                                                                        \
+	"id, time_us, coalesce(finished_us, 0), coalesce(db_time_us, 0), watermark, nodes, files," \
+	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source"
+
+static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
+{
+	memset(out, 0, sizeof *out);
+	out->id = sqlite3_column_int64(stmt, 0);
+	out->time_us = sqlite3_column_int64(stmt, 1);
+	out->finished_us = sqlite3_column_int64(stmt, 2);
+	out->db_time_us = sqlite3_column_int64(stmt, 3);
+	out->watermark = sqlite3_column_int64(stmt, 4);
+	out->nodes = sqlite3_column_int64(stmt, 5);
+	out->files = sqlite3_column_int64(stmt, 6);
+	out->bytes = sqlite3_column_int64(stmt, 7);
+	out->new_nodes = sqlite3_column_int64(stmt, 8);
+	out->deleted_nodes = sqlite3_column_int64(stmt, 9);
+	out->new_bytes = sqlite3_column_int64(stmt, 10);
+	out->stored_bytes = sqlite3_column_int64(stmt, 11);
+	out->has_files = sqlite3_column_int(stmt, 12) != 0;
+	out->has_database = sqlite3_column_int(stmt, 13) != 0;
+	snprintf(out->source, sizeof out->source, "%s", (const char *)sqlite3_column_text(stmt, 14));
+}
+
+int catalog_discard_pending(catalog *cat, int *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_begin(cat);
+	if (rc == 0)
+		rc = catalog_prepare(cat, &stmt, "SELECT count(*) FROM snapshots WHERE state = 'pending'");
+	if (rc == 0 && sqlite3_step(stmt) != SQLITE_ROW)
+		rc = catalog_sql_error(cat, "find pending snapshots");
+	if (rc == 0)
+		*out_count = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (rc == 0 && *out_count > 0)
+		rc = catalog_exec(cat,
+				  "DELETE FROM entries WHERE version_id IN (SELECT v.id FROM node_versions v"
+				  " JOIN snapshots s ON s.id = v.added_in WHERE s.state = 'pending');"
+				  "DELETE FROM node_versions WHERE added_in IN (SELECT id FROM snapshots WHERE state = 'pending');"
+				  "UPDATE node_versions SET deleted_in = NULL WHERE deleted_in IN"
+				  " (SELECT id FROM snapshots WHERE state = 'pending');"
+				  "DELETE FROM snapshots WHERE state = 'pending';");
+	if (rc == 0)
+		rc = catalog_commit(cat);
+	if (rc != 0)
+		catalog_rollback(cat);
+	return rc;
+}
+
+int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t *out_id)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "INSERT INTO snapshots(state, time_us, db_time_us, watermark, has_files,"
+				 " has_database, source) VALUES ('pending', ?, ?, ?, ?, ?, ?)");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snap->time_us);
+	sqlite3_bind_int64(stmt, 2, snap->db_time_us);
+	sqlite3_bind_int64(stmt, 3, snap->watermark);
+	sqlite3_bind_int(stmt, 4, snap->has_files);
+	sqlite3_bind_int(stmt, 5, snap->has_database);
+	sqlite3_bind_text(stmt, 6, snap->source, -1, SQLITE_STATIC);
+	rc = catalog_step_done(cat, stmt, "create a snapshot");
+	sqlite3_finalize(stmt);
+	if (rc == 0)
+		*out_id = sqlite3_last_insert_rowid(cat->db);
+	return rc;
+}
+
+int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "UPDATE snapshots SET state = 'complete', finished_us = ?, nodes = ?, files = ?,"
+				 " bytes = ?, new_nodes = ?, deleted_nodes = ?, new_bytes = ?, stored_bytes = ?,"
+				 " watermark = ? WHERE id = ? AND state = 'pending'");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snap->finished_us);
+	sqlite3_bind_int64(stmt, 2, snap->nodes);
+	sqlite3_bind_int64(stmt, 3, snap->files);
+	sqlite3_bind_int64(stmt, 4, snap->bytes);
+	sqlite3_bind_int64(stmt, 5, snap->new_nodes);
+	sqlite3_bind_int64(stmt, 6, snap->deleted_nodes);
+	sqlite3_bind_int64(stmt, 7, snap->new_bytes);
+	sqlite3_bind_int64(stmt, 8, snap->stored_bytes);
+	sqlite3_bind_int64(stmt, 9, snap->watermark);
+	sqlite3_bind_int64(stmt, 10, snap->id);
+	rc = catalog_step_done(cat, stmt, "complete a snapshot");
+	if (rc == 0 && sqlite3_changes(cat->db) != 1)
+		rc = st_error_set(ST_ERR_GENERIC, "snapshot %lld is no longer pending", (long long)snap->id);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Runs a snapshot query; *out_found says whether a row came back. */
+static int query_one(catalog *cat, const char *sql, int64_t id, catalog_snapshot *out, bool *out_found)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, sql);
+	if (rc != 0)
+		return rc;
+	if (id >= 0)
+		sqlite3_bind_int64(stmt, 1, id);
+	int step = sqlite3_step(stmt);
+	*out_found = step == SQLITE_ROW;
+	if (step == SQLITE_ROW)
+		read_snapshot(out, stmt);
+	else if (step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "read snapshots");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_snapshot_latest(catalog *cat, catalog_snapshot *out, bool *out_found)
+{
+	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete'"
+			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
+}
+
+int catalog_snapshot_get(catalog *cat, int64_t id, catalog_snapshot *out)
+{
+	bool found = false;
+	int rc = query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete' AND id = ?",
+			   id, out, &found);
+	if (rc == 0 && !found)
+		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot '%lld' not found", (long long)id);
+	return rc;
+}
+
+int catalog_snapshot_list(catalog *cat, catalog_snapshot **out, size_t *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete' ORDER BY id");
+	if (rc != 0)
+		return rc;
+	catalog_snapshot *list = NULL;
+	size_t count = 0;
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = st_realloc(list, (count + 1) * sizeof *list);
+		read_snapshot(&list[count++], stmt);
+	}
+	if (step != SQLITE_DONE) {
+		rc = catalog_sql_error(cat, "list snapshots");
+		free(list);
+		list = NULL;
+		count = 0;
+	}
+	sqlite3_finalize(stmt);
+	*out = list;
+	*out_count = count;
+	return rc;
+}

@@ -1,0 +1,178 @@
+/*
+ * catalog_tree.c - reading a snapshot node by node, with where each file's content is.
+ *
+ * One query streams every (node, entry, object) row of the snapshot in node order; the
+ * iterator groups the rows of one node. Memory holds one node at a time.
+ */
+#include "catalog/catalog_internal.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct catalog_tree_iter {
+	catalog *cat;
+	sqlite3_stmt *stmt;
+	bool has_row; /* stmt points at a row not yet consumed */
+	bool done;
+};
+
+enum {
+	COL_VERSION, COL_NODE_ID, COL_UUID, COL_CTIME, COL_HAS_FOLDER, COL_ROOT_MODE, COL_ROOT_MTIME,
+	COL_FILES, COL_BYTES, COL_PATH, COL_TYPE, COL_MODE, COL_MTIME, COL_SIZE, COL_HASH, COL_CHUNKS,
+	COL_TARGET, COL_PACK
+};
+
+int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id)
+{
+	catalog_tree_iter *iter = st_calloc(1, sizeof *iter);
+	iter->cat = cat;
+	int rc = catalog_prepare(cat, &iter->stmt,
+				 "SELECT v.id, v.node_id, v.uuid, v.ctime_us, v.has_folder, v.root_mode, v.root_mtime_ns,"
+				 " v.files, v.bytes, e.path, e.type, e.mode, e.mtime_ns, e.size, e.hash, e.chunks,"
+				 " e.target, o.pack_id, o.offset, o.raw_size, o.stored_size, o.codec"
+				 " FROM node_versions v"
+				 " LEFT JOIN entries e ON e.version_id = v.id"
+				 " LEFT JOIN objects o ON o.hash = e.hash AND e.chunks IS NULL"
+				 " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
+				 " ORDER BY v.id, e.path");
+	if (rc != 0) {
+		free(iter);
+		return rc;
+	}
+	sqlite3_bind_int64(iter->stmt, 1, snapshot_id);
+	*out = iter;
+	return 0;
+}
+
+static char *column_strdup(sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+	return text ? st_strdup((const char *)text) : NULL;
+}
+
+static void read_location(pack_location *out, sqlite3_stmt *stmt, int first)
+{
+	out->pack_id = sqlite3_column_int64(stmt, first);
+	out->offset = (uint64_t)sqlite3_column_int64(stmt, first + 1);
+	out->raw_size = (uint64_t)sqlite3_column_int64(stmt, first + 2);
+	out->stored_size = (uint64_t)sqlite3_column_int64(stmt, first + 3);
+	out->codec = (codec_kind)sqlite3_column_int(stmt, first + 4);
+}
+
+static int read_chunks(catalog *cat, catalog_tree_entry *out, sqlite3_stmt *stmt, const char *uuid)
+{
+	size_t count = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS) / ST_HASH_SIZE;
+	st_hash *chunks = st_malloc(count * sizeof *chunks);
+	memcpy(chunks, sqlite3_column_blob(stmt, COL_CHUNKS), count * sizeof *chunks);
+	out->entry.chunks = chunks;
+	out->entry.chunk_count = count;
+	out->chunk_locations = st_calloc(count, sizeof *out->chunk_locations);
+	for (size_t i = 0; i < count; i++) {
+		bool found = false;
+		int rc = catalog_object_find(cat, &chunks[i], &out->chunk_locations[i], &found);
+		if (rc != 0)
+			return rc;
+		if (!found)
+			return st_error_set(ST_ERR_CORRUPT, "node %s file '%s': chunk %zu is not in any pack", uuid,
+					    out->entry.path, i);
+	}
+	return 0;
+}
+
+static int read_entry(catalog *cat, catalog_node_tree *tree, sqlite3_stmt *stmt)
+{
+	tree->entries = st_realloc(tree->entries, (tree->count + 1) * sizeof *tree->entries);
+	catalog_tree_entry *out = &tree->entries[tree->count++];
+	memset(out, 0, sizeof *out);
+	out->entry.path = column_strdup(stmt, COL_PATH);
+	out->entry.target = column_strdup(stmt, COL_TARGET);
+	out->entry.type = (catalog_entry_type)sqlite3_column_int(stmt, COL_TYPE);
+	out->entry.mode = (uint32_t)sqlite3_column_int(stmt, COL_MODE);
+	out->entry.mtime_ns = sqlite3_column_int64(stmt, COL_MTIME);
+	out->entry.size = (uint64_t)sqlite3_column_int64(stmt, COL_SIZE);
+	catalog_column_hash(&out->entry.hash, stmt, COL_HASH);
+	if (out->entry.type != CATALOG_ENTRY_FILE)
+		return 0;
+	if (sqlite3_column_type(stmt, COL_CHUNKS) != SQLITE_NULL)
+		return read_chunks(cat, out, stmt, tree->node.uuid);
+	if (sqlite3_column_type(stmt, COL_PACK) == SQLITE_NULL)
+		return st_error_set(ST_ERR_CORRUPT, "node %s file '%s': content is not in any pack", tree->node.uuid,
+				    out->entry.path);
+	read_location(&out->location, stmt, COL_PACK);
+	out->has_location = true;
+	return 0;
+}
+
+static void read_node(catalog_node *out, sqlite3_stmt *stmt)
+{
+	out->node_id = sqlite3_column_int64(stmt, COL_NODE_ID);
+	out->uuid = column_strdup(stmt, COL_UUID);
+	out->ctime_us = sqlite3_column_int64(stmt, COL_CTIME);
+	out->has_folder = sqlite3_column_int(stmt, COL_HAS_FOLDER) != 0;
+	out->root_mode = (uint32_t)sqlite3_column_int(stmt, COL_ROOT_MODE);
+	out->root_mtime_ns = sqlite3_column_int64(stmt, COL_ROOT_MTIME);
+	out->files = (uint64_t)sqlite3_column_int64(stmt, COL_FILES);
+	out->bytes = (uint64_t)sqlite3_column_int64(stmt, COL_BYTES);
+}
+
+static int step(catalog_tree_iter *iter)
+{
+	int rc = sqlite3_step(iter->stmt);
+	iter->has_row = rc == SQLITE_ROW;
+	if (rc == SQLITE_DONE)
+		iter->done = true;
+	else if (rc != SQLITE_ROW)
+		return catalog_sql_error(iter->cat, "read a snapshot");
+	return 0;
+}
+
+int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out)
+{
+	*out = NULL;
+	int rc = 0;
+	if (!iter->has_row && !iter->done && (rc = step(iter)) != 0)
+		return rc;
+	if (iter->done)
+		return 0;
+	catalog_node_tree *tree = st_calloc(1, sizeof *tree);
+	int64_t version = sqlite3_column_int64(iter->stmt, COL_VERSION);
+	read_node(&tree->node, iter->stmt);
+	while (rc == 0 && iter->has_row && sqlite3_column_int64(iter->stmt, COL_VERSION) == version) {
+		if (sqlite3_column_type(iter->stmt, COL_PATH) != SQLITE_NULL)
+			rc = read_entry(iter->cat, tree, iter->stmt);
+		if (rc == 0)
+			rc = step(iter);
+	}
+	if (rc != 0) {
+		catalog_node_tree_free(tree);
+		return rc;
+	}
+	*out = tree;
+	return 0;
+}
+
+void catalog_tree_iter_close(catalog_tree_iter *iter)
+{
+	if (iter == NULL)
+		return;
+	sqlite3_finalize(iter->stmt);
+	free(iter);
+}
+
+void catalog_node_tree_free(catalog_node_tree *tree)
+{
+	if (tree == NULL)
+		return;
+	for (size_t i = 0; i < tree->count; i++) {
+		free((char *)tree->entries[i].entry.path);
+		free((char *)tree->entries[i].entry.target);
+		free((st_hash *)tree->entries[i].entry.chunks);
+		free(tree->entries[i].chunk_locations);
+	}
+	free(tree->entries);
+	free((char *)tree->node.uuid);
+	free(tree);
+}

@@ -1,0 +1,232 @@
+/*
+ * pack.c - pack files (see pack.h for the format).
+ */
+#include "catalog/pack.h"
+
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "common/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PACK_FORMAT 1
+#define WRITE_BUFFER_SIZE (1u << 20)
+
+static const char file_magic[8] = {'S', 'T', 'R', 'A', 'T', 'A', 'P', 'K'};
+static const char record_magic[4] = {'S', 'O', 'B', 'J'};
+
+struct pack_writer {
+	int fd;
+	char *path;
+	uint64_t size;
+	unsigned char *buffer;
+	size_t buffered;
+};
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get_u32(const unsigned char *p)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static uint64_t get_u64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int flush_buffer(pack_writer *writer)
+{
+	int rc = st_write_all(writer->fd, writer->buffer, writer->buffered, writer->path);
+	writer->buffered = 0;
+	return rc;
+}
+
+static int write_bytes(pack_writer *writer, const void *data, size_t len)
+{
+	if (writer->buffered + len > WRITE_BUFFER_SIZE) {
+		int rc = flush_buffer(writer);
+		if (rc != 0)
+			return rc;
+	}
+	if (len >= WRITE_BUFFER_SIZE) {
+		int rc = st_write_all(writer->fd, data, len, writer->path);
+		if (rc == 0)
+			writer->size += len;
+		return rc;
+	}
+	memcpy(writer->buffer + writer->buffered, data, len);
+	writer->buffered += len;
+	writer->size += len;
+	return 0;
+}
+
+int pack_writer_open(pack_writer **out, const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return st_error_set_errno(ST_ERR_DEST, errno, "unable to create pack '%s'", path);
+	pack_writer *writer = st_calloc(1, sizeof *writer);
+	writer->fd = fd;
+	writer->path = st_strdup(path);
+	writer->buffer = st_malloc(WRITE_BUFFER_SIZE);
+	unsigned char header[PACK_FILE_HEADER_SIZE] = {0};
+	memcpy(header, file_magic, sizeof file_magic);
+	put_u32(header + 8, PACK_FORMAT);
+	int rc = write_bytes(writer, header, sizeof header);
+	if (rc != 0) {
+		pack_writer_abandon(writer);
+		return rc;
+	}
+	*out = writer;
+	return 0;
+}
+
+static void encode_record_header(unsigned char out[PACK_RECORD_HEADER_SIZE], const st_hash *hash,
+				 codec_kind codec, uint64_t raw_size, uint64_t stored_size)
+{
+	memset(out, 0, PACK_RECORD_HEADER_SIZE);
+	memcpy(out, record_magic, sizeof record_magic);
+	out[4] = (unsigned char)codec;
+	put_u64(out + 8, raw_size);
+	put_u64(out + 16, stored_size);
+	memcpy(out + 24, hash->bytes, ST_HASH_SIZE);
+	put_u64(out + 40, st_hash64(out, 40));
+}
+
+int pack_writer_append(pack_writer *writer, const st_hash *hash, codec_kind codec, uint64_t raw_size,
+		       const void *stored, size_t stored_size, uint64_t *out_offset)
+{
+	unsigned char header[PACK_RECORD_HEADER_SIZE];
+	encode_record_header(header, hash, codec, raw_size, stored_size);
+	*out_offset = writer->size;
+	int rc = write_bytes(writer, header, sizeof header);
+	if (rc == 0)
+		rc = write_bytes(writer, stored, stored_size);
+	return rc;
+}
+
+uint64_t pack_writer_size(const pack_writer *writer)
+{
+	return writer->size;
+}
+
+static void free_writer(pack_writer *writer)
+{
+	if (writer->fd >= 0)
+		close(writer->fd);
+	free(writer->buffer);
+	free(writer->path);
+	free(writer);
+}
+
+int pack_writer_seal(pack_writer *writer)
+{
+	int rc = flush_buffer(writer);
+	if (rc == 0)
+		rc = st_fsync_fd(writer->fd, writer->path);
+	if (rc == 0 && close(writer->fd) != 0)
+		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to close pack '%s'", writer->path);
+	writer->fd = -1;
+	if (rc == 0) {
+		char *dir = st_strdup(writer->path);
+		char *slash = strrchr(dir, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		rc = st_fsync_dir(slash != NULL ? dir : ".");
+		free(dir);
+	}
+	free_writer(writer);
+	return rc;
+}
+
+void pack_writer_abandon(pack_writer *writer)
+{
+	if (writer != NULL)
+		free_writer(writer);
+}
+
+int pack_check_file_header(int fd, const char *what)
+{
+	unsigned char header[PACK_FILE_HEADER_SIZE];
+	int rc = st_pread_all(fd, header, sizeof header, 0, what);
+	if (rc != 0)
+		return rc == ST_ERR_CORRUPT ? st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: truncated header", what) : rc;
+	if (memcmp(header, file_magic, sizeof file_magic) != 0)
+		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: not a strata pack", what);
+	if (get_u32(header + 8) != PACK_FORMAT)
+		return st_error_set(ST_ERR_CORRUPT, "pack '%s' has unknown format %u", what, get_u32(header + 8));
+	return 0;
+}
+
+static int decode_record_header(pack_record *out, const unsigned char *header, uint64_t offset,
+				const char *what)
+{
+	if (memcmp(header, record_magic, sizeof record_magic) != 0 || get_u64(header + 40) != st_hash64(header, 40))
+		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: bad object header at offset %llu",
+				    what, (unsigned long long)offset);
+	out->codec = (codec_kind)header[4];
+	out->raw_size = get_u64(header + 8);
+	out->stored_size = get_u64(header + 16);
+	memcpy(out->hash.bytes, header + 24, ST_HASH_SIZE);
+	return 0;
+}
+
+int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const char *what)
+{
+	unsigned char header[PACK_RECORD_HEADER_SIZE];
+	int rc = st_pread_all(fd, header, sizeof header, offset, what);
+	if (rc != 0)
+		return rc;
+	return decode_record_header(out, header, offset, what);
+}
+
+int pack_read_object(void *out, int fd, const pack_location *loc, const st_hash *expected,
+		     const char *what)
+{
+	size_t total = PACK_RECORD_HEADER_SIZE + (size_t)loc->stored_size;
+	unsigned char *buf = st_malloc(total);
+	pack_record record;
+	int rc = st_pread_all(fd, buf, total, loc->offset, what);
+	if (rc != 0)
+		goto cleanup;
+	if ((rc = decode_record_header(&record, buf, loc->offset, what)) != 0)
+		goto cleanup;
+	if (!st_hash_equal(&record.hash, expected) || record.raw_size != loc->raw_size ||
+	    record.stored_size != loc->stored_size || record.codec != loc->codec) {
+		rc = st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: object at offset %llu is not the one the catalog names",
+				  what, (unsigned long long)loc->offset);
+		goto cleanup;
+	}
+	if ((rc = codec_decompress(out, (size_t)loc->raw_size, buf + PACK_RECORD_HEADER_SIZE,
+				   (size_t)loc->stored_size, loc->codec, what)) != 0)
+		goto cleanup;
+	st_hash actual;
+	st_hash_buffer(&actual, out, (size_t)loc->raw_size);
+	if (!st_hash_equal(&actual, expected))
+		rc = st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: object at offset %llu does not match its hash",
+				  what, (unsigned long long)loc->offset);
+cleanup:
+	free(buf);
+	return rc;
+}

@@ -1,0 +1,75 @@
+/*
+ * pack.h - pack files: many content-addressed objects in one destination file.
+ *
+ * A pack is a 16-byte file header ("STRATAPK", format u32, reserved u32) followed by records.
+ * Each record is a 48-byte header - magic "SOBJ", codec u8, reserved (3 bytes), raw size u64,
+ * stored size u64, XXH3-128 hash of the raw content (16 bytes), XXH3-64 of the preceding 40
+ * header bytes - and then the stored bytes. Integers are little-endian. Packs are therefore
+ * self-describing: a lost catalog can be rebuilt by reading them, and a reader can check every
+ * object without the catalog.
+ *
+ * Packs are append-only while written and never changed after pack_writer_seal(), which
+ * fsyncs the file and its directory: only then may the catalog point at its objects.
+ */
+#ifndef STRATA_CATALOG_PACK_H
+#define STRATA_CATALOG_PACK_H
+
+#include "catalog/codec.h"
+#include "common/hash.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PACK_FILE_HEADER_SIZE 16
+#define PACK_RECORD_HEADER_SIZE 48
+
+typedef struct pack_writer pack_writer;
+
+/* Where an object is, as the catalog records it. */
+typedef struct pack_location {
+	int64_t pack_id;
+	uint64_t offset;      /* of the record header */
+	uint64_t raw_size;
+	uint64_t stored_size; /* bytes after the record header */
+	codec_kind codec;
+} pack_location;
+
+/* The decoded header of one record. */
+typedef struct pack_record {
+	st_hash hash;
+	uint64_t raw_size;
+	uint64_t stored_size;
+	codec_kind codec;
+} pack_record;
+
+/* Creates the pack file path (which must not exist) and writes its file header. */
+int pack_writer_open(pack_writer **out, const char *path);
+
+/* Appends one record; *out_offset is where its header starts. */
+int pack_writer_append(pack_writer *writer, const st_hash *hash, codec_kind codec, uint64_t raw_size,
+		       const void *stored, size_t stored_size, uint64_t *out_offset);
+
+/* Bytes written so far, file header included. */
+uint64_t pack_writer_size(const pack_writer *writer);
+
+/* Flushes, fsyncs the pack and its directory, closes and frees the writer. On failure the
+ * writer is freed too and the pack must be treated as lost. */
+int pack_writer_seal(pack_writer *writer);
+
+/* Closes and frees without sealing (the file stays, as an orphan to be removed). */
+void pack_writer_abandon(pack_writer *writer);
+
+/* Checks the file header of the pack open at fd; what names it in errors. */
+int pack_check_file_header(int fd, const char *what);
+
+/* Reads and validates the record header at offset. */
+int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const char *what);
+
+/* Reads the object at loc from the pack open at fd into out (loc->raw_size bytes), decodes it
+ * and checks that it hashes to expected. Any mismatch is ST_ERR_CORRUPT naming what and the
+ * offset. */
+int pack_read_object(void *out, int fd, const pack_location *loc, const st_hash *expected,
+		     const char *what);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * args.c - option parsing shared by the subcommands (see commands.h).
+ */
+#include "cli/commands.h"
+
+#include "common/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_getopt(int argc, char **argv, const char *command, const struct option *options)
+{
+	opterr = 0;
+	int c = getopt_long(argc, argv, ":hv", options, NULL);
+	if (c == '?') {
+		if (optopt != 0)
+			st_error_set(ST_ERR_USAGE, "strata %s: unknown option '-%c' (see 'strata %s --help')", command, optopt,
+				     command);
+		else
+			st_error_set(ST_ERR_USAGE, "strata %s: unknown option '%s' (see 'strata %s --help')", command,
+				     argv[optind - 1], command);
+	} else if (c == ':') {
+		st_error_set(ST_ERR_USAGE, "strata %s: option '%s' needs a value", command, argv[optind - 1]);
+		c = '?';
+	}
+	return c;
+}
+
+int cli_parse_int(const char *option, const char *value, long long min, long long max, long long *out)
+{
+	char *end = NULL;
+	errno = 0;
+	long long n = strtoll(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || n < min || n > max)
+		return st_error_set(ST_ERR_USAGE, "invalid value '%s' for %s: expected an integer from %lld to %lld", value,
+				    option, min, max);
+	*out = n;
+	return 0;
+}
+
+int cli_missing(const char *command, const char *option)
+{
+	return st_error_set(ST_ERR_USAGE, "strata %s: %s is required (see 'strata %s --help')", command, option, command);
+}
+
+int cli_require_dest(const char **dest, const char *command)
+{
+	if (*dest == NULL)
+		*dest = getenv("STRATA_DEST");
+	if (*dest == NULL || **dest == '\0')
+		return cli_missing(command, "--dest (or STRATA_DEST)");
+	return 0;
+}
+
+void cli_print_help(const char *text)
+{
+	fputs(text, stdout);
+}
+
+bool cli_human_output(bool verbose)
+{
+	return verbose || isatty(STDOUT_FILENO);
+}

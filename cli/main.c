@@ -1,0 +1,68 @@
+/*
+ * main.c - the strata command: dispatch to a subcommand, print its error, exit with its code.
+ *
+ * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
+ * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
+ * 10 out of disk space, 130 interrupted.
+ */
+#include "cli/commands.h"
+
+#include "common/error.h"
+#include "common/fsutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char usage[] =
+	"strata - backup and restore for AiiDA-style repositories (PostgreSQL + node folders)\n"
+	"\n"
+	"usage: strata COMMAND [OPTIONS]\n"
+	"\n"
+	"commands:\n"
+	"  init       create a destination\n"
+	"  backup     back up a repository (incremental, deduplicated, crash-safe)\n"
+	"  snapshots  list the snapshots of a destination\n"
+	"  restore    restore a snapshot into a new directory\n"
+	"  check      verify a destination (--read-data reads every object)\n"
+	"\n"
+	"'strata COMMAND --help' describes a command. --dest may come from STRATA_DEST.\n"
+	"\n"
+	"exit codes: 0 success, 1 internal error, 2 usage error, 3 destination error,\n"
+	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
+	"  8 corruption found, 9 restore target error, 10 out of disk space, 130 interrupted\n";
+
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+	{"init", cmd_init},
+	{"backup", cmd_backup},
+	{"snapshots", cmd_snapshots},
+	{"restore", cmd_restore},
+	{"check", cmd_check},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage, stderr);
+		return st_error_exit_code(ST_ERR_USAGE);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage, stdout);
+		return 0;
+	}
+	st_fault_inject_from_env();
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		int rc = commands[i].run(argc - 1, argv + 1);
+		if (rc != 0)
+			fprintf(stderr, "strata: error: %s\n", st_error_message());
+		return st_error_exit_code(rc);
+	}
+	fprintf(stderr, "strata: error: unknown command '%s' (see 'strata --help')\n", argv[1]);
+	return st_error_exit_code(ST_ERR_USAGE);
+}

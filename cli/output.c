@@ -1,0 +1,76 @@
+/*
+ * output.c - JSON strings, sizes, times and the progress line (see output.h).
+ */
+#include "cli/output.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+void out_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+const char *out_size(char *buf, size_t cap, int64_t bytes)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double value = (double)bytes;
+	int unit = 0;
+	while (value >= 1024 && unit < 4) {
+		value /= 1024;
+		unit++;
+	}
+	if (unit == 0)
+		snprintf(buf, cap, "%lld B", (long long)bytes);
+	else
+		snprintf(buf, cap, "%.1f %s", value, units[unit]);
+	return buf;
+}
+
+static struct tm utc_of(int64_t time_us)
+{
+	time_t seconds = (time_t)(time_us / 1000000);
+	struct tm tm;
+	gmtime_r(&seconds, &tm);
+	return tm;
+}
+
+const char *out_time(char *buf, size_t cap, int64_t time_us)
+{
+	struct tm tm = utc_of(time_us);
+	strftime(buf, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	return buf;
+}
+
+const char *out_time_iso(char *buf, size_t cap, int64_t time_us)
+{
+	struct tm tm = utc_of(time_us);
+	strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+void out_progress(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("\r\033[K", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+void out_progress_end(void)
+{
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+}

@@ -1,0 +1,93 @@
+/*
+ * hash.c - XXH3-128 content hashes (see hash.h).
+ */
+#include "hash.h"
+
+#include "error.h"
+#include "mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+struct st_hasher {
+	XXH3_state_t *state;
+};
+
+static void canonical(st_hash *out, XXH128_hash_t value)
+{
+	XXH128_canonical_t canon;
+	XXH128_canonicalFromHash(&canon, value);
+	memcpy(out->bytes, canon.digest, ST_HASH_SIZE);
+}
+
+void st_hash_buffer(st_hash *out, const void *data, size_t len)
+{
+	canonical(out, XXH3_128bits(data, len));
+}
+
+st_hasher *st_hasher_new(void)
+{
+	st_hasher *hasher = st_malloc(sizeof *hasher);
+	hasher->state = XXH3_createState();
+	if (hasher->state == NULL)
+		st_malloc((size_t)-1);
+	XXH3_128bits_reset(hasher->state);
+	return hasher;
+}
+
+void st_hasher_update(st_hasher *hasher, const void *data, size_t len)
+{
+	XXH3_128bits_update(hasher->state, data, len);
+}
+
+void st_hasher_final(st_hash *out, st_hasher *hasher)
+{
+	canonical(out, XXH3_128bits_digest(hasher->state));
+	XXH3_freeState(hasher->state);
+	free(hasher);
+}
+
+bool st_hash_equal(const st_hash *a, const st_hash *b)
+{
+	return memcmp(a->bytes, b->bytes, ST_HASH_SIZE) == 0;
+}
+
+void st_hash_to_hex(char out[ST_HASH_HEX_SIZE], const st_hash *hash)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < ST_HASH_SIZE; i++) {
+		out[2 * i] = digits[hash->bytes[i] >> 4];
+		out[2 * i + 1] = digits[hash->bytes[i] & 15];
+	}
+	out[2 * ST_HASH_SIZE] = '\0';
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int st_hash_from_hex(st_hash *out, const char *hex)
+{
+	if (strlen(hex) != 2 * ST_HASH_SIZE)
+		return st_error_set(ST_ERR_USAGE, "invalid hash '%s': expected 32 hex digits", hex);
+	for (int i = 0; i < ST_HASH_SIZE; i++) {
+		int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return st_error_set(ST_ERR_USAGE, "invalid hash '%s': expected 32 hex digits", hex);
+		out->bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+uint64_t st_hash64(const void *data, size_t len)
+{
+	return XXH3_64bits(data, len);
+}

@@ -1,0 +1,27 @@
+/*
+ * queue.h - a bounded, blocking, multi-producer multi-consumer queue of pointers.
+ *
+ * The stages of a job (node feeder, I/O workers, compressors, the pack writer) are joined by
+ * these queues. Capacity bounds memory: a full queue blocks its producers. Closing a queue
+ * wakes everyone: pushes fail from then on, pops drain what is left and then fail.
+ */
+#ifndef STRATA_COMMON_QUEUE_H
+#define STRATA_COMMON_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct st_queue st_queue;
+
+st_queue *st_queue_new(size_t capacity);
+void st_queue_free(st_queue *queue);
+
+/* Blocks while full. Returns false (and keeps item with the caller) once the queue is closed. */
+bool st_queue_push(st_queue *queue, void *item);
+
+/* Blocks while empty. Returns false when the queue is closed and drained. */
+bool st_queue_pop(st_queue *queue, void **out);
+
+void st_queue_close(st_queue *queue);
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * backup.c - the backup job (see backup.h): selection, the pipeline, and the final commit.
+ */
+#include "engine/backup.h"
+
+#include "catalog/dest.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "common/workers.h"
+#include "scanner/source_db.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define SELECT_BATCH 1024
+
+typedef struct backup_job {
+	const backup_options *options;
+	backup_result *result;
+	dest *destination;
+	catalog *dedup_reader;
+	catalog *node_reader;
+	scan_db *db;
+	char repository[PATH_MAX];  /* realpath of the root, + "/repository" */
+	catalog_snapshot previous;
+	bool has_previous;
+	catalog_snapshot snapshot;
+	int64_t *missing_ids;       /* in the database, not in the catalog (reconciliation) */
+	size_t missing_count;
+	int64_t *vanished_ids;      /* in the catalog, not in the database */
+	size_t vanished_count;
+	pipeline_stats stats;
+	atomic_llong nodes_queued;
+} backup_job;
+
+static int64_t wall_clock_us(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static int resolve_repository(backup_job *job)
+{
+	const char *root = job->options->repository;
+	char resolved[PATH_MAX];
+	struct stat st;
+	if (realpath(root, resolved) == NULL)
+		return st_error_set_errno(ST_ERR_SOURCE, errno, "repository '%s' is not accessible", root);
+	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+		return st_error_set(ST_ERR_SOURCE, "repository '%s' is not a directory", root);
+	int n = snprintf(job->repository, sizeof job->repository, "%s/repository", resolved);
+	if (n < 0 || (size_t)n >= sizeof job->repository)
+		return st_error_set(ST_ERR_SOURCE, "repository path '%s' is too long", root);
+	if (stat(job->repository, &st) != 0 || !S_ISDIR(st.st_mode))
+		return st_error_set(ST_ERR_SOURCE, "'%s' is not an AiiDA repository: no 'repository' folder in it", root);
+	return 0;
+}
+
+/* The destination belongs to one source database; a backup of another one is refused. */
+static int check_source_identity(backup_job *job)
+{
+	const scan_db_info *info = scan_db_get_info(job->db);
+	char *identity = st_sprintf("%s/%s", info->system_id, info->database);
+	char *stored = NULL;
+	catalog *cat = dest_catalog(job->destination);
+	int rc = catalog_meta_get(cat, "source_identity", &stored);
+	if (rc == 0 && stored == NULL)
+		rc = catalog_meta_set(cat, "source_identity", identity);
+	else if (rc == 0 && strcmp(stored, identity) != 0)
+		rc = st_error_set(ST_ERR_DEST, "destination '%s' holds backups of another database ('%s'), not of '%s'",
+				  job->options->dest_path, stored, identity);
+	free(stored);
+	free(identity);
+	return rc;
+}
+
+static void append_id(int64_t **ids, size_t *count, size_t *capacity, int64_t id)
+{
+	if (*count == *capacity) {
+		*capacity = *capacity ? 2 * *capacity : 256;
+		*ids = st_realloc(*ids, *capacity * sizeof **ids);
+	}
+	(*ids)[(*count)++] = id;
+}
+
+/* Merges the sorted id lists of database and catalog into missing and vanished ids. */
+static int reconcile_ids(backup_job *job)
+{
+	int64_t *held = NULL;
+	size_t held_count = 0, h = 0, missing_cap = 0, vanished_cap = 0;
+	scan_cursor *cursor = NULL;
+	scan_node batch[SELECT_BATCH];
+	size_t got = 0;
+	int64_t max_id = job->previous.watermark;
+	int rc = catalog_node_current_ids(job->node_reader, max_id, &held, &held_count);
+	if (rc == 0)
+		rc = scan_db_all_nodes(&cursor, job->db, max_id);
+	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
+		for (size_t i = 0; i < got; i++) {
+			while (h < held_count && held[h] < batch[i].id)
+				append_id(&job->vanished_ids, &job->vanished_count, &vanished_cap, held[h++]);
+			if (h < held_count && held[h] == batch[i].id) {
+				h++;
+				continue;
+			}
+			append_id(&job->missing_ids, &job->missing_count, &missing_cap, batch[i].id);
+		}
+	}
+	while (rc == 0 && h < held_count)
+		append_id(&job->vanished_ids, &job->vanished_count, &vanished_cap, held[h++]);
+	scan_cursor_close(cursor);
+	free(held);
+	job->result->reconciled = rc == 0;
+	return rc;
+}
+
+static int plan_selection(backup_job *job)
+{
+	if (!job->has_previous)
+		return 0;
+	int64_t in_db = 0, in_catalog = 0;
+	int rc = scan_db_count_nodes(job->db, job->previous.watermark, &in_db);
+	if (rc == 0)
+		rc = catalog_node_count_current(job->node_reader, job->previous.watermark, &in_catalog);
+	if (rc == 0 && (job->options->full_scan || in_db != in_catalog))
+		rc = reconcile_ids(job);
+	return rc;
+}
+
+static void *progress_thread(void *arg)
+{
+	backup_job *job = arg;
+	struct timespec pause = {0, 500 * 1000 * 1000};
+	for (;;) {
+		nanosleep(&pause, NULL);
+		if (atomic_load(&job->nodes_queued) < 0)
+			break;
+		job->options->progress(job->options->progress_ctx, &job->stats, atomic_load(&job->nodes_queued));
+	}
+	return NULL;
+}
+
+/* Streams the selected nodes into the pipeline, skipping the ones the catalog holds. */
+static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
+{
+	scan_cursor *cursor = NULL;
+	scan_node batch[SELECT_BATCH];
+	size_t got = 0;
+	int64_t watermark = job->has_previous ? job->previous.watermark : 0;
+	int64_t ctime_from = job->has_previous ? job->previous.db_time_us - job->options->overlap_seconds * 1000000
+					       : INT64_MAX;
+	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->missing_ids, job->missing_count);
+	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
+		for (size_t i = 0; i < got && rc == 0; i++) {
+			bool held = false;
+			job->result->nodes_selected++;
+			if (job->has_previous && (rc = catalog_node_is_current(job->node_reader, batch[i].id, &held)) != 0)
+				break;
+			if (held)
+				continue;
+			rc = pipeline_submit(pipeline, &batch[i]);
+			atomic_fetch_add(&job->nodes_queued, 1);
+		}
+	}
+	scan_cursor_close(cursor);
+	return rc;
+}
+
+static int run_pipeline(backup_job *job)
+{
+	const backup_options *o = job->options;
+	int jobs = o->jobs > 0 ? o->jobs : st_cpu_count();
+	int io = o->io_threads > 0 ? o->io_threads : (32 * jobs > 128 ? 128 : 32 * jobs);
+	pipeline_config config = {
+		.destination = job->destination,
+		.dedup_reader = job->dedup_reader,
+		.snapshot_id = job->snapshot.id,
+		.repository = job->repository,
+		.io_threads = io,
+		.cpu_threads = jobs,
+		.compression_level = o->compression_level > 0 ? o->compression_level : 3,
+	};
+	backup_pipeline *pipeline = NULL;
+	pthread_t progress;
+	bool progress_started = false;
+	int rc = pipeline_start(&pipeline, &config, &job->stats);
+	if (rc != 0)
+		return rc;
+	if (o->progress != NULL)
+		progress_started = pthread_create(&progress, NULL, progress_thread, job) == 0;
+	int feed_rc = feed_nodes(job, pipeline);
+	if (feed_rc != 0 && st_error_code() == ST_ERR_DATABASE) {
+		st_error saved;
+		st_error_save(&saved);
+		pipeline_abort(pipeline);
+		rc = st_error_restore(&saved);
+	} else {
+		/* A failed submit means a stage failed: finishing reports that stage's error. */
+		rc = pipeline_finish(pipeline);
+		if (rc == 0)
+			rc = feed_rc;
+	}
+	if (progress_started) {
+		atomic_store(&job->nodes_queued, -1);
+		pthread_join(progress, NULL);
+	}
+	return rc;
+}
+
+static int open_readers(backup_job *job)
+{
+	char *path = st_sprintf("%s/catalog.db", job->options->dest_path);
+	int rc = catalog_open(&job->dedup_reader, path, CATALOG_READ);
+	if (rc == 0)
+		rc = catalog_open(&job->node_reader, path, CATALOG_READ);
+	free(path);
+	return rc;
+}
+
+static void describe_source(backup_job *job)
+{
+	const scan_db_info *info = scan_db_get_info(job->db);
+	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s), repository '%s'",
+		 info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
+		 job->repository);
+}
+
+/* Marks vanished nodes deleted and completes the snapshot, in one transaction. */
+static int complete_snapshot(backup_job *job)
+{
+	catalog *cat = dest_catalog(job->destination);
+	catalog_snapshot *snap = &job->snapshot;
+	int64_t gone_files = 0, gone_bytes = 0;
+	backup_result *r = job->result;
+	int rc = catalog_begin(cat);
+	if (rc == 0)
+		rc = catalog_node_mark_deleted(cat, snap->id, job->vanished_ids, job->vanished_count, &gone_files,
+					       &gone_bytes);
+	r->nodes_new = atomic_load(&job->stats.nodes_done);
+	r->nodes_deleted = (int64_t)job->vanished_count;
+	r->files_read = atomic_load(&job->stats.files_read);
+	r->bytes_read = atomic_load(&job->stats.bytes_read);
+	r->objects_new = atomic_load(&job->stats.objects_new);
+	r->bytes_new = atomic_load(&job->stats.bytes_new);
+	r->stored_bytes = atomic_load(&job->stats.stored_bytes);
+	r->packs_new = atomic_load(&job->stats.packs_sealed);
+	snap->finished_us = wall_clock_us();
+	snap->new_nodes = r->nodes_new;
+	snap->deleted_nodes = r->nodes_deleted;
+	snap->nodes = job->previous.nodes + r->nodes_new - r->nodes_deleted;
+	snap->files = job->previous.files + r->files_read - gone_files;
+	snap->bytes = job->previous.bytes + r->bytes_read - gone_bytes;
+	snap->new_bytes = r->bytes_new;
+	snap->stored_bytes = r->stored_bytes;
+	if (rc == 0)
+		rc = catalog_snapshot_complete(cat, snap);
+	if (rc == 0)
+		rc = catalog_commit(cat);
+	if (rc != 0)
+		catalog_rollback(cat);
+	r->snapshot_id = snap->id;
+	r->nodes_total = snap->nodes;
+	r->files_total = snap->files;
+	r->bytes_total = snap->bytes;
+	return rc;
+}
+
+static int prepare(backup_job *job)
+{
+	int rc = resolve_repository(job);
+	if (rc == 0)
+		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
+	if (rc == 0)
+		rc = catalog_discard_pending(dest_catalog(job->destination), &job->result->discarded_snapshots);
+	if (rc == 0)
+		rc = dest_remove_orphan_packs(job->destination, &job->result->removed_packs);
+	if (rc == 0 && (job->result->discarded_snapshots || job->result->removed_packs))
+		st_log_info("discarded an interrupted backup (%d pending snapshot(s), %d unsealed pack(s))",
+			    job->result->discarded_snapshots, job->result->removed_packs);
+	if (rc == 0)
+		rc = scan_db_open(&job->db, job->options->dsn);
+	if (rc == 0)
+		rc = check_source_identity(job);
+	if (rc == 0)
+		rc = catalog_snapshot_latest(dest_catalog(job->destination), &job->previous, &job->has_previous);
+	if (rc == 0)
+		rc = open_readers(job);
+	return rc;
+}
+
+int backup_run(const backup_options *options, backup_result *out)
+{
+	double started = st_now_seconds();
+	backup_job job = {.options = options, .result = out};
+	memset(out, 0, sizeof *out);
+	atomic_init(&job.nodes_queued, 0);
+	int rc = prepare(&job);
+	if (rc == 0)
+		rc = plan_selection(&job);
+	if (rc == 0) {
+		const scan_db_info *info = scan_db_get_info(job.db);
+		job.snapshot.time_us = wall_clock_us();
+		job.snapshot.db_time_us = info->db_time_us;
+		job.snapshot.watermark = info->max_node_id > job.previous.watermark ? info->max_node_id
+										    : job.previous.watermark;
+		job.snapshot.has_files = true;
+		describe_source(&job);
+		rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id);
+	}
+	if (rc == 0)
+		rc = run_pipeline(&job);
+	if (rc == 0)
+		rc = complete_snapshot(&job);
+	out->seconds = st_now_seconds() - started;
+	catalog_close(job.dedup_reader);
+	catalog_close(job.node_reader);
+	scan_db_close(job.db);
+	dest_close(job.destination);
+	free(job.missing_ids);
+	free(job.vanished_ids);
+	return rc;
+}

@@ -1,0 +1,183 @@
+/*
+ * backup_pipeline.c - the pipeline's queues, the compressors, start, finish and abort.
+ */
+#include "engine/backup_pipeline_internal.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <stdlib.h>
+
+static void close_all_queues(backup_pipeline *p)
+{
+	atomic_store(&p->aborted, true);
+	st_queue_close(p->node_queue);
+	st_queue_close(p->compress_queue);
+	st_queue_close(p->write_queue);
+}
+
+/* Runs in the thread that failed first in its stage: keeps the pipeline's first error. */
+static void on_stage_error(void *arg)
+{
+	backup_pipeline *p = arg;
+	pthread_mutex_lock(&p->error_lock);
+	if (!p->has_error) {
+		st_error_save(&p->first_error);
+		p->has_error = true;
+	}
+	pthread_mutex_unlock(&p->error_lock);
+	close_all_queues(p);
+}
+
+void object_message_free(backup_pipeline *p, object_message *msg)
+{
+	if (msg == NULL)
+		return;
+	free(msg->data);
+	if (msg->budget)
+		st_budget_give(p->budget, msg->budget);
+	free(msg);
+}
+
+void node_message_free(node_message *msg)
+{
+	if (msg == NULL)
+		return;
+	scan_tree_release(&msg->tree);
+	free(msg->entries);
+	free(msg->chunk_hashes);
+	free(msg);
+}
+
+static void free_writer_message(backup_pipeline *p, writer_message *msg)
+{
+	if (msg->kind == WRITE_OBJECT)
+		object_message_free(p, msg->u.object);
+	else
+		node_message_free(msg->u.node);
+	free(msg);
+}
+
+bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload)
+{
+	writer_message *msg = st_malloc(sizeof *msg);
+	msg->kind = kind;
+	if (kind == WRITE_OBJECT)
+		msg->u.object = payload;
+	else
+		msg->u.node = payload;
+	if (st_queue_push(p->write_queue, msg))
+		return true;
+	free_writer_message(p, msg);
+	return false;
+}
+
+static int compressor_run(void *arg)
+{
+	backup_pipeline *p = arg;
+	void *item;
+	while (st_queue_pop(p->compress_queue, &item)) {
+		object_message *msg = item;
+		void *packed = NULL;
+		codec_compress(&packed, &msg->stored_size, &msg->codec, msg->data, msg->raw_size,
+			       p->config.compression_level);
+		if (packed != NULL) {
+			free(msg->data);
+			msg->data = packed;
+		}
+		if (!pipeline_send_to_writer(p, WRITE_OBJECT, msg))
+			break;
+	}
+	codec_thread_release();
+	return 0;
+}
+
+int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipeline_stats *stats)
+{
+	backup_pipeline *p = st_calloc(1, sizeof *p);
+	p->config = *config;
+	p->stats = stats;
+	p->dedup = dedup_new(config->dedup_reader);
+	p->budget = st_budget_new(PIPELINE_MEMORY_BUDGET);
+	p->node_queue = st_queue_new((size_t)config->io_threads * 4);
+	p->compress_queue = st_queue_new(1024);
+	p->write_queue = st_queue_new(1024);
+	atomic_init(&p->aborted, false);
+	pthread_mutex_init(&p->error_lock, NULL);
+	p->writer = st_workers_start(1, backup_writer_run, on_stage_error, p);
+	p->compressors = st_workers_start(config->cpu_threads, compressor_run, on_stage_error, p);
+	p->readers = st_workers_start(config->io_threads, backup_reader_run, on_stage_error, p);
+	if (p->writer == NULL || p->compressors == NULL || p->readers == NULL) {
+		pipeline_abort(p);
+		return st_error_set(ST_ERR_GENERIC, "unable to start the backup's threads");
+	}
+	*out = p;
+	return 0;
+}
+
+int pipeline_submit(backup_pipeline *p, const scan_node *node)
+{
+	scan_node *copy = st_malloc(sizeof *copy);
+	*copy = *node;
+	if (st_queue_push(p->node_queue, copy))
+		return 0;
+	free(copy);
+	return st_error_set(ST_ERR_GENERIC, "backup stopped");
+}
+
+/* Joins the stages in order; returns the error that stopped the pipeline, if any. */
+static int join_stages(backup_pipeline *p)
+{
+	st_queue_close(p->node_queue);
+	if (p->readers)
+		st_workers_join(p->readers);
+	p->readers = NULL;
+	st_queue_close(p->compress_queue);
+	if (p->compressors)
+		st_workers_join(p->compressors);
+	p->compressors = NULL;
+	st_queue_close(p->write_queue);
+	if (p->writer)
+		st_workers_join(p->writer);
+	p->writer = NULL;
+	if (p->has_error)
+		return st_error_restore(&p->first_error);
+	return 0;
+}
+
+static void free_pipeline(backup_pipeline *p)
+{
+	void *item;
+	while (st_queue_pop(p->node_queue, &item))
+		free(item);
+	while (st_queue_pop(p->compress_queue, &item))
+		object_message_free(p, item);
+	while (st_queue_pop(p->write_queue, &item))
+		free_writer_message(p, item);
+	st_queue_free(p->node_queue);
+	st_queue_free(p->compress_queue);
+	st_queue_free(p->write_queue);
+	dedup_free(p->dedup);
+	st_budget_free(p->budget);
+	pthread_mutex_destroy(&p->error_lock);
+	free(p);
+}
+
+int pipeline_finish(backup_pipeline *p)
+{
+	int rc = join_stages(p);
+	if (rc == 0 && atomic_load(&p->aborted))
+		rc = st_error_set(ST_ERR_GENERIC, "backup stopped");
+	free_pipeline(p);
+	return rc;
+}
+
+void pipeline_abort(backup_pipeline *p)
+{
+	st_error saved;
+	st_error_save(&saved);
+	close_all_queues(p);
+	join_stages(p);
+	free_pipeline(p);
+	st_error_restore(&saved);
+}

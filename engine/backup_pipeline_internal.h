@@ -1,0 +1,85 @@
+/*
+ * backup_pipeline_internal.h - the pipeline's shared state and messages; used by its stages
+ * (backup_pipeline.c, backup_reader.c, backup_writer.c) and nothing else.
+ */
+#ifndef STRATA_ENGINE_BACKUP_PIPELINE_INTERNAL_H
+#define STRATA_ENGINE_BACKUP_PIPELINE_INTERNAL_H
+
+#include "engine/backup_pipeline.h"
+
+#include "catalog/catalog.h"
+#include "catalog/codec.h"
+#include "common/budget.h"
+#include "common/error.h"
+#include "common/queue.h"
+#include "common/workers.h"
+#include "engine/dedup.h"
+#include "scanner/node_tree.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* Files larger than this are stored as several objects of this size. */
+#define PIPELINE_CHUNK_SIZE ((size_t)4 << 20)
+/* A pack is sealed once it reaches this size. */
+#define PIPELINE_PACK_TARGET ((uint64_t)64 << 20)
+/* Bound on file data in flight between reading and writing. */
+#define PIPELINE_MEMORY_BUDGET ((size_t)64 << 20)
+
+/* New content on its way from a reader to the writer. */
+typedef struct object_message {
+	st_hash hash;
+	void *data;         /* raw content until compressed, then what is stored */
+	size_t raw_size;
+	size_t stored_size;
+	codec_kind codec;
+	size_t budget;      /* bytes of the budget this message holds */
+} object_message;
+
+/* One node's tree, ready for the catalog. */
+typedef struct node_message {
+	catalog_node node;
+	char uuid[SCAN_UUID_LEN + 1];
+	scan_tree tree;             /* owns the strings the entries point at */
+	catalog_entry *entries;
+	st_hash *chunk_hashes;      /* storage for every chunk list of the node */
+} node_message;
+
+typedef enum writer_message_kind { WRITE_OBJECT, WRITE_NODE } writer_message_kind;
+
+typedef struct writer_message {
+	writer_message_kind kind;
+	union {
+		object_message *object;
+		node_message *node;
+	} u;
+} writer_message;
+
+struct backup_pipeline {
+	pipeline_config config;
+	pipeline_stats *stats;
+	dedup *dedup;
+	st_budget *budget;
+	st_queue *node_queue;     /* scan_node * */
+	st_queue *compress_queue; /* object_message * */
+	st_queue *write_queue;    /* writer_message * */
+	st_workers *readers;
+	st_workers *compressors;
+	st_workers *writer;
+	atomic_bool aborted;
+	pthread_mutex_t error_lock;
+	bool has_error;
+	st_error first_error; /* the error that stopped the pipeline */
+};
+
+/* Stage bodies (st_workers functions taking the pipeline). */
+int backup_reader_run(void *pipeline);
+int backup_writer_run(void *pipeline);
+
+/* Hands a message to the writer; false when the pipeline stopped (message freed). */
+bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
+
+void object_message_free(backup_pipeline *p, object_message *msg);
+void node_message_free(node_message *msg);
+
+#endif

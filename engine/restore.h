@@ -1,0 +1,44 @@
+/*
+ * restore.h - the restore job: a snapshot's node folders, byte for byte, into a new root.
+ *
+ * Writes <target>/repository/node/<u[0:2]>/<u[2:4]>/<u[4:]>/... with modes, mtimes, symlinks
+ * (created as links, never followed), empty files and folders. Every file's content is
+ * checked against its hash as it is written. Paths from the catalog are validated so nothing
+ * is written outside the target; a non-empty target is refused unless force is set. Many
+ * threads create files (creation latency, not bandwidth, is the cost); one syncfs at the end
+ * makes the result durable.
+ */
+#ifndef STRATA_ENGINE_RESTORE_H
+#define STRATA_ENGINE_RESTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RESTORE_LATEST (-1)
+
+typedef struct restore_options {
+	const char *dest_path;
+	int64_t snapshot_id;       /* or RESTORE_LATEST */
+	const char *target_root;   /* receives repository/node/... */
+	int jobs;
+	bool force;                /* allow a non-empty target, overwriting files */
+} restore_options;
+
+typedef struct restore_result {
+	int64_t snapshot_id;
+	int64_t nodes;
+	int64_t folders;
+	int64_t files;
+	int64_t directories;
+	int64_t symlinks;
+	int64_t bytes;
+	double seconds;
+} restore_result;
+
+int restore_run(const restore_options *options, restore_result *out);
+
+/* 0 when path is relative, non-empty, and has no "", "." or ".." component; otherwise
+ * ST_ERR_TARGET naming it. */
+int restore_check_path(const char *path);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * source_db.c - the source database at one exported snapshot (see source_db.h).
+ */
+#include "scanner/source_db.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CURSOR_BATCH 10000
+
+struct scan_db {
+	PGconn *conn;
+	scan_db_info info;
+	int cursor_serial;
+};
+
+struct scan_cursor {
+	scan_db *db;
+	char name[32];
+	PGresult *batch;
+	int row;
+	bool done;
+};
+
+/* The first line of libpq's message, without the trailing newline. */
+static const char *first_line(const char *message, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", message ? message : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
+}
+
+/* Runs sql (no parameters) and requires the result status expected; *out may be NULL. */
+static int exec_sql(scan_db *db, const char *sql, ExecStatusType expected, PGresult **out)
+{
+	PGresult *res = PQexec(db->conn, sql);
+	if (PQresultStatus(res) != expected) {
+		char line[512];
+		int rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(db->conn),
+				      first_line(PQresultErrorMessage(res), line, sizeof line));
+		PQclear(res);
+		return rc;
+	}
+	if (out)
+		*out = res;
+	else
+		PQclear(res);
+	return 0;
+}
+
+static int connect_db(scan_db *db, const char *dsn)
+{
+	char line[512];
+	db->conn = PQconnectdb(dsn);
+	if (db->conn == NULL)
+		return st_error_set(ST_ERR_DATABASE, "unable to connect to database: out of memory");
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		const char *host = PQhost(db->conn), *port = PQport(db->conn), *name = PQdb(db->conn);
+		return st_error_set(ST_ERR_DATABASE, "unable to connect to database '%s' at '%s:%s': %s",
+				    name ? name : "", host ? host : "", port ? port : "",
+				    first_line(PQerrorMessage(db->conn), line, sizeof line));
+	}
+	return 0;
+}
+
+static int check_aiida_schema(scan_db *db)
+{
+	PGresult *res = NULL;
+	int rc = exec_sql(db, "SELECT to_regclass('db_dbnode') IS NOT NULL", PGRES_TUPLES_OK, &res);
+	if (rc != 0)
+		return rc;
+	bool present = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (!present)
+		return st_error_set(ST_ERR_DATABASE,
+				    "database '%s' is not an AiiDA database: table 'db_dbnode' not found",
+				    PQdb(db->conn));
+	return 0;
+}
+
+static void copy_field(char *dst, size_t cap, PGresult *res, int col)
+{
+	snprintf(dst, cap, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
+}
+
+static int read_info(scan_db *db)
+{
+	PGresult *res = NULL;
+	int rc = exec_sql(db,
+			  "SELECT pg_export_snapshot(), current_setting('server_version'), current_database(),"
+			  " (extract(epoch from now()) * 1000000)::bigint,"
+			  " (SELECT coalesce(max(id), 0) FROM db_dbnode), (SELECT count(*) FROM db_dbnode)",
+			  PGRES_TUPLES_OK, &res);
+	if (rc != 0)
+		return rc;
+	copy_field(db->info.snapshot_id, sizeof db->info.snapshot_id, res, 0);
+	copy_field(db->info.server_version, sizeof db->info.server_version, res, 1);
+	db->info.server_version[strcspn(db->info.server_version, " ")] = '\0';
+	copy_field(db->info.database, sizeof db->info.database, res, 2);
+	db->info.db_time_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+	db->info.max_node_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
+	db->info.node_count = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	PQclear(res);
+
+	/* The system identifier tells clusters apart; reading it may need privileges we lack. */
+	res = PQexec(db->conn, "SAVEPOINT sysid; SELECT system_identifier::text FROM pg_control_system()");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+		copy_field(db->info.system_id, sizeof db->info.system_id, res, 0);
+	PQclear(res);
+	res = PQexec(db->conn, "ROLLBACK TO SAVEPOINT sysid");
+	PQclear(res);
+	return 0;
+}
+
+int scan_db_open(scan_db **out, const char *dsn)
+{
+	scan_db *db = st_calloc(1, sizeof *db);
+	int rc = connect_db(db, dsn);
+	if (rc == 0)
+		rc = exec_sql(db, "SET application_name = 'strata'", PGRES_COMMAND_OK, NULL);
+	if (rc == 0)
+		rc = check_aiida_schema(db);
+	if (rc == 0)
+		rc = exec_sql(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", PGRES_COMMAND_OK, NULL);
+	if (rc == 0)
+		rc = read_info(db);
+	if (rc != 0) {
+		scan_db_close(db);
+		return rc;
+	}
+	*out = db;
+	return 0;
+}
+
+void scan_db_close(scan_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+	PQfinish(db->conn);
+	free(db);
+}
+
+const scan_db_info *scan_db_get_info(const scan_db *db)
+{
+	return &db->info;
+}
+
+static int open_cursor(scan_cursor **out, scan_db *db, const char *query, const char *array_param)
+{
+	scan_cursor *cursor = st_calloc(1, sizeof *cursor);
+	cursor->db = db;
+	snprintf(cursor->name, sizeof cursor->name, "strata_nodes_%d", ++db->cursor_serial);
+	char *sql = st_sprintf("DECLARE %s NO SCROLL CURSOR FOR %s", cursor->name, query);
+	const char *params[1] = {array_param};
+	PGresult *res = PQexecParams(db->conn, sql, array_param ? 1 : 0, NULL, params, NULL, NULL, 0);
+	free(sql);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		char line[512];
+		int rc = st_error_set(ST_ERR_DATABASE, "unable to list nodes of database '%s': %s",
+				      PQdb(db->conn), first_line(PQresultErrorMessage(res), line, sizeof line));
+		PQclear(res);
+		free(cursor);
+		return rc;
+	}
+	PQclear(res);
+	*out = cursor;
+	return 0;
+}
+
+/* A PostgreSQL array literal of the ids, e.g. "{1,5,9}". */
+static char *id_array_literal(const int64_t *ids, size_t count)
+{
+	size_t cap = 3 + count * 21;
+	char *text = st_malloc(cap);
+	size_t len = 0;
+	text[len++] = '{';
+	for (size_t i = 0; i < count; i++)
+		len += (size_t)snprintf(text + len, cap - len, "%s%" PRId64, i ? "," : "", ids[i]);
+	text[len++] = '}';
+	text[len] = '\0';
+	return text;
+}
+
+#define NODE_COLUMNS "id, uuid::text, (extract(epoch from ctime) * 1000000)::bigint"
+
+int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int64_t ctime_from_us,
+			 const int64_t *extra_ids, size_t extra_count)
+{
+	char *query = st_sprintf("SELECT " NODE_COLUMNS " FROM db_dbnode WHERE id > %" PRId64
+				 " OR ctime >= to_timestamp(%" PRId64 " / 1000000.0)"
+				 " OR id = ANY($1::bigint[]) ORDER BY id",
+				 watermark, ctime_from_us == INT64_MAX ? INT64_C(253402300799000000) : ctime_from_us);
+	char *ids = id_array_literal(extra_ids, extra_count);
+	int rc = open_cursor(out, db, query, ids);
+	free(ids);
+	free(query);
+	return rc;
+}
+
+int scan_db_all_nodes(scan_cursor **out, scan_db *db, int64_t max_id)
+{
+	char *query = st_sprintf("SELECT " NODE_COLUMNS " FROM db_dbnode WHERE id <= %" PRId64 " ORDER BY id",
+				 max_id);
+	int rc = open_cursor(out, db, query, NULL);
+	free(query);
+	return rc;
+}
+
+int scan_db_count_nodes(scan_db *db, int64_t max_id, int64_t *out)
+{
+	char *sql = st_sprintf("SELECT count(*) FROM db_dbnode WHERE id <= %" PRId64, max_id);
+	PGresult *res = NULL;
+	int rc = exec_sql(db, sql, PGRES_TUPLES_OK, &res);
+	free(sql);
+	if (rc != 0)
+		return rc;
+	*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return 0;
+}
+
+static int fetch_batch(scan_cursor *cursor)
+{
+	char sql[96];
+	PQclear(cursor->batch);
+	cursor->batch = NULL;
+	cursor->row = 0;
+	snprintf(sql, sizeof sql, "FETCH %d FROM %s", CURSOR_BATCH, cursor->name);
+	int rc = exec_sql(cursor->db, sql, PGRES_TUPLES_OK, &cursor->batch);
+	if (rc != 0)
+		return st_error_prefix("unable to list nodes");
+	if (PQntuples(cursor->batch) == 0)
+		cursor->done = true;
+	return 0;
+}
+
+int scan_cursor_next(scan_cursor *cursor, scan_node *out, size_t max, size_t *out_count)
+{
+	size_t n = 0;
+	while (n < max && !cursor->done) {
+		if (cursor->batch == NULL || cursor->row >= PQntuples(cursor->batch)) {
+			int rc = fetch_batch(cursor);
+			if (rc != 0)
+				return rc;
+			continue;
+		}
+		PGresult *res = cursor->batch;
+		int row = cursor->row++;
+		out[n].id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+		snprintf(out[n].uuid, sizeof out[n].uuid, "%s", PQgetvalue(res, row, 1));
+		out[n].ctime_us = PQgetisnull(res, row, 2) ? 0 : strtoll(PQgetvalue(res, row, 2), NULL, 10);
+		n++;
+	}
+	*out_count = n;
+	return 0;
+}
+
+void scan_cursor_close(scan_cursor *cursor)
+{
+	if (cursor == NULL)
+		return;
+	PQclear(cursor->batch);
+	char *sql = st_sprintf("CLOSE %s", cursor->name);
+	PQclear(PQexec(cursor->db->conn, sql));
+	free(sql);
+	free(cursor);
+}

@@ -1,0 +1,69 @@
+/*
+ * source_db.h - the source database, read at one exported snapshot.
+ *
+ * Wraps libpq for the scanner. scan_db_open() connects, checks that the database is an AiiDA
+ * database (it has db_dbnode), opens one REPEATABLE READ, READ ONLY transaction and exports its
+ * snapshot with pg_export_snapshot(), so that everything this backup reads from the database
+ * (the node list now, the logical dump later) describes the same instant. The transaction stays
+ * open until scan_db_close(); the snapshot id stays importable while it does.
+ *
+ * Node lists are read through server-side cursors in batches, so memory does not grow with the
+ * number of nodes. No credential from the DSN is ever put into an error message.
+ */
+#ifndef STRATA_SCANNER_SOURCE_DB_H
+#define STRATA_SCANNER_SOURCE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCAN_UUID_LEN 36
+
+typedef struct scan_db scan_db;
+
+/* What the snapshot says about the database. */
+typedef struct scan_db_info {
+	char snapshot_id[64];     /* for pg_dump --snapshot */
+	char server_version[32];  /* e.g. "15.18" */
+	char database[128];       /* current_database() */
+	char system_id[32];       /* the cluster's system identifier, "" if not readable */
+	int64_t db_time_us;       /* the transaction's start time, microseconds since 1970 */
+	int64_t max_node_id;      /* highest db_dbnode.id visible, 0 when empty */
+	int64_t node_count;       /* rows of db_dbnode visible */
+} scan_db_info;
+
+typedef struct scan_node {
+	int64_t id;
+	int64_t ctime_us; /* microseconds since 1970 */
+	char uuid[SCAN_UUID_LEN + 1];
+} scan_node;
+
+typedef struct scan_cursor scan_cursor;
+
+/* Connects with dsn (a libpq connection string or URI) and opens the snapshot transaction.
+ * Errors are ST_ERR_DATABASE: unreachable server, refused credentials, missing db_dbnode. */
+int scan_db_open(scan_db **out, const char *dsn);
+
+/* Ends the transaction (rolls back: it is read-only) and disconnects. NULL is allowed. */
+void scan_db_close(scan_db *db);
+
+const scan_db_info *scan_db_get_info(const scan_db *db);
+
+/* Opens a cursor over the nodes to back up, ordered by id: those with id > watermark, those
+ * with ctime >= ctime_from_us (pass INT64_MAX for none), and those whose ids are listed in
+ * extra_ids (may be NULL). */
+int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int64_t ctime_from_us,
+			 const int64_t *extra_ids, size_t extra_count);
+
+/* Opens a cursor over every node with id <= max_id, ordered by id (uuid and ctime filled). */
+int scan_db_all_nodes(scan_cursor **out, scan_db *db, int64_t max_id);
+
+/* Number of nodes with id <= max_id. */
+int scan_db_count_nodes(scan_db *db, int64_t max_id, int64_t *out);
+
+/* Fills up to max nodes; *out_count == 0 means the cursor is exhausted. */
+int scan_cursor_next(scan_cursor *cursor, scan_node *out, size_t max, size_t *out_count);
+
+/* Closes the cursor; NULL is allowed. */
+void scan_cursor_close(scan_cursor *cursor);
+
+#endif

@@ -1,0 +1,276 @@
+# tests/integration/lib.sh — helpers for the integration test scripts; source it first thing:
+#
+#   source "$(dirname "$0")/lib.sh"
+#
+# ctest runs each script as `bash tests/integration/<name>.sh` with STRATA (the strata binary),
+# GENREPO (strata-genrepo) and the STRATA_TEST_DSN / STRATA_TEST_DSN2 / PG* variables that
+# tests/run.sh exports. Run by hand, STRATA and GENREPO default to the binaries in build/.
+#
+#   fail MSG                          print 'FAIL: MSG' on stderr and exit 1
+#   note MSG                          print '# MSG' on stderr (progress for the ctest log)
+#   assert_eq EXPECTED ACTUAL WHAT
+#   assert_contains HAYSTACK NEEDLE WHAT
+#   assert_exit CODE WHAT -- CMD...   run CMD, check its exit code; leaves LAST_STATUS,
+#                                     LAST_STDOUT and LAST_STDERR (captured, not shown)
+#   new_db PREFIX                     create a database on the primary cluster, echo its DSN
+#   new_db2 PREFIX                    the same on the second (restore target) cluster
+#   new_tmp                           echo a new empty directory
+#   on_exit CMD...                    run CMD at exit (before databases and directories go)
+#   tree_listing [--no-dir-mtimes] DIR   one line per entry: path, type, mode, mtime, size, hash
+#   tree_digest [--no-dir-mtimes] DIR    sha256 of tree_listing: equal iff the trees are identical
+#   assert_same_tree [--no-dir-mtimes] A B WHAT   compare two trees; on failure show the
+#                                     entries that differ
+#   json_get JSON KEY                 a field of a JSON object (KEY may be a dotted path, a.0.b)
+#
+# Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
+# exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
+# use on_exit.
+
+# shellcheck shell=bash disable=SC2034  # LAST_* are read by the scripts that source this
+set -euo pipefail
+shopt -s inherit_errexit
+
+STRATA_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export STRATA=${STRATA:-$STRATA_SOURCE_DIR/build/cli/strata}
+export GENREPO=${GENREPO:-$STRATA_SOURCE_DIR/build/bench/strata-genrepo}
+
+# Registrations live in files, so that helpers running in a $(...) subshell can add to them.
+_LIB_STATE=$(mktemp -d "${TMPDIR:-/tmp}/strata-it-state.XXXXXX")
+LAST_STATUS=0
+LAST_STDOUT=
+LAST_STDERR=
+
+_lib_cleanup() {
+  local status=$?
+  trap '' PIPE
+  set +e
+  local line
+  if [[ -f $_LIB_STATE/on_exit ]]; then
+    # Last registered, first run.
+    while IFS= read -r line; do
+      eval "$line"
+    done < <(tac "$_LIB_STATE/on_exit")
+  fi
+  if [[ -f $_LIB_STATE/dbs ]]; then
+    local dsn
+    while IFS= read -r dsn; do
+      _lib_dropdb "$dsn"
+    done <"$_LIB_STATE/dbs"
+  fi
+  if [[ -f $_LIB_STATE/dirs ]]; then
+    while IFS= read -r line; do
+      if [[ -n $line && -d $line ]]; then
+        chmod -R u+rwX "$line" 2>/dev/null
+        rm -rf "$line"
+      fi
+    done <"$_LIB_STATE/dirs"
+  fi
+  rm -rf "$_LIB_STATE"
+  exit "$status"
+}
+trap _lib_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+note() {
+  echo "# $*" >&2
+}
+
+assert_eq() {
+  (($# == 3)) || fail "assert_eq needs EXPECTED ACTUAL WHAT"
+  if [[ $1 != "$2" ]]; then
+    fail "$3: expected '$1', got '$2'"
+  fi
+}
+
+assert_contains() {
+  (($# == 3)) || fail "assert_contains needs HAYSTACK NEEDLE WHAT"
+  if [[ $1 != *"$2"* ]]; then
+    fail "$3: '$2' not found in: $1"
+  fi
+}
+
+assert_exit() {
+  local expected=$1 what=$2
+  [[ ${3:-} == -- ]] || fail "assert_exit needs CODE WHAT -- CMD..."
+  shift 3
+  (($# > 0)) || fail "assert_exit: no command given for '$what'"
+  LAST_STATUS=0
+  "$@" >"$_LIB_STATE/stdout" 2>"$_LIB_STATE/stderr" || LAST_STATUS=$?
+  LAST_STDOUT=$(cat "$_LIB_STATE/stdout")
+  LAST_STDERR=$(cat "$_LIB_STATE/stderr")
+  if [[ $LAST_STATUS != "$expected" ]]; then
+    {
+      echo "FAIL: $what: expected exit code $expected, got $LAST_STATUS"
+      echo "  command: $*"
+      echo "  stderr:"
+      sed 's/^/    /' "$_LIB_STATE/stderr"
+      echo "  stdout (first 40 lines):"
+      head -n 40 "$_LIB_STATE/stdout" | sed 's/^/    /'
+    } >&2
+    exit 1
+  fi
+}
+
+on_exit() {
+  (($# > 0)) || fail "on_exit needs a command"
+  printf '%s\n' "$*" >>"$_LIB_STATE/on_exit"
+}
+
+new_tmp() {
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/strata-it.XXXXXX") || fail "mktemp -d failed"
+  printf '%s\n' "$dir" >>"$_LIB_STATE/dirs"
+  printf '%s\n' "$dir"
+}
+
+# Value of KEY in a keyword=value DSN (values without spaces, as the test DSNs are).
+_lib_dsn_field() {
+  local dsn=$1 key=$2 kv
+  for kv in $dsn; do
+    if [[ $kv == "$key="* ]]; then
+      printf '%s\n' "${kv#*=}"
+      return 0
+    fi
+  done
+  return 1
+}
+
+_lib_dropdb() {
+  local dsn=$1 host port name
+  host=$(_lib_dsn_field "$dsn" host) || return 0
+  port=$(_lib_dsn_field "$dsn" port) || return 0
+  name=$(_lib_dsn_field "$dsn" dbname) || return 0
+  dropdb --if-exists --force -h "$host" -p "$port" -U postgres "$name" ||
+    echo "# warning: could not drop database '$name'" >&2
+}
+
+# _lib_new_db BASE_DSN_VAR PREFIX — create a uniquely named database on that cluster.
+_lib_new_db() {
+  local var=$1 prefix=$2
+  local base=${!var:-}
+  [[ -n $base ]] || fail "$var is not set (run the tests through tests/run.sh or ctest)"
+  local host port name
+  host=$(_lib_dsn_field "$base" host) || fail "$var has no host: '$base'"
+  port=$(_lib_dsn_field "$base" port) || fail "$var has no port: '$base'"
+  prefix=$(printf '%s' "${prefix,,}" | LC_ALL=C tr -c 'a-z0-9_' '_')
+  name="${prefix:0:40}_$$_${RANDOM}${RANDOM}"
+  createdb -h "$host" -p "$port" -U postgres "$name" ||
+    fail "could not create database '$name' on $host:$port"
+  local dsn="host=$host port=$port user=postgres dbname=$name"
+  printf '%s\n' "$dsn" >>"$_LIB_STATE/dbs"
+  printf '%s\n' "$dsn"
+}
+
+new_db() {
+  (($# == 1)) || fail "new_db needs NAME_PREFIX"
+  _lib_new_db STRATA_TEST_DSN "$1"
+}
+
+new_db2() {
+  (($# == 1)) || fail "new_db2 needs NAME_PREFIX"
+  _lib_new_db STRATA_TEST_DSN2 "$1"
+}
+
+# One line per entry below DIR (DIR itself excluded), sorted by path:
+#   f PATH MODE MTIME SIZE SHA256   regular file
+#   d PATH MODE MTIME               directory (no size: it depends on the file system)
+#   l PATH -> TARGET                symbolic link
+#   <type> PATH MODE                anything else (p fifo, s socket, c/b device)
+# MODE is octal permission bits, MTIME whole seconds; backslashes and newlines in names are
+# escaped. With --no-dir-mtimes, directories' mtimes are left out (shown as -).
+tree_listing() {
+  local dir_mtimes=1
+  if [[ ${1:-} == --no-dir-mtimes ]]; then
+    dir_mtimes=0
+    shift
+  fi
+  (($# == 1)) || fail "tree_listing needs [--no-dir-mtimes] DIR"
+  [[ -d $1 ]] || fail "tree_listing: '$1' is not a directory"
+  python3 - "$1" "$dir_mtimes" <<'EOF'
+import hashlib, os, stat, sys
+
+root, dir_mtimes = os.fsencode(sys.argv[1]), sys.argv[2] == "1"
+
+def show(path):
+    return path.replace(b"\\", b"\\\\").replace(b"\n", b"\\n")
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest().encode()
+
+lines = []
+for top, dirs, files in os.walk(root):
+    for name in dirs + files:
+        full = os.path.join(top, name)
+        rel = show(os.path.relpath(full, root))
+        st = os.lstat(full)
+        mode = b"%o" % stat.S_IMODE(st.st_mode)
+        mtime = b"%d" % (st.st_mtime_ns // 1000000000)
+        if stat.S_ISREG(st.st_mode):
+            fields = [b"f", rel, mode, mtime, b"%d" % st.st_size, sha256(full)]
+        elif stat.S_ISDIR(st.st_mode):
+            fields = [b"d", rel, mode, mtime if dir_mtimes else b"-"]
+        elif stat.S_ISLNK(st.st_mode):
+            fields = [b"l", rel, b"->", show(os.readlink(full))]
+        else:
+            kind = {stat.S_IFIFO: b"p", stat.S_IFSOCK: b"s", stat.S_IFCHR: b"c",
+                    stat.S_IFBLK: b"b"}.get(stat.S_IFMT(st.st_mode), b"?")
+            fields = [kind, rel, mode]
+        lines.append((rel, b" ".join(fields)))
+lines.sort()
+sys.stdout.buffer.write(b"".join(line + b"\n" for _, line in lines))
+EOF
+}
+
+tree_digest() {
+  local listing
+  listing=$(tree_listing "$@")
+  printf '%s\n' "$listing" | sha256sum | cut -d ' ' -f 1
+}
+
+assert_same_tree() {
+  local opt=()
+  if [[ ${1:-} == --no-dir-mtimes ]]; then
+    opt=(--no-dir-mtimes)
+    shift
+  fi
+  (($# == 3)) || fail "assert_same_tree needs [--no-dir-mtimes] A B WHAT"
+  local a b
+  a=$(tree_listing "${opt[@]}" "$1")
+  b=$(tree_listing "${opt[@]}" "$2")
+  if [[ $a != "$b" ]]; then
+    {
+      echo "FAIL: $3: '$1' and '$2' differ (< only in the first, > only in the second):"
+      diff <(printf '%s\n' "$a") <(printf '%s\n' "$b") | grep '^[<>]' | head -n 40
+    } >&2
+    exit 1
+  fi
+}
+
+json_get() {
+  (($# == 2)) || fail "json_get needs JSON KEY"
+  python3 -c '
+import json, sys
+try:
+    value = json.loads(sys.argv[1])
+except ValueError as e:
+    sys.exit("FAIL: json_get: not JSON (%s): %.200s" % (e, sys.argv[1]))
+for part in sys.argv[2].split("."):
+    if isinstance(value, list) and part.lstrip("-").isdigit() and -len(value) <= int(part) < len(value):
+        value = value[int(part)]
+    elif isinstance(value, dict) and part in value:
+        value = value[part]
+    else:
+        sys.exit("FAIL: json_get: no %r in %.200s" % (sys.argv[2], sys.argv[1]))
+print(value if isinstance(value, str) else json.dumps(value))
+' "$1" "$2"
+}

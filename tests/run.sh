@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# tests/run.sh — the one test command, for developers and CI (.ci/run) alike:
+#   1. installs missing Debian packages (as root; otherwise says what to install),
+#   2. builds into build/ with cmake (-Werror),
+#   3. starts two throwaway PostgreSQL clusters (tests/pg.sh): the primary on port 55432 and a
+#      restore target on port 55433, and exports their coordinates for the tests,
+#   4. runs every ctest test in build/: the unit label with -j2, then the others one at a time,
+#   5. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
+#   6. stops the clusters on any exit, and exits non-zero if any test failed.
+#
+# Arguments, if any, are passed to one single ctest run in build/ instead of steps 4 and 5,
+# e.g. `tests/run.sh -R backup_basic`.
+# Environment: STRATA_SKIP_BUILD=1 skips the build and the tests (checks deps and clusters only);
+# STRATA_SKIP_ASAN=1 skips step 5; STRATA_WERROR=OFF builds without -Werror.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=tests/deps.sh
+source tests/deps.sh
+
+PRIMARY_PORT=55432
+TARGET_PORT=55433
+# Step 5 starts only if steps 1-4 took less than this, to keep a CI run well under 20 minutes.
+ASAN_START_BUDGET_S=600
+JOBS=$(nproc)
+
+section() {
+  printf '\n==== %s ====\n' "$*"
+}
+
+PG_ROOT=
+stop_clusters() {
+  if [[ -n $PG_ROOT ]]; then
+    section "stopping PostgreSQL clusters"
+    tests/pg.sh stop "$PG_ROOT/primary" || true
+    tests/pg.sh stop "$PG_ROOT/target" || true
+    rm -rf "$PG_ROOT"
+    PG_ROOT=
+  fi
+}
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  local status=$?
+  # Stop the clusters even if our output has gone away (e.g. piped into head).
+  trap '' PIPE
+  set +e
+  stop_clusters
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+build_tree() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DSTRATA_WERROR="${STRATA_WERROR:-ON}" "$@"
+  cmake --build "$dir" -j "$JOBS"
+}
+
+start_clusters() {
+  PG_ROOT=$(mktemp -d /tmp/strata-test.XXXXXX)
+  chmod 0755 "$PG_ROOT" # the server runs as 'postgres' when we are root
+  tests/pg.sh start "$PG_ROOT/primary" "$PRIMARY_PORT"
+  tests/pg.sh start "$PG_ROOT/target" "$TARGET_PORT"
+
+  export PGHOST=$PG_ROOT/primary/sock
+  export PGPORT=$PRIMARY_PORT
+  export PGUSER=postgres
+  export STRATA_TEST_DSN="host=$PG_ROOT/primary/sock port=$PRIMARY_PORT user=postgres dbname=postgres"
+  export STRATA_TEST_DSN2="host=$PG_ROOT/target/sock port=$TARGET_PORT user=postgres dbname=postgres"
+  export STRATA_TEST_PG_TCP_PORT=$PRIMARY_PORT
+  echo "STRATA_TEST_DSN=$STRATA_TEST_DSN"
+  echo "STRATA_TEST_DSN2=$STRATA_TEST_DSN2"
+}
+
+# Totals over every ctest run, for the closing line.
+PASSED=0
+FAILED=0
+STATUS=0
+
+# run_ctest ARGS... — one ctest run; adds its counts to the totals.
+run_ctest() {
+  local log status=0
+  log=$(mktemp)
+  ctest --output-on-failure --timeout 600 "$@" 2>&1 | tee "$log" || status=$?
+  # ctest's summary: "95% tests passed, 1 tests failed out of 20"
+  local summary failed total
+  summary=$(sed -nE 's/^[0-9]+% tests passed, ([0-9]+) tests? failed out of ([0-9]+).*/\1 \2/p' "$log" |
+            tail -n 1)
+  rm -f "$log"
+  if [[ -n $summary ]]; then
+    read -r failed total <<<"$summary"
+    PASSED=$((PASSED + total - failed))
+    FAILED=$((FAILED + failed))
+  fi
+  if ((status != 0)); then
+    STATUS=1
+  fi
+}
+
+section "dependencies"
+strata_install_deps
+
+if [[ ${STRATA_SKIP_BUILD:-} != 1 ]]; then
+  section "build (build/, $JOBS jobs)"
+  build_tree build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+fi
+
+section "PostgreSQL clusters"
+start_clusters
+
+if [[ ${STRATA_SKIP_BUILD:-} == 1 ]]; then
+  section "STRATA_SKIP_BUILD=1: checking the clusters only"
+  psql -X -At -d "$STRATA_TEST_DSN" -c 'select version()'
+  psql -X -At -d "$STRATA_TEST_DSN2" -c "select 'target cluster up on port ' || current_setting('port')"
+  exit 0
+fi
+
+if (($# > 0)); then
+  section "ctest $*"
+  run_ctest --test-dir build "$@"
+else
+  section "unit tests"
+  run_ctest --test-dir build -L unit -j 2 --no-tests=error
+  section "integration tests"
+  run_ctest --test-dir build -LE unit
+
+  if [[ ${STRATA_SKIP_ASAN:-} == 1 ]]; then
+    section "sanitizer build skipped (STRATA_SKIP_ASAN=1)"
+  elif ((SECONDS > ASAN_START_BUDGET_S)); then
+    section "sanitizer build skipped: ${SECONDS}s spent already (budget ${ASAN_START_BUDGET_S}s)"
+  else
+    section "build (build-asan, ASan+UBSan)"
+    build_tree build-asan -DCMAKE_BUILD_TYPE=Debug -DSTRATA_SANITIZE=ON
+    section "unit tests under ASan+UBSan"
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+    run_ctest --test-dir build-asan -L unit -j 2 --no-tests=error
+  fi
+fi
+
+# Stopped here rather than by the trap, so that the summary is the last thing printed.
+stop_clusters
+section "summary (${SECONDS}s)"
+echo "tests: $PASSED passed, $FAILED failed"
+if ((STATUS != 0 && FAILED == 0)); then
+  echo "a ctest run failed without a test failure (build of a test, no tests found, or a crash)"
+fi
+exit "$STATUS"
