@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 1
+#define CATALOG_FORMAT 2
 
 typedef struct catalog catalog;
 
@@ -53,7 +53,38 @@ typedef struct catalog_snapshot {
 	bool has_files;
 	bool has_database;
 	char source[512];      /* where the data came from, never with credentials */
+	char *db_info;         /* JSON facts about the database side, or NULL; owned, see
+				* catalog_snapshot_release */
 } catalog_snapshot;
+
+/* Content stored as objects: one object whose hash is the content's hash, or several chunk
+ * objects (chunks, chunk_count) whose concatenation has that hash. */
+typedef struct catalog_blob {
+	st_hash hash;
+	uint64_t size;
+	const st_hash *chunks;
+	size_t chunk_count;
+} catalog_blob;
+
+typedef enum catalog_dump_storage {
+	CATALOG_DUMP_FULL = 0,  /* content is the file */
+	CATALOG_DUMP_DELTA = 1  /* content is an rsync delta against base_snapshot's version */
+} catalog_dump_storage;
+
+/* One file of a snapshot's pg_dump directory. */
+typedef struct catalog_dump_file {
+	const char *name;        /* file name in the dump directory */
+	const char *table_key;   /* what the file holds, stable across dumps (e.g. "TABLE DATA public t") */
+	uint64_t size;
+	st_hash hash;            /* of the file itself */
+	catalog_dump_storage storage;
+	catalog_blob content;    /* the file, or the delta */
+	int64_t base_snapshot;   /* delta basis: the same table_key in that snapshot */
+	int chain_length;        /* 0 for a full copy, base's + 1 for a delta */
+	uint64_t chain_bytes;    /* content sizes along the chain, this one included */
+	bool has_signature;
+	catalog_blob signature;  /* librsync signature of the file, for the next delta */
+} catalog_dump_file;
 
 typedef enum catalog_entry_type {
 	CATALOG_ENTRY_FILE = 1,
@@ -129,6 +160,32 @@ int catalog_snapshot_get(catalog *cat, int64_t id, catalog_snapshot *out);
 
 /* All complete snapshots, oldest first; *out is freed by the caller. */
 int catalog_snapshot_list(catalog *cat, catalog_snapshot **out, size_t *out_count);
+
+/* Frees what a snapshot record owns (db_info). */
+void catalog_snapshot_release(catalog_snapshot *snap);
+
+/* Frees a list from catalog_snapshot_list. */
+void catalog_snapshot_list_free(catalog_snapshot *list, size_t count);
+
+/* The newest complete snapshot that holds files; *out_found false when there is none. */
+int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool *out_found);
+
+/* ---- the database side ---- */
+
+int catalog_dump_file_add(catalog *cat, int64_t snapshot_id, const catalog_dump_file *file);
+
+/* The dump files of a snapshot, by name; free with catalog_dump_files_free. */
+int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file **out, size_t *out_count);
+
+/* The newest version of table_key in a complete snapshot before before_snapshot; *out_found. */
+int catalog_dump_file_previous(catalog *cat, const char *table_key, int64_t before_snapshot,
+			       catalog_dump_file *out, bool *out_found);
+
+/* The version of table_key in snapshot_id (ST_ERR_CORRUPT when absent: a broken chain). */
+int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_key, catalog_dump_file *out);
+
+void catalog_dump_file_release(catalog_dump_file *file);
+void catalog_dump_files_free(catalog_dump_file *files, size_t count);
 
 /* ---- nodes ---- */
 

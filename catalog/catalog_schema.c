@@ -35,6 +35,14 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	"CREATE TABLE entries(version_id INTEGER NOT NULL, path TEXT NOT NULL, type INTEGER NOT NULL,"
 	" mode INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, hash BLOB,"
 	" chunks BLOB, target TEXT, PRIMARY KEY(version_id, path)) WITHOUT ROWID;",
+	/* 1 -> 2: the database side of a snapshot */
+	"ALTER TABLE snapshots ADD COLUMN db_info TEXT;"
+	"CREATE TABLE dump_files(snapshot_id INTEGER NOT NULL, name TEXT NOT NULL, table_key TEXT NOT NULL,"
+	" size INTEGER NOT NULL, hash BLOB NOT NULL, storage INTEGER NOT NULL, content_size INTEGER NOT NULL,"
+	" content_hash BLOB NOT NULL, content_chunks BLOB, base_snapshot INTEGER, chain_length INTEGER NOT NULL,"
+	" chain_bytes INTEGER NOT NULL, signature_hash BLOB, signature_chunks BLOB,"
+	" PRIMARY KEY(snapshot_id, name)) WITHOUT ROWID;"
+	"CREATE INDEX dump_files_table ON dump_files(table_key, snapshot_id);",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

@@ -12,7 +12,7 @@
 
 #define SNAPSHOT_COLUMNS                                                                        \
 	"id, time_us, coalesce(finished_us, 0), coalesce(db_time_us, 0), watermark, nodes, files," \
-	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source"
+	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info"
 
 static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 {
@@ -32,6 +32,21 @@ static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 	out->has_files = sqlite3_column_int(stmt, 12) != 0;
 	out->has_database = sqlite3_column_int(stmt, 13) != 0;
 	snprintf(out->source, sizeof out->source, "%s", (const char *)sqlite3_column_text(stmt, 14));
+	const unsigned char *db_info = sqlite3_column_text(stmt, 15);
+	out->db_info = db_info ? st_strdup((const char *)db_info) : NULL;
+}
+
+void catalog_snapshot_release(catalog_snapshot *snap)
+{
+	free(snap->db_info);
+	snap->db_info = NULL;
+}
+
+void catalog_snapshot_list_free(catalog_snapshot *list, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		catalog_snapshot_release(&list[i]);
+	free(list);
 }
 
 int catalog_discard_pending(catalog *cat, int *out_count)
@@ -49,6 +64,7 @@ int catalog_discard_pending(catalog *cat, int *out_count)
 		rc = catalog_exec(cat,
 				  "DELETE FROM entries WHERE version_id IN (SELECT v.id FROM node_versions v"
 				  " JOIN snapshots s ON s.id = v.added_in WHERE s.state = 'pending');"
+				  "DELETE FROM dump_files WHERE snapshot_id IN (SELECT id FROM snapshots WHERE state = 'pending');"
 				  "DELETE FROM node_versions WHERE added_in IN (SELECT id FROM snapshots WHERE state = 'pending');"
 				  "UPDATE node_versions SET deleted_in = NULL WHERE deleted_in IN"
 				  " (SELECT id FROM snapshots WHERE state = 'pending');"
@@ -87,7 +103,7 @@ int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap)
 	int rc = catalog_prepare(cat, &stmt,
 				 "UPDATE snapshots SET state = 'complete', finished_us = ?, nodes = ?, files = ?,"
 				 " bytes = ?, new_nodes = ?, deleted_nodes = ?, new_bytes = ?, stored_bytes = ?,"
-				 " watermark = ? WHERE id = ? AND state = 'pending'");
+				 " watermark = ?, has_files = ?, has_database = ?, db_info = ? WHERE id = ? AND state = 'pending'");
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, snap->finished_us);
@@ -99,7 +115,11 @@ int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap)
 	sqlite3_bind_int64(stmt, 7, snap->new_bytes);
 	sqlite3_bind_int64(stmt, 8, snap->stored_bytes);
 	sqlite3_bind_int64(stmt, 9, snap->watermark);
-	sqlite3_bind_int64(stmt, 10, snap->id);
+	sqlite3_bind_int(stmt, 10, snap->has_files);
+	sqlite3_bind_int(stmt, 11, snap->has_database);
+	if (snap->db_info != NULL)
+		sqlite3_bind_text(stmt, 12, snap->db_info, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 13, snap->id);
 	rc = catalog_step_done(cat, stmt, "complete a snapshot");
 	if (rc == 0 && sqlite3_changes(cat->db) != 1)
 		rc = st_error_set(ST_ERR_GENERIC, "snapshot %lld is no longer pending", (long long)snap->id);
@@ -132,6 +152,12 @@ int catalog_snapshot_latest(catalog *cat, catalog_snapshot *out, bool *out_found
 			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
 }
 
+int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool *out_found)
+{
+	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete' AND has_files"
+			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
+}
+
 int catalog_snapshot_get(catalog *cat, int64_t id, catalog_snapshot *out)
 {
 	bool found = false;
@@ -157,7 +183,7 @@ int catalog_snapshot_list(catalog *cat, catalog_snapshot **out, size_t *out_coun
 	}
 	if (step != SQLITE_DONE) {
 		rc = catalog_sql_error(cat, "list snapshots");
-		free(list);
+		catalog_snapshot_list_free(list, count);
 		list = NULL;
 		count = 0;
 	}

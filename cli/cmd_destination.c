@@ -122,7 +122,7 @@ int cmd_snapshots(int argc, char **argv)
 		print_snapshots_json(list, count);
 	else if (rc == 0)
 		print_snapshots_table(list, count);
-	free(list);
+	catalog_snapshot_list_free(list, count);
 	dest_close(d);
 	return rc;
 }

@@ -294,7 +294,7 @@ static int prepare(backup_job *job)
 	if (rc == 0)
 		rc = check_source_identity(job);
 	if (rc == 0)
-		rc = catalog_snapshot_latest(dest_catalog(job->destination), &job->previous, &job->has_previous);
+		rc = catalog_snapshot_latest_with_files(dest_catalog(job->destination), &job->previous, &job->has_previous);
 	if (rc == 0)
 		rc = open_readers(job);
 	return rc;
@@ -328,6 +328,8 @@ int backup_run(const backup_options *options, backup_result *out)
 	catalog_close(job.node_reader);
 	scan_db_close(job.db);
 	dest_close(job.destination);
+	catalog_snapshot_release(&job.previous);
+	catalog_snapshot_release(&job.snapshot);
 	free(job.missing_ids);
 	free(job.vanished_ids);
 	return rc;

@@ -21,8 +21,6 @@
 
 /* Files larger than this are stored as several objects of this size. */
 #define PIPELINE_CHUNK_SIZE ((size_t)4 << 20)
-/* A pack is sealed once it reaches this size. */
-#define PIPELINE_PACK_TARGET ((uint64_t)64 << 20)
 /* Bound on file data in flight between reading and writing. */
 #define PIPELINE_MEMORY_BUDGET ((size_t)64 << 20)
 

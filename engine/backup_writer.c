@@ -1,15 +1,15 @@
 /*
  * backup_writer.c - the one writer: objects into packs, node versions into the catalog.
  *
- * Order of durability: a pack is sealed (fsynced, with its directory) before the transaction
- * that registers its objects commits, so the catalog never names bytes that a crash could
- * lose. Node versions go into the pending snapshot in the same transactions; they become
+ * Objects go through a pack_sink (which seals a pack before its objects enter the catalog).
+ * Node versions go into the pending snapshot in the same transactions; they become
  * visible only when the backup completes the snapshot.
  */
 #include "engine/backup_pipeline_internal.h"
 
 #include "catalog/dest.h"
 #include "catalog/pack.h"
+#include "engine/pack_sink.h"
 #include "common/error.h"
 #include "common/mem.h"
 
@@ -18,19 +18,10 @@
 /* Commit the open transaction after this many node versions even when no pack is sealed. */
 #define NODES_PER_COMMIT 20000
 
-typedef struct pending_object {
-	st_hash hash;
-	pack_location location;
-} pending_object;
-
 typedef struct writer_state {
 	backup_pipeline *p;
 	catalog *cat;
-	pack_writer *pack;
-	char pack_name[32];
-	pending_object *pending;
-	size_t pending_count;
-	size_t pending_capacity;
+	pack_sink *sink;
 	bool in_transaction;
 	size_t nodes_in_transaction;
 } writer_state;
@@ -53,61 +44,27 @@ static int commit(writer_state *w)
 	return catalog_commit(w->cat);
 }
 
-/* Seals the open pack and registers it and its objects, in one transaction. */
+/* Seals the open pack and registers it and its objects, then commits. */
 static int seal_pack(writer_state *w)
 {
-	if (w->pack == NULL)
-		return 0;
-	uint64_t size = pack_writer_size(w->pack);
-	int rc = pack_writer_seal(w->pack);
-	w->pack = NULL;
-	int64_t pack_id = 0;
+	int sealed = 0;
+	int rc = ensure_transaction(w);
 	if (rc == 0)
-		rc = ensure_transaction(w);
-	if (rc == 0)
-		rc = catalog_pack_add(w->cat, w->pack_name, size, w->pending_count, &pack_id);
-	for (size_t i = 0; i < w->pending_count && rc == 0; i++) {
-		w->pending[i].location.pack_id = pack_id;
-		rc = catalog_object_add(w->cat, &w->pending[i].hash, &w->pending[i].location);
-	}
+		rc = pack_sink_seal(w->sink, &sealed);
 	if (rc == 0)
 		rc = commit(w);
-	w->pending_count = 0;
-	if (rc == 0)
-		atomic_fetch_add(&w->p->stats->packs_sealed, 1);
-	return rc;
-}
-
-static int open_pack(writer_state *w)
-{
-	dest_new_pack_name(w->pack_name);
-	char *path = dest_pack_path(w->p->config.destination, w->pack_name);
-	int rc = pack_writer_open(&w->pack, path);
-	free(path);
+	atomic_fetch_add(&w->p->stats->packs_sealed, sealed);
 	return rc;
 }
 
 static int write_object(writer_state *w, const object_message *msg)
 {
-	int rc = 0;
-	if (w->pack == NULL && (rc = open_pack(w)) != 0)
+	bool full = false;
+	int rc = pack_sink_append(w->sink, &msg->hash, msg->codec, msg->raw_size, msg->data, msg->stored_size, &full);
+	if (rc != 0)
 		return rc;
-	uint64_t offset = 0;
-	if ((rc = pack_writer_append(w->pack, &msg->hash, msg->codec, msg->raw_size, msg->data, msg->stored_size,
-				     &offset)) != 0)
-		return rc;
-	if (w->pending_count == w->pending_capacity) {
-		w->pending_capacity = w->pending_capacity ? 2 * w->pending_capacity : 4096;
-		w->pending = st_realloc(w->pending, w->pending_capacity * sizeof *w->pending);
-	}
-	pending_object *entry = &w->pending[w->pending_count++];
-	entry->hash = msg->hash;
-	entry->location = (pack_location){.offset = offset, .raw_size = msg->raw_size,
-					  .stored_size = msg->stored_size, .codec = msg->codec};
 	atomic_fetch_add(&w->p->stats->stored_bytes, (long long)(msg->stored_size + PACK_RECORD_HEADER_SIZE));
-	if (pack_writer_size(w->pack) >= PIPELINE_PACK_TARGET)
-		rc = seal_pack(w);
-	return rc;
+	return full ? seal_pack(w) : 0;
 }
 
 static int write_node(writer_state *w, const node_message *msg)
@@ -136,7 +93,8 @@ static int handle(writer_state *w, writer_message *msg)
 
 int backup_writer_run(void *arg)
 {
-	writer_state w = {.p = arg, .cat = dest_catalog(((backup_pipeline *)arg)->config.destination)};
+	dest *d = ((backup_pipeline *)arg)->config.destination;
+	writer_state w = {.p = arg, .cat = dest_catalog(d), .sink = pack_sink_new(d)};
 	void *item;
 	int rc = 0;
 	while (rc == 0 && st_queue_pop(w.p->write_queue, &item))
@@ -147,11 +105,8 @@ int backup_writer_run(void *arg)
 		rc = seal_pack(&w);
 	if (rc == 0)
 		rc = commit(&w);
-	if (rc != 0) {
-		pack_writer_abandon(w.pack);
-		if (w.in_transaction)
-			catalog_rollback(w.cat);
-	}
-	free(w.pending);
+	if (rc != 0 && w.in_transaction)
+		catalog_rollback(w.cat);
+	pack_sink_free(w.sink);
 	return rc;
 }

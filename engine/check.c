@@ -195,7 +195,7 @@ int check_run(const check_options *options, check_result *out)
 		rc = st_error_set(ST_ERR_CORRUPT, "check of '%s' found %lld problem(s)", options->dest_path,
 				  (long long)out->problems);
 	free(packs);
-	free(snapshots);
+	catalog_snapshot_list_free(snapshots, snapshot_count);
 	pack_files_free(job.packs);
 	dest_close(job.d);
 	pthread_mutex_destroy(&job.report_lock);

@@ -248,6 +248,7 @@ static int resolve_snapshot(dest *d, int64_t wanted, int64_t *out)
 		int rc = catalog_snapshot_get(dest_catalog(d), wanted, &snap);
 		if (rc == 0)
 			*out = snap.id;
+		catalog_snapshot_release(&snap);
 		return rc;
 	}
 	bool found = false;
@@ -256,6 +257,8 @@ static int resolve_snapshot(dest *d, int64_t wanted, int64_t *out)
 		rc = st_error_set(ST_ERR_NOTFOUND, "destination '%s' holds no snapshot yet", dest_path(d));
 	if (rc == 0)
 		*out = snap.id;
+	if (found)
+		catalog_snapshot_release(&snap);
 	return rc;
 }
 

@@ -3,6 +3,8 @@
  */
 #include "scanner/source_db.h"
 
+#include "scanner/pg_session_internal.h"
+
 #include "common/error.h"
 #include "common/mem.h"
 
@@ -16,7 +18,8 @@
 #define CURSOR_BATCH 10000
 
 struct scan_db {
-	PGconn *conn;
+	pg_session *session;
+	PGconn *conn; /* the session's, for cursors */
 	scan_db_info info;
 	int cursor_serial;
 };
@@ -29,45 +32,9 @@ struct scan_cursor {
 	bool done;
 };
 
-/* The first line of libpq's message, without the trailing newline. */
-static const char *first_line(const char *message, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s", message ? message : "");
-	buf[strcspn(buf, "\n")] = '\0';
-	return buf;
-}
-
-/* Runs sql (no parameters) and requires the result status expected; *out may be NULL. */
 static int exec_sql(scan_db *db, const char *sql, ExecStatusType expected, PGresult **out)
 {
-	PGresult *res = PQexec(db->conn, sql);
-	if (PQresultStatus(res) != expected) {
-		char line[512];
-		int rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(db->conn),
-				      first_line(PQresultErrorMessage(res), line, sizeof line));
-		PQclear(res);
-		return rc;
-	}
-	if (out)
-		*out = res;
-	else
-		PQclear(res);
-	return 0;
-}
-
-static int connect_db(scan_db *db, const char *dsn)
-{
-	char line[512];
-	db->conn = PQconnectdb(dsn);
-	if (db->conn == NULL)
-		return st_error_set(ST_ERR_DATABASE, "unable to connect to database: out of memory");
-	if (PQstatus(db->conn) != CONNECTION_OK) {
-		const char *host = PQhost(db->conn), *port = PQport(db->conn), *name = PQdb(db->conn);
-		return st_error_set(ST_ERR_DATABASE, "unable to connect to database '%s' at '%s:%s': %s",
-				    name ? name : "", host ? host : "", port ? port : "",
-				    first_line(PQerrorMessage(db->conn), line, sizeof line));
-	}
-	return 0;
+	return pg_session_exec_status(db->session, sql, expected, out);
 }
 
 static int check_aiida_schema(scan_db *db)
@@ -122,11 +89,11 @@ static int read_info(scan_db *db)
 int scan_db_open(scan_db **out, const char *dsn)
 {
 	scan_db *db = st_calloc(1, sizeof *db);
-	int rc = connect_db(db, dsn);
-	if (rc == 0)
-		rc = exec_sql(db, "SET application_name = 'strata'", PGRES_COMMAND_OK, NULL);
-	if (rc == 0)
+	int rc = pg_session_open(&db->session, dsn, NULL);
+	if (rc == 0) {
+		db->conn = pg_session_conn(db->session);
 		rc = check_aiida_schema(db);
+	}
 	if (rc == 0)
 		rc = exec_sql(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY", PGRES_COMMAND_OK, NULL);
 	if (rc == 0)
@@ -145,13 +112,18 @@ void scan_db_close(scan_db *db)
 		return;
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
-	PQfinish(db->conn);
+	pg_session_close(db->session);
 	free(db);
 }
 
 const scan_db_info *scan_db_get_info(const scan_db *db)
 {
 	return &db->info;
+}
+
+pg_session *scan_db_session(scan_db *db)
+{
+	return db->session;
 }
 
 static int open_cursor(scan_cursor **out, scan_db *db, const char *query, const char *array_param)
@@ -166,7 +138,7 @@ static int open_cursor(scan_cursor **out, scan_db *db, const char *query, const 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		char line[512];
 		int rc = st_error_set(ST_ERR_DATABASE, "unable to list nodes of database '%s': %s",
-				      PQdb(db->conn), first_line(PQresultErrorMessage(res), line, sizeof line));
+				      PQdb(db->conn), pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 		PQclear(res);
 		free(cursor);
 		return rc;

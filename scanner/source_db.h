@@ -13,6 +13,8 @@
 #ifndef STRATA_SCANNER_SOURCE_DB_H
 #define STRATA_SCANNER_SOURCE_DB_H
 
+#include "scanner/pg_session.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,6 +49,9 @@ int scan_db_open(scan_db **out, const char *dsn);
 void scan_db_close(scan_db *db);
 
 const scan_db_info *scan_db_get_info(const scan_db *db);
+
+/* The connection, inside the snapshot transaction: queries on it see the snapshot. */
+pg_session *scan_db_session(scan_db *db);
 
 /* Opens a cursor over the nodes to back up, ordered by id: those with id > watermark, those
  * with ctime >= ctime_from_us (pass INT64_MAX for none), and those whose ids are listed in

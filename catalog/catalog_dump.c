@@ -1,0 +1,164 @@
+/*
+ * catalog_dump.c - the files of each snapshot's pg_dump directory and their delta chains.
+ */
+#include "catalog/catalog_internal.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DUMP_COLUMNS                                                                              \
+	"name, table_key, size, hash, storage, content_size, content_hash, content_chunks,"       \
+	" base_snapshot, chain_length, chain_bytes, signature_hash, signature_chunks"
+
+static void bind_chunks(sqlite3_stmt *stmt, int index, const catalog_blob *blob)
+{
+	if (blob->chunk_count > 0)
+		sqlite3_bind_blob(stmt, index, blob->chunks, (int)(blob->chunk_count * sizeof *blob->chunks), SQLITE_STATIC);
+}
+
+int catalog_dump_file_add(catalog *cat, int64_t snapshot_id, const catalog_dump_file *f)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, "INSERT INTO dump_files(snapshot_id, " DUMP_COLUMNS ")"
+					     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snapshot_id);
+	sqlite3_bind_text(stmt, 2, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, f->table_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)f->size);
+	catalog_bind_hash(stmt, 5, &f->hash);
+	sqlite3_bind_int(stmt, 6, (int)f->storage);
+	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)f->content.size);
+	catalog_bind_hash(stmt, 8, &f->content.hash);
+	bind_chunks(stmt, 9, &f->content);
+	if (f->storage == CATALOG_DUMP_DELTA)
+		sqlite3_bind_int64(stmt, 10, f->base_snapshot);
+	sqlite3_bind_int(stmt, 11, f->chain_length);
+	sqlite3_bind_int64(stmt, 12, (sqlite3_int64)f->chain_bytes);
+	if (f->has_signature) {
+		catalog_bind_hash(stmt, 13, &f->signature.hash);
+		bind_chunks(stmt, 14, &f->signature);
+	}
+	rc = catalog_step_done(cat, stmt, "add a dump file");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static void read_chunks(catalog_blob *out, sqlite3_stmt *stmt, int col)
+{
+	size_t count = (size_t)sqlite3_column_bytes(stmt, col) / ST_HASH_SIZE;
+	out->chunk_count = count;
+	out->chunks = NULL;
+	if (count > 0) {
+		st_hash *chunks = st_malloc(count * sizeof *chunks);
+		memcpy(chunks, sqlite3_column_blob(stmt, col), count * sizeof *chunks);
+		out->chunks = chunks;
+	}
+}
+
+static void read_dump_file(catalog_dump_file *out, sqlite3_stmt *stmt)
+{
+	memset(out, 0, sizeof *out);
+	out->name = st_strdup((const char *)sqlite3_column_text(stmt, 0));
+	out->table_key = st_strdup((const char *)sqlite3_column_text(stmt, 1));
+	out->size = (uint64_t)sqlite3_column_int64(stmt, 2);
+	catalog_column_hash(&out->hash, stmt, 3);
+	out->storage = (catalog_dump_storage)sqlite3_column_int(stmt, 4);
+	out->content.size = (uint64_t)sqlite3_column_int64(stmt, 5);
+	catalog_column_hash(&out->content.hash, stmt, 6);
+	read_chunks(&out->content, stmt, 7);
+	out->base_snapshot = sqlite3_column_int64(stmt, 8);
+	out->chain_length = sqlite3_column_int(stmt, 9);
+	out->chain_bytes = (uint64_t)sqlite3_column_int64(stmt, 10);
+	out->has_signature = sqlite3_column_type(stmt, 11) != SQLITE_NULL;
+	if (out->has_signature) {
+		catalog_column_hash(&out->signature.hash, stmt, 11);
+		read_chunks(&out->signature, stmt, 12);
+	}
+}
+
+void catalog_dump_file_release(catalog_dump_file *file)
+{
+	free((char *)file->name);
+	free((char *)file->table_key);
+	free((st_hash *)file->content.chunks);
+	free((st_hash *)file->signature.chunks);
+	memset(file, 0, sizeof *file);
+}
+
+void catalog_dump_files_free(catalog_dump_file *files, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		catalog_dump_file_release(&files[i]);
+	free(files);
+}
+
+int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file **out, size_t *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, "SELECT " DUMP_COLUMNS " FROM dump_files WHERE snapshot_id = ? ORDER BY name");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snapshot_id);
+	catalog_dump_file *list = NULL;
+	size_t count = 0;
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		list = st_realloc(list, (count + 1) * sizeof *list);
+		read_dump_file(&list[count++], stmt);
+	}
+	if (step != SQLITE_DONE) {
+		rc = catalog_sql_error(cat, "list dump files");
+		catalog_dump_files_free(list, count);
+		list = NULL;
+		count = 0;
+	}
+	sqlite3_finalize(stmt);
+	*out = list;
+	*out_count = count;
+	return rc;
+}
+
+static int query_dump_file(catalog *cat, const char *sql, int64_t snapshot_id, const char *table_key,
+			   catalog_dump_file *out, bool *out_found)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, sql);
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_text(stmt, 1, table_key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, snapshot_id);
+	int step = sqlite3_step(stmt);
+	*out_found = step == SQLITE_ROW;
+	if (step == SQLITE_ROW)
+		read_dump_file(out, stmt);
+	else if (step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "read dump files");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_dump_file_previous(catalog *cat, const char *table_key, int64_t before_snapshot,
+			       catalog_dump_file *out, bool *out_found)
+{
+	return query_dump_file(cat,
+			       "SELECT " DUMP_COLUMNS " FROM dump_files d JOIN snapshots s ON s.id = d.snapshot_id"
+			       " WHERE d.table_key = ? AND d.snapshot_id < ? AND s.state = 'complete'"
+			       " ORDER BY d.snapshot_id DESC LIMIT 1",
+			       before_snapshot, table_key, out, out_found);
+}
+
+int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_key, catalog_dump_file *out)
+{
+	bool found = false;
+	int rc = query_dump_file(cat, "SELECT " DUMP_COLUMNS " FROM dump_files WHERE table_key = ? AND snapshot_id = ?",
+				 snapshot_id, table_key, out, &found);
+	if (rc == 0 && !found)
+		rc = st_error_set(ST_ERR_CORRUPT, "catalog is missing '%s' of snapshot %lld, the basis of a delta",
+				  table_key, (long long)snapshot_id);
+	return rc;
+}
