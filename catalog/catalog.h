@@ -73,6 +73,7 @@ typedef enum catalog_dump_storage {
 
 /* One file of a snapshot's pg_dump directory. */
 typedef struct catalog_dump_file {
+	int64_t snapshot_id;     /* filled when read from the catalog */
 	const char *name;        /* file name in the dump directory */
 	const char *table_key;   /* what the file holds, stable across dumps (e.g. "TABLE DATA public t") */
 	uint64_t size;

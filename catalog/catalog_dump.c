@@ -12,6 +12,7 @@
 #define DUMP_COLUMNS                                                                              \
 	"name, table_key, size, hash, storage, content_size, content_hash, content_chunks,"       \
 	" base_snapshot, chain_length, chain_bytes, signature_hash, signature_chunks"
+#define DUMP_SELECT "SELECT " DUMP_COLUMNS ", snapshot_id"
 
 static void bind_chunks(sqlite3_stmt *stmt, int index, const catalog_blob *blob)
 {
@@ -79,6 +80,7 @@ static void read_dump_file(catalog_dump_file *out, sqlite3_stmt *stmt)
 		catalog_column_hash(&out->signature.hash, stmt, 11);
 		read_chunks(&out->signature, stmt, 12);
 	}
+	out->snapshot_id = sqlite3_column_int64(stmt, 13);
 }
 
 void catalog_dump_file_release(catalog_dump_file *file)
@@ -100,7 +102,7 @@ void catalog_dump_files_free(catalog_dump_file *files, size_t count)
 int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file **out, size_t *out_count)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt, "SELECT " DUMP_COLUMNS " FROM dump_files WHERE snapshot_id = ? ORDER BY name");
+	int rc = catalog_prepare(cat, &stmt, DUMP_SELECT " FROM dump_files WHERE snapshot_id = ? ORDER BY name");
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, snapshot_id);
@@ -146,7 +148,9 @@ int catalog_dump_file_previous(catalog *cat, const char *table_key, int64_t befo
 			       catalog_dump_file *out, bool *out_found)
 {
 	return query_dump_file(cat,
-			       "SELECT " DUMP_COLUMNS " FROM dump_files d JOIN snapshots s ON s.id = d.snapshot_id"
+			       "SELECT d.name, d.table_key, d.size, d.hash, d.storage, d.content_size, d.content_hash,"
+			       " d.content_chunks, d.base_snapshot, d.chain_length, d.chain_bytes, d.signature_hash,"
+			       " d.signature_chunks, d.snapshot_id FROM dump_files d JOIN snapshots s ON s.id = d.snapshot_id"
 			       " WHERE d.table_key = ? AND d.snapshot_id < ? AND s.state = 'complete'"
 			       " ORDER BY d.snapshot_id DESC LIMIT 1",
 			       before_snapshot, table_key, out, out_found);
@@ -155,7 +159,7 @@ int catalog_dump_file_previous(catalog *cat, const char *table_key, int64_t befo
 int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_key, catalog_dump_file *out)
 {
 	bool found = false;
-	int rc = query_dump_file(cat, "SELECT " DUMP_COLUMNS " FROM dump_files WHERE table_key = ? AND snapshot_id = ?",
+	int rc = query_dump_file(cat, DUMP_SELECT " FROM dump_files WHERE table_key = ? AND snapshot_id = ?",
 				 snapshot_id, table_key, out, &found);
 	if (rc == 0 && !found)
 		rc = st_error_set(ST_ERR_CORRUPT, "catalog is missing '%s' of snapshot %lld, the basis of a delta",

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,6 +205,24 @@ int st_dir_state(const char *path, bool *out_exists, bool *out_empty)
 		}
 	}
 	closedir(dir);
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	int rc = type == FTW_DP ? rmdir(path) : unlink(path);
+	return rc == 0 || errno == ENOENT ? 0 : errno;
+}
+
+int st_remove_tree(const char *path)
+{
+	int err = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (err < 0 && errno == ENOENT)
+		return 0;
+	if (err != 0)
+		return st_error_set_errno(ST_ERR_GENERIC, err > 0 ? err : errno, "unable to remove '%s'", path);
 	return 0;
 }
 

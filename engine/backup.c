@@ -42,6 +42,9 @@ typedef struct backup_job {
 	size_t vanished_count;
 	pipeline_stats stats;
 	atomic_llong nodes_queued;
+	db_dump *dump;
+	catalog_dump_file *dump_files;
+	size_t dump_file_count;
 } backup_job;
 
 static int64_t wall_clock_us(void)
@@ -248,6 +251,8 @@ static int complete_snapshot(backup_job *job)
 	if (rc == 0)
 		rc = catalog_node_mark_deleted(cat, snap->id, job->vanished_ids, job->vanished_count, &gone_files,
 					       &gone_bytes);
+	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
+		rc = catalog_dump_file_add(cat, snap->id, &job->dump_files[i]);
 	r->nodes_new = atomic_load(&job->stats.nodes_done);
 	r->nodes_deleted = (int64_t)job->vanished_count;
 	r->files_read = atomic_load(&job->stats.files_read);
@@ -255,7 +260,10 @@ static int complete_snapshot(backup_job *job)
 	r->objects_new = atomic_load(&job->stats.objects_new);
 	r->bytes_new = atomic_load(&job->stats.bytes_new);
 	r->stored_bytes = atomic_load(&job->stats.stored_bytes);
-	r->packs_new = atomic_load(&job->stats.packs_sealed);
+	r->packs_new = atomic_load(&job->stats.packs_sealed) + r->db.packs_new;
+	r->stored_bytes += r->db.stored_bytes;
+	r->has_files = snap->has_files;
+	r->has_database = snap->has_database;
 	snap->finished_us = wall_clock_us();
 	snap->new_nodes = r->nodes_new;
 	snap->deleted_nodes = r->nodes_deleted;
@@ -286,6 +294,8 @@ static int prepare(backup_job *job)
 		rc = catalog_discard_pending(dest_catalog(job->destination), &job->result->discarded_snapshots);
 	if (rc == 0)
 		rc = dest_remove_orphan_packs(job->destination, &job->result->removed_packs);
+	if (rc == 0)
+		rc = db_dump_clean_scratch(job->destination);
 	if (rc == 0 && (job->result->discarded_snapshots || job->result->removed_packs))
 		st_log_info("discarded an interrupted backup (%d pending snapshot(s), %d unsealed pack(s))",
 			    job->result->discarded_snapshots, job->result->removed_packs);
@@ -300,6 +310,25 @@ static int prepare(backup_job *job)
 	return rc;
 }
 
+/* The database side: waits for pg_dump and stores its files. */
+static int finish_dump(backup_job *job)
+{
+	db_dump *dump = job->dump;
+	job->dump = NULL;
+	int level = job->options->compression_level > 0 ? job->options->compression_level : 3;
+	int rc = db_dump_finish(dump, job->snapshot.id, level, &job->dump_files, &job->dump_file_count,
+				&job->snapshot.db_info, &job->result->db);
+	if (rc == 0)
+		job->snapshot.has_database = true;
+	return rc;
+}
+
+static int start_dump(backup_job *job)
+{
+	int jobs = job->options->jobs > 0 ? job->options->jobs : st_cpu_count();
+	return db_dump_start(&job->dump, job->destination, job->db, job->options->dsn, jobs);
+}
+
 int backup_run(const backup_options *options, backup_result *out)
 {
 	double started = st_now_seconds();
@@ -307,7 +336,9 @@ int backup_run(const backup_options *options, backup_result *out)
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.nodes_queued, 0);
 	int rc = prepare(&job);
-	if (rc == 0)
+	if (rc == 0 && options->files_only && options->database_only)
+		rc = st_error_set(ST_ERR_USAGE, "--files-only and --database-only exclude each other");
+	if (rc == 0 && !options->database_only)
 		rc = plan_selection(&job);
 	if (rc == 0) {
 		const scan_db_info *info = scan_db_get_info(job.db);
@@ -315,14 +346,19 @@ int backup_run(const backup_options *options, backup_result *out)
 		job.snapshot.db_time_us = info->db_time_us;
 		job.snapshot.watermark = info->max_node_id > job.previous.watermark ? info->max_node_id
 										    : job.previous.watermark;
-		job.snapshot.has_files = true;
+		job.snapshot.has_files = !options->database_only;
 		describe_source(&job);
 		rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id);
 	}
-	if (rc == 0)
+	if (rc == 0 && !options->files_only)
+		rc = start_dump(&job);
+	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
+	if (rc == 0 && job.dump != NULL)
+		rc = finish_dump(&job);
 	if (rc == 0)
 		rc = complete_snapshot(&job);
+	db_dump_abort(job.dump);
 	out->seconds = st_now_seconds() - started;
 	catalog_close(job.dedup_reader);
 	catalog_close(job.node_reader);
@@ -330,6 +366,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	dest_close(job.destination);
 	catalog_snapshot_release(&job.previous);
 	catalog_snapshot_release(&job.snapshot);
+	catalog_dump_files_free(job.dump_files, job.dump_file_count);
 	free(job.missing_ids);
 	free(job.vanished_ids);
 	return rc;

@@ -10,7 +10,8 @@
  * Node selection: every node with an id above the last snapshot's watermark (catches imports
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
- * nodes the catalog holds. When the number of nodes at or below the watermark differs between
+ * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
+ * files are read; --files-only and --database-only limit a backup to one side. When the number of nodes at or below the watermark differs between
  * the database and the catalog - or with full_scan - every id is reconciled: missing nodes are
  * added, vanished ones marked deleted.
  */
@@ -18,6 +19,7 @@
 #define STRATA_ENGINE_BACKUP_H
 
 #include "engine/backup_pipeline.h"
+#include "engine/db_dump.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +31,8 @@ typedef struct backup_options {
 	int jobs;                 /* compressing threads; I/O threads derive from it */
 	int io_threads;           /* 0: 32 per job, at most 128 */
 	bool full_scan;
+	bool files_only;          /* no database dump */
+	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
 	int compression_level;
 	/* Called about twice a second from another thread while the pipeline runs; may be NULL. */
@@ -53,6 +57,9 @@ typedef struct backup_result {
 	int discarded_snapshots; /* pending snapshots of killed runs */
 	int removed_packs;       /* their unsealed packs */
 	bool reconciled;         /* every id was compared */
+	bool has_files;
+	bool has_database;
+	db_dump_stats db;        /* when has_database */
 	double seconds;
 } backup_result;
 

@@ -1,0 +1,397 @@
+/*
+ * db_dump.c - pg_dump at the scan's snapshot, stored as objects and deltas (see db_dump.h).
+ */
+#include "engine/db_dump.h"
+
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "common/mem.h"
+#include "engine/blob_store.h"
+#include "engine/delta.h"
+#include "engine/pg_tools.h"
+#include "scanner/pg_session.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Files smaller than this are always stored in full, without a signature. */
+#define DELTA_MIN_SIZE ((uint64_t)64 << 10)
+
+struct db_dump {
+	dest *d;
+	pg_tool pg_dump;
+	pg_tool pg_restore;
+	char *scratch;     /* <dest>/tmp/dump-<pid> */
+	char *dump_dir;    /* <scratch>/dump */
+	char *snapshot_id;
+	char *dsn;         /* without password */
+	char *password;
+	char *jobs;
+	char *db_info;
+	pthread_t thread;
+	bool thread_started;
+	int dump_rc;
+	st_error dump_error;
+	double dump_seconds;
+};
+
+static char *scratch_root(dest *d)
+{
+	return st_sprintf("%s/tmp", dest_path(d));
+}
+
+int db_dump_clean_scratch(dest *d)
+{
+	char *root = scratch_root(d);
+	int rc = st_remove_tree(root);
+	free(root);
+	return rc;
+}
+
+static int read_facts(db_dump *dump, scan_db *db)
+{
+	pg_session *s = scan_db_session(db);
+	char *schema = NULL, *size = NULL, *tables = NULL;
+	int rc = pg_session_schema_version(s, &schema);
+	if (rc == 0)
+		rc = pg_session_query_text(s, "SELECT pg_database_size(current_database())", &size);
+	if (rc == 0)
+		rc = pg_session_table_counts(s, &tables);
+	if (rc == 0) {
+		const scan_db_info *info = scan_db_get_info(db);
+		char *schema_json = schema ? st_sprintf("\"%s\"", schema) : st_strdup("null");
+		dump->db_info = st_sprintf("{\"server_version\": \"%s\", \"pg_dump_version\": \"%s\", \"schema_version\": %s,"
+					   " \"database\": \"%s\", \"size_bytes\": %s, \"tables\": %s}",
+					   info->server_version, dump->pg_dump.version, schema_json, info->database,
+					   size ? size : "0", tables);
+		free(schema_json);
+	}
+	free(schema);
+	free(size);
+	free(tables);
+	return rc;
+}
+
+static void *run_pg_dump(void *arg)
+{
+	db_dump *dump = arg;
+	char *snapshot = st_sprintf("--snapshot=%s", dump->snapshot_id);
+	char *file = st_sprintf("--file=%s", dump->dump_dir);
+	char *dbname = st_sprintf("--dbname=%s", dump->dsn);
+	char *jobs = st_sprintf("--jobs=%s", dump->jobs);
+	const char *args[] = {"--format=directory", "--compress=0", "--no-password", snapshot, file, jobs, dbname, NULL};
+	double started = st_now_seconds();
+	dump->dump_rc = pg_tool_run(&dump->pg_dump, args, dump->password, NULL);
+	dump->dump_seconds = st_now_seconds() - started;
+	if (dump->dump_rc != 0)
+		st_error_save(&dump->dump_error);
+	free(snapshot);
+	free(file);
+	free(dbname);
+	free(jobs);
+	return NULL;
+}
+
+static void free_dump(db_dump *dump)
+{
+	if (dump->scratch != NULL)
+		st_remove_tree(dump->scratch);
+	free(dump->scratch);
+	free(dump->dump_dir);
+	free(dump->snapshot_id);
+	free(dump->dsn);
+	free(dump->password);
+	free(dump->jobs);
+	free(dump->db_info);
+	free(dump);
+}
+
+int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs)
+{
+	db_dump *dump = st_calloc(1, sizeof *dump);
+	dump->d = d;
+	char *dbname = NULL;
+	int server_major = pg_session_server_major(scan_db_session(db));
+	int rc = pg_tool_find(&dump->pg_dump, "pg_dump", server_major);
+	if (rc == 0)
+		rc = pg_tool_find(&dump->pg_restore, "pg_restore", server_major);
+	if (rc == 0)
+		rc = pg_dsn_split(dsn, &dump->dsn, &dump->password, &dbname);
+	free(dbname);
+	if (rc == 0)
+		rc = read_facts(dump, db);
+	if (rc == 0) {
+		char *root = scratch_root(d);
+		dump->scratch = st_sprintf("%s/dump-%d", root, (int)getpid());
+		dump->dump_dir = st_sprintf("%s/dump", dump->scratch);
+		free(root);
+		rc = st_mkdir_p(dump->scratch, 0700);
+	}
+	if (rc == 0) {
+		dump->snapshot_id = st_strdup(scan_db_get_info(db)->snapshot_id);
+		dump->jobs = st_sprintf("%d", jobs > 0 ? jobs : 1);
+		int err = pthread_create(&dump->thread, NULL, run_pg_dump, dump);
+		if (err != 0)
+			rc = st_error_set_errno(ST_ERR_GENERIC, err, "unable to start pg_dump");
+		dump->thread_started = err == 0;
+	}
+	if (rc != 0) {
+		free_dump(dump);
+		return rc;
+	}
+	*out = dump;
+	return 0;
+}
+
+/* "3354; 0 16403 TABLE DATA public db_dbnode postgres" -> id 3354, key "TABLE DATA public
+ * db_dbnode" (the owner, last, is left out). */
+typedef struct toc_item {
+	char file[32];
+	char *key;
+} toc_item;
+
+static int read_toc(db_dump *dump, toc_item **out, size_t *out_count)
+{
+	char *listing = NULL;
+	const char *args[] = {"--list", dump->dump_dir, NULL};
+	int rc = pg_tool_run(&dump->pg_restore, args, NULL, &listing);
+	toc_item *items = NULL;
+	size_t count = 0;
+	for (char *save = NULL, *line = rc == 0 && listing ? strtok_r(listing, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		long id = 0;
+		int consumed = 0;
+		if (line[0] == ';' || sscanf(line, "%ld; %*u %*u %n", &id, &consumed) < 1 || consumed == 0)
+			continue;
+		char *key = st_strdup(line + consumed);
+		char *space = strrchr(key, ' ');
+		if (space != NULL)
+			*space = '\0';
+		items = st_realloc(items, (count + 1) * sizeof *items);
+		snprintf(items[count].file, sizeof items[count].file, "%ld.dat", id);
+		items[count++].key = key;
+	}
+	free(listing);
+	*out = items;
+	*out_count = count;
+	return rc;
+}
+
+static const char *key_of(const toc_item *items, size_t count, const char *file)
+{
+	for (size_t i = 0; i < count; i++)
+		if (strcmp(items[i].file, file) == 0)
+			return items[i].key;
+	return file;
+}
+
+static int list_files(const char *dir_path, char ***out, size_t *out_count)
+{
+	DIR *dir = opendir(dir_path);
+	if (dir == NULL)
+		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read dump directory '%s'", dir_path);
+	char **names = NULL;
+	size_t count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		names = st_realloc(names, (count + 1) * sizeof *names);
+		names[count++] = st_strdup(entry->d_name);
+	}
+	closedir(dir);
+	*out = names;
+	*out_count = count;
+	return 0;
+}
+
+static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", path);
+	st_hasher *hasher = st_hasher_new();
+	char *buf = st_malloc(1 << 20);
+	uint64_t size = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, 1 << 20)) > 0) {
+		st_hasher_update(hasher, buf, (size_t)n);
+		size += (uint64_t)n;
+	}
+	int rc = n < 0 ? st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read '%s'", path) : 0;
+	st_hasher_final(out, hasher);
+	*out_size = size;
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
+}
+
+/* Tries to store path as a delta against prev; *out_done false when a full copy is better. */
+static int try_delta(db_dump *dump, blob_store *store, pack_files *packs, const catalog_dump_file *prev,
+		     const char *path, catalog_dump_file *out, uint64_t *stored, bool *out_done)
+{
+	*out_done = false;
+	if (!prev->has_signature || prev->chain_length + 1 >= DB_DUMP_MAX_CHAIN || out->size < DELTA_MIN_SIZE)
+		return 0;
+	char *sig = st_sprintf("%s/previous.sig", dump->scratch);
+	char *delta = st_sprintf("%s/file.delta", dump->scratch);
+	int rc = blob_read_to_file(packs, dest_catalog(dump->d), &prev->signature, sig);
+	if (rc == 0)
+		rc = delta_create(sig, path, delta);
+	uint64_t delta_size = rc == 0 ? file_size(delta) : UINT64_MAX;
+	if (rc == 0 && delta_size < out->size && prev->chain_bytes + delta_size < out->size) {
+		rc = blob_store_file(store, delta, &out->content, stored);
+		out->storage = CATALOG_DUMP_DELTA;
+		out->base_snapshot = prev->snapshot_id;
+		out->chain_length = prev->chain_length + 1;
+		out->chain_bytes = prev->chain_bytes + delta_size;
+		*out_done = rc == 0;
+	}
+	unlink(sig);
+	unlink(delta);
+	free(sig);
+	free(delta);
+	return rc;
+}
+
+static int store_signature(db_dump *dump, blob_store *store, const char *path, catalog_dump_file *out, uint64_t *stored)
+{
+	if (out->size < DELTA_MIN_SIZE)
+		return 0;
+	char *sig = st_sprintf("%s/file.sig", dump->scratch);
+	int rc = delta_signature(path, sig);
+	if (rc == 0)
+		rc = blob_store_file(store, sig, &out->signature, stored);
+	out->has_signature = rc == 0;
+	unlink(sig);
+	free(sig);
+	return rc;
+}
+
+/* Stores one dump file: unchanged (reuse the previous row), delta, or full. */
+static int store_one(db_dump *dump, blob_store *store, pack_files *packs, int64_t snapshot_id, const char *name,
+		     const char *key, catalog_dump_file *out, db_dump_stats *stats)
+{
+	char *path = st_sprintf("%s/%s", dump->dump_dir, name);
+	catalog_dump_file prev;
+	bool has_prev = false, done = false;
+	uint64_t stored = 0;
+	memset(out, 0, sizeof *out);
+	int rc = hash_file(path, &out->hash, &out->size);
+	if (rc == 0)
+		rc = catalog_dump_file_previous(dest_catalog(dump->d), key, snapshot_id, &prev, &has_prev);
+	if (rc == 0 && has_prev && st_hash_equal(&prev.hash, &out->hash)) {
+		/* Unchanged: the previous row (content, chain, signature) describes it as it is. */
+		*out = prev;
+		has_prev = false;
+		done = true;
+	} else if (rc == 0 && has_prev) {
+		rc = try_delta(dump, store, packs, &prev, path, out, &stored, &done);
+	}
+	if (rc == 0 && !done) {
+		rc = blob_store_file(store, path, &out->content, &stored);
+		out->storage = CATALOG_DUMP_FULL;
+		out->chain_bytes = out->content.size;
+		out->hash = out->content.hash;
+	}
+	if (rc == 0 && !out->has_signature)
+		rc = store_signature(dump, store, path, out, &stored);
+	free((char *)out->name);
+	free((char *)out->table_key);
+	out->name = st_strdup(name);
+	out->table_key = st_strdup(key);
+	out->snapshot_id = snapshot_id;
+	if (has_prev)
+		catalog_dump_file_release(&prev);
+	stats->files++;
+	stats->bytes += (int64_t)out->size;
+	stats->delta_files += out->storage == CATALOG_DUMP_DELTA;
+	stats->stored_bytes += (int64_t)stored;
+	free(path);
+	return rc;
+}
+
+static int store_dump(db_dump *dump, int64_t snapshot_id, int level, catalog_dump_file **out_files, size_t *out_count,
+		      db_dump_stats *stats)
+{
+	toc_item *toc = NULL;
+	char **names = NULL;
+	size_t toc_count = 0, name_count = 0;
+	pack_files *packs = NULL;
+	catalog_dump_file *files = NULL;
+	size_t count = 0;
+	int rc = read_toc(dump, &toc, &toc_count);
+	if (rc == 0)
+		rc = list_files(dump->dump_dir, &names, &name_count);
+	if (rc == 0)
+		rc = pack_files_new(&packs, dump->d);
+	blob_store *store = rc == 0 ? blob_store_new(dump->d, level) : NULL;
+	if (rc == 0)
+		files = st_calloc(name_count ? name_count : 1, sizeof *files);
+	for (size_t i = 0; i < name_count && rc == 0; i++) {
+		rc = store_one(dump, store, packs, snapshot_id, names[i], key_of(toc, toc_count, names[i]), &files[i], stats);
+		count = i + 1;
+	}
+	if (store != NULL) {
+		int finish_rc = blob_store_finish(store, rc == 0, &stats->packs_new);
+		if (rc == 0)
+			rc = finish_rc;
+	}
+	for (size_t i = 0; i < toc_count; i++)
+		free(toc[i].key);
+	free(toc);
+	for (size_t i = 0; i < name_count; i++)
+		free(names[i]);
+	free(names);
+	pack_files_free(packs);
+	if (rc != 0) {
+		catalog_dump_files_free(files, count);
+		return rc;
+	}
+	*out_files = files;
+	*out_count = count;
+	return 0;
+}
+
+void db_dump_abort(db_dump *dump)
+{
+	if (dump == NULL)
+		return;
+	if (dump->thread_started)
+		pthread_join(dump->thread, NULL);
+	free_dump(dump);
+}
+
+int db_dump_finish(db_dump *dump, int64_t snapshot_id, int compression_level, catalog_dump_file **out_files,
+		   size_t *out_count, char **out_db_info, db_dump_stats *stats)
+{
+	memset(stats, 0, sizeof *stats);
+	int rc = 0;
+	if (dump->thread_started)
+		pthread_join(dump->thread, NULL);
+	stats->dump_seconds = dump->dump_seconds;
+	snprintf(stats->pg_dump_version, sizeof stats->pg_dump_version, "%s", dump->pg_dump.version);
+	if (dump->dump_rc != 0)
+		rc = st_error_restore(&dump->dump_error);
+	if (rc == 0)
+		rc = store_dump(dump, snapshot_id, compression_level, out_files, out_count, stats);
+	if (rc == 0) {
+		*out_db_info = dump->db_info;
+		dump->db_info = NULL;
+	}
+	free_dump(dump);
+	return rc;
+}

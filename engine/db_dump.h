@@ -1,0 +1,54 @@
+/*
+ * db_dump.h - the database side of a backup: pg_dump at the scan's snapshot, stored as
+ * deduplicated objects and rsync deltas.
+ *
+ * db_dump_start() runs `pg_dump --snapshot=<exported id> --format=directory --jobs=N
+ * --compress=0` in a background thread while the file pipeline works, into a scratch folder
+ * of the destination (removed by the next run if this one is killed). db_dump_finish() waits
+ * for it, then stores every file of the dump: a table's data file as an rsync delta against
+ * its previous version when that is smaller (chains end with a full copy at least every
+ * DB_DUMP_MAX_CHAIN snapshots, or earlier when the chain would cost more than a full copy),
+ * otherwise in full; the new version's signature is kept for the next delta.
+ */
+#ifndef STRATA_ENGINE_DB_DUMP_H
+#define STRATA_ENGINE_DB_DUMP_H
+
+#include "catalog/catalog.h"
+#include "catalog/dest.h"
+#include "scanner/source_db.h"
+
+#include <stdint.h>
+
+/* A full copy at least every this many snapshots. */
+#define DB_DUMP_MAX_CHAIN 8
+
+typedef struct db_dump db_dump;
+
+typedef struct db_dump_stats {
+	int64_t files;
+	int64_t bytes;         /* size of the dump */
+	int64_t delta_files;   /* stored as deltas */
+	int64_t stored_bytes;  /* bytes added to packs */
+	int64_t packs_new;
+	double dump_seconds;   /* pg_dump itself */
+	char server_version[32];
+	char pg_dump_version[32];
+} db_dump_stats;
+
+/* Checks pg_dump, reads the database facts at the snapshot (schema version, size, row counts)
+ * and starts pg_dump. dsn is the user's; its password goes to pg_dump's environment only. */
+int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs);
+
+/* Waits for pg_dump and stores its files for snapshot_id. out_files and out_count are the rows
+ * to insert in the final transaction (free with catalog_dump_files_free); out_db_info the
+ * JSON facts (caller frees). Always frees the dump, also on failure. */
+int db_dump_finish(db_dump *dump, int64_t snapshot_id, int compression_level, catalog_dump_file **out_files,
+		   size_t *out_count, char **out_db_info, db_dump_stats *stats);
+
+/* Stops waiting for the dump (joins pg_dump) and frees everything, storing nothing. */
+void db_dump_abort(db_dump *dump);
+
+/* Removes scratch folders left by killed runs (call under the destination's lock). */
+int db_dump_clean_scratch(dest *d);
+
+#endif
