@@ -8,6 +8,7 @@
 #include "catalog/dest.h"
 #include "common/error.h"
 #include "engine/check.h"
+#include "engine/db_restore.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,20 +85,35 @@ static void print_snapshots_json(const catalog_snapshot *list, size_t count)
 		       (long long)s->deleted_nodes, (long long)s->new_bytes, (long long)s->watermark,
 		       s->has_files ? "true" : "false", s->has_database ? "true" : "false");
 		out_json_string(stdout, s->source);
-		printf("}");
+		char schema[64];
+		db_info_schema_version(schema, sizeof schema, s->db_info);
+		printf(", \"schema_version\": ");
+		if (s->has_database && schema[0])
+			out_json_string(stdout, schema);
+		else
+			printf("null");
+		printf(", \"database\": %s}", s->db_info ? s->db_info : "null");
 	}
 	printf("]}\n");
 }
 
+static const char *sides_of(const catalog_snapshot *s)
+{
+	return s->has_files && s->has_database ? "files+db" : s->has_files ? "files" : "db";
+}
+
 static void print_snapshots_table(const catalog_snapshot *list, size_t count)
 {
-	char when[32], bytes[32], stored[32];
-	printf("%6s  %-23s  %10s  %10s  %10s  %10s\n", "ID", "TIME", "NODES", "FILES", "SIZE", "STORED");
+	char when[32], bytes[32], stored[32], schema[64];
+	printf("%6s  %-23s  %-8s  %10s  %10s  %10s  %10s  %s\n", "ID", "TIME", "HOLDS", "NODES", "FILES", "SIZE", "STORED",
+	       "SCHEMA");
 	for (size_t i = 0; i < count; i++) {
 		const catalog_snapshot *s = &list[i];
-		printf("%6lld  %-23s  %10lld  %10lld  %10s  %10s\n", (long long)s->id, out_time(when, sizeof when, s->time_us),
-		       (long long)s->nodes, (long long)s->files, out_size(bytes, sizeof bytes, s->bytes),
-		       out_size(stored, sizeof stored, s->stored_bytes));
+		db_info_schema_version(schema, sizeof schema, s->db_info);
+		printf("%6lld  %-23s  %-8s  %10lld  %10lld  %10s  %10s  %s\n", (long long)s->id,
+		       out_time(when, sizeof when, s->time_us), sides_of(s), (long long)s->nodes, (long long)s->files,
+		       out_size(bytes, sizeof bytes, s->bytes), out_size(stored, sizeof stored, s->stored_bytes),
+		       s->has_database ? (schema[0] ? schema : "(none)") : "-");
 	}
 	if (count == 0)
 		printf("no snapshots yet\n");

@@ -16,6 +16,7 @@
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
+#include "engine/db_restore.h"
 #include "engine/pack_files.h"
 #include "scanner/node_tree.h"
 
@@ -241,24 +242,33 @@ static int prepare_target(restore_job *job)
 	return rc != 0 ? ST_ERR_TARGET : 0;
 }
 
-static int resolve_snapshot(dest *d, int64_t wanted, int64_t *out)
+static int resolve_snapshot(dest *d, int64_t wanted, catalog_snapshot *out)
 {
-	catalog_snapshot snap;
-	if (wanted != RESTORE_LATEST) {
-		int rc = catalog_snapshot_get(dest_catalog(d), wanted, &snap);
-		if (rc == 0)
-			*out = snap.id;
-		catalog_snapshot_release(&snap);
-		return rc;
-	}
+	if (wanted != RESTORE_LATEST)
+		return catalog_snapshot_get(dest_catalog(d), wanted, out);
 	bool found = false;
-	int rc = catalog_snapshot_latest(dest_catalog(d), &snap, &found);
+	int rc = catalog_snapshot_latest(dest_catalog(d), out, &found);
 	if (rc == 0 && !found)
 		rc = st_error_set(ST_ERR_NOTFOUND, "destination '%s' holds no snapshot yet", dest_path(d));
+	return rc;
+}
+
+int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snapshot_info *out)
+{
+	dest *d = NULL;
+	catalog_snapshot snap = {0};
+	memset(out, 0, sizeof *out);
+	int rc = dest_open(&d, dest_path, DEST_READ);
 	if (rc == 0)
-		*out = snap.id;
-	if (found)
-		catalog_snapshot_release(&snap);
+		rc = resolve_snapshot(d, wanted, &snap);
+	if (rc == 0) {
+		out->id = snap.id;
+		out->has_files = snap.has_files;
+		out->has_database = snap.has_database;
+		db_info_schema_version(out->schema_version, sizeof out->schema_version, snap.db_info);
+	}
+	catalog_snapshot_release(&snap);
+	dest_close(d);
 	return rc;
 }
 
@@ -296,9 +306,15 @@ int restore_run(const restore_options *options, restore_result *out)
 	dest *d = NULL;
 	st_workers *workers = NULL;
 	memset(out, 0, sizeof *out);
+	catalog_snapshot snap = {0};
 	int rc = dest_open(&d, options->dest_path, DEST_READ);
 	if (rc == 0)
-		rc = resolve_snapshot(d, options->snapshot_id, &out->snapshot_id);
+		rc = resolve_snapshot(d, options->snapshot_id, &snap);
+	out->snapshot_id = snap.id;
+	if (rc == 0 && !snap.has_files)
+		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no files (it was taken with --database-only)",
+				  (long long)snap.id);
+	catalog_snapshot_release(&snap);
 	if (rc == 0)
 		rc = prepare_target(&job);
 	if (rc == 0)

@@ -37,6 +37,16 @@ typedef struct restore_result {
 
 int restore_run(const restore_options *options, restore_result *out);
 
+/* What a snapshot holds, for a restore to plan: wanted may be RESTORE_LATEST. */
+typedef struct restore_snapshot_info {
+	int64_t id;
+	bool has_files;
+	bool has_database;
+	char schema_version[64];
+} restore_snapshot_info;
+
+int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snapshot_info *out);
+
 /* 0 when path is relative, non-empty, and has no "", "." or ".." component; otherwise
  * ST_ERR_TARGET naming it. */
 int restore_check_path(const char *path);

@@ -202,6 +202,14 @@ char *pg_quote_identifier(pg_session *s, const char *name)
 	return copy;
 }
 
+char *pg_quote_literal(pg_session *s, const char *text)
+{
+	char *quoted = PQescapeLiteral(s->conn, text, strlen(text));
+	char *copy = st_strdup(quoted ? quoted : "''");
+	PQfreemem(quoted);
+	return copy;
+}
+
 /* Appends "key='value'" (escaped) to buf. */
 static void append_pair(char **buf, size_t *len, const char *key, const char *value)
 {

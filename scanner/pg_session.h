@@ -51,7 +51,8 @@ int pg_dsn_with_dbname(const char *dsn, const char *dbname, char **out);
 /* The database name a DSN resolves to (libpq defaults applied); caller frees. */
 int pg_dsn_dbname(const char *dsn, char **out);
 
-/* Quotes an identifier for SQL (caller frees). */
+/* Quotes an identifier or a string literal for SQL (caller frees). */
 char *pg_quote_identifier(pg_session *s, const char *name);
+char *pg_quote_literal(pg_session *s, const char *text);
 
 #endif

@@ -1,0 +1,364 @@
+/*
+ * db_restore.c - a snapshot's dump onto a cluster (see db_restore.h).
+ */
+#include "engine/db_restore.h"
+
+
+#include "catalog/catalog.h"
+#include "catalog/dest.h"
+#include "common/error.h"
+#include "common/fsutil.h"
+#include "common/mem.h"
+#include "engine/blob_store.h"
+#include "engine/delta.h"
+#include "engine/pack_files.h"
+#include "engine/pg_tools.h"
+#include "scanner/pg_session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct db_restore_job {
+	const db_restore_options *options;
+	dest *d;
+	pack_files *packs;
+	catalog_snapshot snap;
+	char *dir;        /* the dump directory being written */
+	bool dir_is_temp;
+	char *target_db;
+	pg_session *target;
+} db_restore_job;
+
+static void say(const db_restore_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void say(const db_restore_job *job, const char *fmt, ...)
+{
+	if (job->options->say == NULL)
+		return;
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	job->options->say(job->options->say_ctx, line);
+}
+
+/* The string value of "key" in the flat JSON strata writes, or "" (also for null). */
+static void json_string_field(char *out, size_t cap, const char *json, const char *key)
+{
+	char *needle = st_sprintf("\"%s\": \"", key);
+	const char *at = json ? strstr(json, needle) : NULL;
+	out[0] = '\0';
+	if (at != NULL) {
+		at += strlen(needle);
+		size_t len = strcspn(at, "\"");
+		snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), at);
+	}
+	free(needle);
+}
+
+void db_info_schema_version(char *out, size_t cap, const char *db_info)
+{
+	json_string_field(out, cap, db_info, "schema_version");
+}
+
+/* Rebuilds one dump file (following its delta chain) into path. */
+static int materialize(db_restore_job *job, const catalog_dump_file *file, const char *path, int depth)
+{
+	catalog *cat = dest_catalog(job->d);
+	if (file->storage == CATALOG_DUMP_FULL)
+		return blob_read_to_file(job->packs, cat, &file->content, path);
+	if (depth > 64)
+		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
+	catalog_dump_file base;
+	char *basis = st_sprintf("%s.basis%d", path, depth);
+	char *delta = st_sprintf("%s.delta%d", path, depth);
+	int rc = catalog_dump_file_get(cat, file->base_snapshot, file->table_key, &base);
+	if (rc == 0) {
+		rc = materialize(job, &base, basis, depth + 1);
+		catalog_dump_file_release(&base);
+	}
+	if (rc == 0)
+		rc = blob_read_to_file(job->packs, cat, &file->content, delta);
+	if (rc == 0)
+		rc = delta_patch(basis, delta, path);
+	unlink(basis);
+	unlink(delta);
+	free(basis);
+	free(delta);
+	return rc;
+}
+
+static int check_file_hash(const char *path, const st_hash *expected)
+{
+	char *data = NULL;
+	size_t len = 0;
+	/* Dump files can be large: hash them streaming. */
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return st_error_set(ST_ERR_TARGET, "unable to read back '%s'", path);
+	st_hasher *hasher = st_hasher_new();
+	data = st_malloc(1 << 20);
+	while ((len = fread(data, 1, 1 << 20, f)) > 0)
+		st_hasher_update(hasher, data, len);
+	fclose(f);
+	free(data);
+	st_hash actual;
+	st_hasher_final(&actual, hasher);
+	if (!st_hash_equal(&actual, expected))
+		return st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", path);
+	return 0;
+}
+
+static int write_dump_dir(db_restore_job *job)
+{
+	const char *wanted = job->options->dump_dir;
+	int rc = 0;
+	if (wanted != NULL) {
+		bool exists = false, empty = false;
+		if ((rc = st_dir_state(wanted, &exists, &empty)) != 0)
+			return rc;
+		if (exists && !empty)
+			return st_error_set(ST_ERR_TARGET, "dump directory '%s' is not empty", wanted);
+		if ((rc = st_mkdir_p(wanted, 0700)) != 0)
+			return rc;
+		job->dir = st_strdup(wanted);
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		job->dir = st_sprintf("%s/strata-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (mkdtemp(job->dir) == NULL)
+			return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory");
+		job->dir_is_temp = true;
+	}
+	catalog_dump_file *files = NULL;
+	size_t count = 0;
+	rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &files, &count);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		char *path = st_sprintf("%s/%s", job->dir, files[i].name);
+		rc = materialize(job, &files[i], path, 0);
+		if (rc == 0)
+			rc = check_file_hash(path, &files[i].hash);
+		free(path);
+	}
+	catalog_dump_files_free(files, count);
+	return rc;
+}
+
+/* Connects to the target database, creating it when it does not exist. */
+static int open_target(db_restore_job *job, db_restore_result *out)
+{
+	int rc = pg_dsn_dbname(job->options->to_dsn, &job->target_db);
+	if (rc != 0)
+		return rc;
+	if (pg_session_open(&job->target, job->options->to_dsn, NULL) == 0)
+		return 0;
+	if (strstr(st_error_message(), "does not exist") == NULL)
+		return st_error_prefix("target cluster refused the connection (is it running, and does pg_hba.conf admit this role?)");
+	pg_session *admin = NULL;
+	if ((rc = pg_session_open(&admin, job->options->to_dsn, "postgres")) != 0)
+		return rc;
+	char *name = pg_quote_identifier(admin, job->target_db);
+	char *sql = st_sprintf("CREATE DATABASE %s", name);
+	say(job, "creating database '%s' on the target cluster", job->target_db);
+	rc = pg_session_exec(admin, sql);
+	if (rc != 0)
+		rc = st_error_set(ST_ERR_DATABASE,
+				  "unable to create database '%s' on the target cluster: %s (create it first, or use a role with CREATEDB)",
+				  job->target_db, strstr(st_error_message(), ": ") ? strstr(st_error_message(), ": ") + 2 : st_error_message());
+	free(sql);
+	free(name);
+	pg_session_close(admin);
+	if (rc == 0) {
+		out->created_database = true;
+		rc = pg_session_open(&job->target, job->options->to_dsn, NULL);
+	}
+	return rc;
+}
+
+static int check_target_empty(db_restore_job *job)
+{
+	int64_t tables = 0;
+	int rc = pg_session_count_tables(job->target, &tables);
+	if (rc == 0 && tables > 0 && !job->options->clean)
+		rc = st_error_set(ST_ERR_TARGET, "target database '%s' already holds %lld tables (use --clean to replace them)",
+				  job->target_db, (long long)tables);
+	return rc;
+}
+
+/* With --keep-owners: every owner named in the dump must exist on the target. */
+static int check_owners(db_restore_job *job, const pg_tool *tool)
+{
+	char *listing = NULL;
+	const char *args[] = {"--list", job->dir, NULL};
+	int rc = pg_tool_run(tool, args, NULL, &listing);
+	for (char *save = NULL, *line = rc == 0 && listing ? strtok_r(listing, "\n", &save) : NULL; line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] == ';')
+			continue;
+		const char *owner = strrchr(line, ' ');
+		if (owner == NULL || owner[1] == '-' || owner[1] == '\0')
+			continue;
+		char *quoted = pg_quote_literal(job->target, owner + 1);
+		char *sql = st_sprintf("SELECT 1 FROM pg_roles WHERE rolname = %s", quoted);
+		char *found = NULL;
+		rc = pg_session_query_text(job->target, sql, &found);
+		if (rc == 0 && found == NULL)
+			rc = st_error_set(ST_ERR_DATABASE,
+					  "role '%s' owns objects in the dump but does not exist on the target cluster: create it, or restore without --keep-owners",
+					  owner + 1);
+		free(found);
+		free(sql);
+		free(quoted);
+	}
+	free(listing);
+	return rc;
+}
+
+static int run_pg_restore(db_restore_job *job)
+{
+	pg_tool tool;
+	char *dsn = NULL, *password = NULL, *dbname = NULL, *user = NULL;
+	int rc = pg_tool_find(&tool, "pg_restore", pg_session_server_major(job->target));
+	if (rc == 0)
+		rc = pg_dsn_split(job->options->to_dsn, &dsn, &password, &dbname);
+	if (rc == 0 && job->options->keep_owners)
+		rc = check_owners(job, &tool);
+	if (rc == 0 && !job->options->keep_owners && pg_session_query_text(job->target, "SELECT current_user", &user) == 0)
+		say(job, "restored objects will belong to role '%s' (the target connection's); --keep-owners keeps the dump's owners",
+		    user ? user : "?");
+	if (rc == 0) {
+		char *dbarg = st_sprintf("--dbname=%s", dsn);
+		char *jobs = st_sprintf("--jobs=%d", job->options->jobs > 0 ? job->options->jobs : 1);
+		const char *args[12];
+		int n = 0;
+		args[n++] = dbarg;
+		args[n++] = jobs;
+		args[n++] = "--exit-on-error";
+		args[n++] = "--no-password";
+		if (!job->options->keep_owners) {
+			args[n++] = "--no-owner";
+			args[n++] = "--no-privileges";
+		}
+		if (job->options->clean) {
+			args[n++] = "--clean";
+			args[n++] = "--if-exists";
+		}
+		args[n++] = job->dir;
+		args[n] = NULL;
+		rc = pg_tool_run(&tool, args, password, NULL);
+		free(dbarg);
+		free(jobs);
+	}
+	free(dsn);
+	free(password);
+	free(dbname);
+	free(user);
+	return rc;
+}
+
+/* Compares every table's row count and the schema version with the snapshot's record. */
+static int verify(db_restore_job *job, db_restore_result *out)
+{
+	const char *tables = job->snap.db_info ? strstr(job->snap.db_info, "\"tables\": {") : NULL;
+	int rc = 0;
+	for (const char *p = tables ? tables + 11 : NULL; p && rc == 0;) {
+		const char *open_quote = strchr(p, '"');
+		if (open_quote == NULL)
+			break;
+		const char *close_quote = strchr(open_quote + 1, '"');
+		if (close_quote == NULL)
+			break;
+		char *name = st_sprintf("%.*s", (int)(close_quote - open_quote - 1), open_quote + 1);
+		long long expected = strtoll(close_quote + 2, NULL, 10);
+		char *dot = strchr(name, '.');
+		char *schema_q = NULL, *table_q = NULL, *sql = NULL, *count = NULL;
+		if (dot != NULL) {
+			*dot = '\0';
+			schema_q = pg_quote_identifier(job->target, name);
+			table_q = pg_quote_identifier(job->target, dot + 1);
+			*dot = '.';
+			sql = st_sprintf("SELECT count(*) FROM %s.%s", schema_q, table_q);
+			rc = pg_session_query_text(job->target, sql, &count);
+		}
+		if (rc == 0 && count != NULL && strtoll(count, NULL, 10) != expected)
+			rc = st_error_set(ST_ERR_CORRUPT, "verification failed: table '%s' has %s rows, the snapshot recorded %lld",
+					  name, count, expected);
+		if (rc == 0) {
+			out->tables++;
+			out->rows += expected;
+		}
+		free(name);
+		free(schema_q);
+		free(table_q);
+		free(sql);
+		free(count);
+		p = strchr(close_quote, ',');
+	}
+	char *schema = NULL;
+	if (rc == 0)
+		rc = pg_session_schema_version(job->target, &schema);
+	if (rc == 0 && strcmp(schema ? schema : "", out->schema_version) != 0)
+		rc = st_error_set(ST_ERR_CORRUPT, "verification failed: schema version is '%s', the snapshot recorded '%s'",
+				  schema ? schema : "", out->schema_version);
+	free(schema);
+	out->verified = rc == 0;
+	if (rc == 0)
+		say(job, "verified: %lld tables, %lld rows, every row count matches the snapshot; schema version %s",
+		    (long long)out->tables, (long long)out->rows, out->schema_version[0] ? out->schema_version : "(none)");
+	return rc;
+}
+
+static int open_snapshot(db_restore_job *job, db_restore_result *out)
+{
+	int rc = dest_open(&job->d, job->options->dest_path, DEST_READ);
+	if (rc == 0)
+		rc = catalog_snapshot_get(dest_catalog(job->d), job->options->snapshot_id, &job->snap);
+	if (rc == 0 && !job->snap.has_database)
+		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no database (it was taken with --files-only)",
+				  (long long)job->snap.id);
+	if (rc == 0)
+		rc = pack_files_new(&job->packs, job->d);
+	if (rc == 0) {
+		char database[128];
+		db_info_schema_version(out->schema_version, sizeof out->schema_version, job->snap.db_info);
+		json_string_field(out->server_version, sizeof out->server_version, job->snap.db_info, "server_version");
+		json_string_field(database, sizeof database, job->snap.db_info, "database");
+		say(job, "snapshot %lld: database '%s' from PostgreSQL %s, AiiDA schema version %s", (long long)job->snap.id,
+		    database, out->server_version, out->schema_version[0] ? out->schema_version : "(none)");
+	}
+	return rc;
+}
+
+int db_restore_run(const db_restore_options *options, db_restore_result *out)
+{
+	double started = st_now_seconds();
+	db_restore_job job = {.options = options};
+	memset(out, 0, sizeof *out);
+	int rc = open_snapshot(&job, out);
+	if (rc == 0 && options->to_dsn != NULL)
+		rc = open_target(&job, out);
+	if (rc == 0 && options->to_dsn != NULL)
+		rc = check_target_empty(&job);
+	if (rc == 0)
+		rc = write_dump_dir(&job);
+	if (rc == 0 && options->to_dsn == NULL)
+		say(&job, "wrote the pg_dump directory '%s' (stock pg_restore reads it)", job.dir);
+	if (rc == 0 && options->to_dsn != NULL)
+		rc = run_pg_restore(&job);
+	if (rc == 0 && options->to_dsn != NULL)
+		rc = verify(&job, out);
+	out->seconds = st_now_seconds() - started;
+	if (job.dir_is_temp)
+		st_remove_tree(job.dir);
+	free(job.dir);
+	free(job.target_db);
+	pg_session_close(job.target);
+	pack_files_free(job.packs);
+	catalog_snapshot_release(&job.snap);
+	dest_close(job.d);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * db_restore.h - the database side of a restore: a snapshot's dump onto a (new) cluster.
+ *
+ * Rebuilds the snapshot's pg_dump directory (following delta chains, checking every file's
+ * hash), then either leaves it in dump_dir - a plain directory that stock pg_restore reads -
+ * or restores it with the real `pg_restore --jobs=N` into the database that to_dsn names,
+ * creating that database when it does not exist. A database that already holds tables is
+ * refused unless clean is set. By default restored objects belong to the target connection's
+ * role (a new cluster rarely has the source's roles); keep_owners keeps the dump's owners and
+ * fails clearly when one is missing. Afterwards every table's row count and the AiiDA schema
+ * version are compared with what the snapshot recorded.
+ */
+#ifndef STRATA_ENGINE_DB_RESTORE_H
+#define STRATA_ENGINE_DB_RESTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct db_restore_options {
+	const char *dest_path;
+	int64_t snapshot_id;   /* a complete snapshot that holds the database */
+	const char *to_dsn;    /* NULL: only write dump_dir */
+	const char *dump_dir;  /* NULL: a temporary directory, removed afterwards */
+	int jobs;
+	bool clean;
+	bool keep_owners;
+	/* Progress notes for the user ("creating database 'x'", "verified ..."); may be NULL. */
+	void (*say)(void *ctx, const char *line);
+	void *say_ctx;
+} db_restore_options;
+
+typedef struct db_restore_result {
+	char schema_version[64];
+	char server_version[32];
+	int64_t tables;
+	int64_t rows;
+	bool created_database;
+	bool verified;
+	double seconds;
+} db_restore_result;
+
+int db_restore_run(const db_restore_options *options, db_restore_result *out);
+
+/* The AiiDA schema version recorded in a snapshot's db_info JSON ("" when none). */
+void db_info_schema_version(char *out, size_t cap, const char *db_info);
+
+#endif
