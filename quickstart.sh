@@ -2,7 +2,8 @@
 # quickstart.sh — strata end to end on a fresh Debian machine, in one command:
 #   installs missing packages, builds strata (Release), starts a throwaway PostgreSQL cluster
 #   (unless --dsn names a server), generates a small AiiDA-style repository (database + files),
-#   backs it up, restores the files, proves the restored tree matches the source, checks the
+#   backs it up (files and database), restores both in one command into a new directory and a
+#   new database, proves both match the source (tree and rows), checks the
 #   destination reading every object back, and prints a summary. The work directory is kept;
 #   the throwaway cluster is stopped and removed.
 # Run ./quickstart.sh --help for the options.
@@ -15,6 +16,7 @@ source tests/deps.sh
 
 PG_PORT=55440
 SRC_DB=strata_quickstart_src
+RESTORED_DB=strata_quickstart_restored
 NODES=2000
 WORK_MARKER=.strata-quickstart
 STRATA=$ROOT/build/cli/strata
@@ -188,19 +190,38 @@ section "strata snapshots"
 "$STRATA" snapshots --dest "$WORK/dest"
 SNAPSHOTS_JSON=$("$STRATA" snapshots --dest "$WORK/dest" --json)
 
-section "strata restore"
+# ---- 6. one-shot restore: files and database (a fresh database) at once ---------------------------
+section "strata restore (files and database, in one command)"
+psql -X -q -v ON_ERROR_STOP=1 -d "$DSN" \
+  -c "SET client_min_messages = warning" \
+  -c "DROP DATABASE IF EXISTS $RESTORED_DB WITH (FORCE)"
+RESTORED_DSN=$(with_dbname "$DSN" "$RESTORED_DB")
 t=$(now_ms)
-"$STRATA" restore --dest "$WORK/dest" --to-repository "$WORK/restored"
+"$STRATA" restore --dest "$WORK/dest" --to-repository "$WORK/restored" --to-dsn "$RESTORED_DSN" --verbose
 TIME_RESTORE=$(seconds_since "$t")
-
-# ---- 6. database restore onto a fresh database ----------------------------------------------------
-# This is the place for restoring the database dump of the snapshot onto a new database
-# (strata restore --to-dsn) and comparing it with $SRC_DB.
 
 # ---- 7. verification ------------------------------------------------------------------------------
 section "verify: diff -r source and restored repository"
 diff -r "$WORK/src/repository" "$WORK/restored/repository"
 echo "identical"
+
+section "verify: every table of $SRC_DB and $RESTORED_DB, row by row"
+# A checksum of each table's rows in a stable order, on both databases.
+table_checksums() {
+  psql -X -A -t -q -v ON_ERROR_STOP=1 -d "$1" -c "
+    SELECT string_agg(format('%s %s', t.table_name, t.sum), E'\n' ORDER BY t.table_name) FROM (
+      SELECT c.relname AS table_name,
+             (xpath('/row/s/text()', query_to_xml(format(
+               'SELECT md5(coalesce(string_agg(r::text, E''\n'' ORDER BY r::text), '''')) AS s FROM %I.%I r',
+               n.nspname, c.relname), false, true, '')))[1]::text AS sum
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND n.nspname = 'public') t"
+}
+if [[ $(table_checksums "$SRC_DSN") != "$(table_checksums "$RESTORED_DSN")" ]]; then
+  die "restored database $RESTORED_DB differs from $SRC_DB"
+fi
+TABLES=$(table_checksums "$SRC_DSN" | wc -l)
+echo "identical ($TABLES tables)"
 
 section "strata check --read-data"
 t=$(now_ms)
@@ -228,7 +249,8 @@ source       $SRC_DB at $(mask_dsn "$SRC_DSN")
              $WORK/src/repository: $SRC_FILES files, $(human_bytes "$SRC_BYTES") (generated in $TIME_GEN)
 backup       snapshot $SNAP_ID: $SNAP_NODES nodes, $SNAP_FILES files, $(human_bytes "$SNAP_BYTES"), stored as $(human_bytes "$SNAP_STORED") (in $TIME_BACKUP)
 destination  $WORK/dest: $(human_bytes "$DEST_BYTES") on disk
-restore      $WORK/restored/repository: identical to the source (in $TIME_RESTORE)
+restore      $WORK/restored/repository: identical to the source; database $RESTORED_DB: $TABLES tables
+             identical row by row (both in one command, in $TIME_RESTORE)
 check        every object read back and verified (in $TIME_CHECK)
 build        $TIME_BUILD; total $(seconds_since "$T_TOTAL")
 work dir     $WORK (kept; remove it when done)

@@ -141,13 +141,12 @@ static int report_rows(catalog *cat, const char *sql, void (*report)(void *ctx, 
 	return rc;
 }
 
-static int check_chunk_lists(catalog *cat, void (*report)(void *ctx, const char *problem), void *ctx,
+/* sql selects (owner, name, chunk list) rows; every chunk must be a stored object. */
+static int check_chunk_lists(catalog *cat, const char *sql, void (*report)(void *ctx, const char *problem), void *ctx,
 			     uint64_t *problems)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt,
-				 "SELECT v.uuid, e.path, e.chunks FROM entries e JOIN node_versions v ON v.id = e.version_id"
-				 " WHERE e.chunks IS NOT NULL");
+	int rc = catalog_prepare(cat, &stmt, sql);
 	if (rc != 0)
 		return rc;
 	int step;
@@ -160,7 +159,7 @@ static int check_chunk_lists(catalog *cat, void (*report)(void *ctx, const char 
 			memcpy(chunk.bytes, blob + i * ST_HASH_SIZE, ST_HASH_SIZE);
 			rc = catalog_object_find(cat, &chunk, NULL, &found);
 			if (rc == 0 && !found) {
-				char *line = st_sprintf("node %s file '%s': chunk %zu is not in any pack",
+				char *line = st_sprintf("%s '%s': chunk %zu is not in any pack",
 							(const char *)sqlite3_column_text(stmt, 0),
 							(const char *)sqlite3_column_text(stmt, 1), i);
 				report(ctx, line);
@@ -197,6 +196,22 @@ int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char 
 				 " WHERE o.offset + 48 + o.stored_size > p.size",
 				 report, ctx, out_problems);
 	if (rc == 0)
-		rc = check_chunk_lists(cat, report, ctx, out_problems);
+		rc = report_rows(cat,
+				 "SELECT 'snapshot ' || d.snapshot_id || ' dump file ''' || d.name || ''': content is not in any pack'"
+				 " FROM dump_files d WHERE d.content_chunks IS NULL"
+				 " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.hash = d.content_hash)"
+				 " UNION ALL SELECT 'snapshot ' || d.snapshot_id || ' dump file ''' || d.name || ''': signature is not in any pack'"
+				 " FROM dump_files d WHERE d.signature_hash IS NOT NULL AND d.signature_chunks IS NULL"
+				 " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.hash = d.signature_hash)",
+				 report, ctx, out_problems);
+	if (rc == 0)
+		rc = check_chunk_lists(cat,
+				       "SELECT 'node ' || v.uuid || ' file', e.path, e.chunks FROM entries e"
+				       " JOIN node_versions v ON v.id = e.version_id WHERE e.chunks IS NOT NULL"
+				       " UNION ALL SELECT 'snapshot ' || snapshot_id || ' dump file', name, content_chunks"
+				       " FROM dump_files WHERE content_chunks IS NOT NULL"
+				       " UNION ALL SELECT 'snapshot ' || snapshot_id || ' signature of', name, signature_chunks"
+				       " FROM dump_files WHERE signature_chunks IS NOT NULL",
+				       report, ctx, out_problems);
 	return rc;
 }

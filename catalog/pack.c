@@ -201,25 +201,33 @@ int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const cha
 	return decode_record_header(out, header, offset, what);
 }
 
+int pack_check_location(const pack_location *loc, const char *what)
+{
+	if (loc->raw_size > PACK_MAX_OBJECT_SIZE || loc->stored_size > PACK_MAX_OBJECT_SIZE)
+		return st_error_set(ST_ERR_CORRUPT, "catalog entry for an object in pack '%s' is corrupt: size out of range",
+				    what);
+	return 0;
+}
+
 int pack_read_object(void *out, int fd, const pack_location *loc, const st_hash *expected,
 		     const char *what)
 {
-	size_t total = PACK_RECORD_HEADER_SIZE + (size_t)loc->stored_size;
-	unsigned char *buf = st_malloc(total);
+	unsigned char *buf = NULL;
 	pack_record record;
-	int rc = st_pread_all(fd, buf, total, loc->offset, what);
+	/* The header is checked against the location before anything is sized from it. */
+	int rc = pack_check_location(loc, what);
+	if (rc == 0)
+		rc = pack_read_record_header(&record, fd, loc->offset, what);
 	if (rc != 0)
-		goto cleanup;
-	if ((rc = decode_record_header(&record, buf, loc->offset, what)) != 0)
-		goto cleanup;
+		return rc;
 	if (!st_hash_equal(&record.hash, expected) || record.raw_size != loc->raw_size ||
-	    record.stored_size != loc->stored_size || record.codec != loc->codec) {
-		rc = st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: object at offset %llu is not the one the catalog names",
-				  what, (unsigned long long)loc->offset);
+	    record.stored_size != loc->stored_size || record.codec != loc->codec)
+		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: object at offset %llu is not the one the catalog names",
+				    what, (unsigned long long)loc->offset);
+	buf = st_malloc(loc->stored_size ? (size_t)loc->stored_size : 1);
+	if ((rc = st_pread_all(fd, buf, (size_t)loc->stored_size, loc->offset + PACK_RECORD_HEADER_SIZE, what)) != 0)
 		goto cleanup;
-	}
-	if ((rc = codec_decompress(out, (size_t)loc->raw_size, buf + PACK_RECORD_HEADER_SIZE,
-				   (size_t)loc->stored_size, loc->codec, what)) != 0)
+	if ((rc = codec_decompress(out, (size_t)loc->raw_size, buf, (size_t)loc->stored_size, loc->codec, what)) != 0)
 		goto cleanup;
 	st_hash actual;
 	st_hash_buffer(&actual, out, (size_t)loc->raw_size);

@@ -23,6 +23,8 @@
 
 #define PACK_FILE_HEADER_SIZE 16
 #define PACK_RECORD_HEADER_SIZE 48
+/* No object is larger: files and dumps are stored in chunks of a few MiB. */
+#define PACK_MAX_OBJECT_SIZE ((uint64_t)64 << 20)
 
 typedef struct pack_writer pack_writer;
 
@@ -65,6 +67,10 @@ int pack_check_file_header(int fd, const char *what);
 
 /* Reads and validates the record header at offset. */
 int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const char *what);
+
+/* ST_ERR_CORRUPT when loc's sizes exceed PACK_MAX_OBJECT_SIZE: callers check a location from
+ * the catalog before they allocate loc->raw_size bytes for it. */
+int pack_check_location(const pack_location *loc, const char *what);
 
 /* Reads the object at loc from the pack open at fd into out (loc->raw_size bytes), decodes it
  * and checks that it hashes to expected. Any mismatch is ST_ERR_CORRUPT naming what and the

@@ -45,6 +45,8 @@ void st_fault_inject_from_env(void)
 
 int st_mkdir_p(const char *path, mode_t mode)
 {
+	if (path[0] == '\0')
+		return st_error_set(ST_ERR_GENERIC, "unable to create a directory: empty path");
 	char *copy = st_strdup(path);
 	int rc = 0;
 	for (char *p = copy + 1;; p++) {

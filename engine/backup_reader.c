@@ -148,7 +148,8 @@ static size_t *files_in_inode_order(const scan_tree *tree, size_t *out_count)
 			order[n++] = i;
 	/* qsort has no context argument in C11; sort with a thread-local pointer instead. */
 	inode_order_tree = tree;
-	qsort(order, n, sizeof *order, compare_inodes);
+	if (n > 1)
+		qsort(order, n, sizeof *order, compare_inodes);
 	*out_count = n;
 	return order;
 }

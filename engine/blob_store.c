@@ -128,6 +128,8 @@ static int write_object(pack_files *packs, catalog *cat, const st_hash *hash, in
 	const char *pack_name;
 	if (rc == 0)
 		rc = pack_files_get(packs, loc.pack_id, &pack_fd, &pack_name);
+	if (rc == 0)
+		rc = pack_check_location(&loc, pack_name);
 	if (rc != 0)
 		return rc;
 	void *buf = st_malloc(loc.raw_size ? (size_t)loc.raw_size : 1);

@@ -96,8 +96,10 @@ static int verify_pack(check_job *job, const pack_task *task)
 		return 0; /* already reported by check_pack_files */
 	for (size_t i = 0; i < task->count; i++) {
 		const located_object *o = &task->objects[i];
-		void *buf = st_malloc(o->location.raw_size ? (size_t)o->location.raw_size : 1);
-		if (pack_read_object(buf, fd, &o->location, &o->hash, name) != 0) {
+		void *buf = NULL;
+		if (pack_check_location(&o->location, name) == 0)
+			buf = st_malloc(o->location.raw_size ? (size_t)o->location.raw_size : 1);
+		if (buf == NULL || pack_read_object(buf, fd, &o->location, &o->hash, name) != 0) {
 			char hex[ST_HASH_HEX_SIZE];
 			st_hash_to_hex(hex, &o->hash);
 			report(job, "object %s: %s", hex, st_error_message());

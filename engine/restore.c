@@ -76,6 +76,8 @@ static int read_object(restore_job *job, void **out, const pack_location *loc, c
 	int fd;
 	const char *pack_name;
 	int rc = pack_files_get(job->packs, loc->pack_id, &fd, &pack_name);
+	if (rc == 0)
+		rc = pack_check_location(loc, pack_name);
 	if (rc != 0)
 		return rc;
 	void *buf = st_malloc(loc->raw_size ? (size_t)loc->raw_size : 1);

@@ -163,7 +163,8 @@ int scan_tree_read(scan_tree *out, const char *node_dir)
 		scan_tree_release(out);
 		return rc;
 	}
-	qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
+	if (out->count > 1)
+		qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
 	return 0;
 }
 

@@ -1,0 +1,19 @@
+/*
+ * tests.h - the groups of the unit_catalog executable: one per source area of catalog/, each
+ * run by main.c.
+ */
+#ifndef STRATA_TESTS_UNIT_CATALOG_TESTS_H
+#define STRATA_TESTS_UNIT_CATALOG_TESTS_H
+
+/* Each returns the number of failed tests of its group. */
+int run_codec_tests(void);
+int run_pack_tests(void);
+int run_catalog_tests(void);
+int run_dest_tests(void);
+
+/* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
+ * path), removed again with everything in it. */
+int catalog_tests_make_tmp(void **state);
+int catalog_tests_remove_tmp(void **state);
+
+#endif

@@ -1,0 +1,16 @@
+/*
+ * main.c - unit_common: runs every group of tests of the common module.
+ */
+#include "tests.h"
+
+int main(void)
+{
+	int failed = 0;
+	failed += run_error_tests();
+	failed += run_queue_tests();
+	failed += run_workers_tests();
+	failed += run_budget_tests();
+	failed += run_fsutil_tests();
+	failed += run_hash_tests();
+	return failed == 0 ? 0 : 1;
+}
