@@ -157,6 +157,7 @@ void catalog_close(catalog *cat)
 	sqlite3_finalize(cat->node_insert);
 	sqlite3_finalize(cat->entry_insert);
 	sqlite3_finalize(cat->object_insert);
+	sqlite3_finalize(cat->object_stage);
 	sqlite3_finalize(cat->object_find);
 	sqlite3_close(cat->db);
 	free(cat->path);

@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 2
+#define CATALOG_FORMAT 3
 
 typedef struct catalog catalog;
 
@@ -82,7 +82,8 @@ typedef struct catalog_dump_file {
 	catalog_blob content;    /* the file, or the delta */
 	int64_t base_snapshot;   /* delta basis: the same table_key in that snapshot */
 	int chain_length;        /* 0 for a full copy, base's + 1 for a delta */
-	uint64_t chain_bytes;    /* content sizes along the chain, this one included */
+	uint64_t chain_bytes;    /* delta sizes since the chain's full copy, this one included (0 for a
+				  * full copy) */
 	bool has_signature;
 	catalog_blob signature;  /* librsync signature of the file, for the next delta */
 } catalog_dump_file;
@@ -144,7 +145,8 @@ int catalog_integrity_check(catalog *cat);
 
 /* ---- snapshots ---- */
 
-/* Removes pending snapshots and everything they added; *out_count says how many. */
+/* Removes pending snapshots and everything they added (but publishes the objects of their
+ * sealed packs, which stay valid); *out_count says how many. */
 int catalog_discard_pending(catalog *cat, int *out_count);
 
 /* Creates a pending snapshot from the fields of snap (id ignored); *out_id is its id. */
@@ -213,6 +215,19 @@ int catalog_pack_add(catalog *cat, const char *name, uint64_t size, uint64_t obj
 int catalog_pack_list(catalog *cat, catalog_pack **out, size_t *out_count);
 
 int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *loc);
+
+/* Records an object of a sealed pack in the staging table: an append, cheap however large the
+ * objects table is (inserting random hashes into it one by one would touch a random page of
+ * it each time). Staged objects are not found by catalog_object_find until published. */
+int catalog_object_stage(catalog *cat, const st_hash *hash, const pack_location *loc);
+
+/* Moves staged objects into the objects table in hash order (one sequential pass over it).
+ * Run in the transaction that completes a snapshot, and when discarding a killed run (whose
+ * sealed packs stay valid and are reused). */
+int catalog_object_publish(catalog *cat);
+
+/* *out is true when the catalog holds at least one object. */
+int catalog_object_any(catalog *cat, bool *out);
 
 /* *out_found tells whether hash is stored; loc (may be NULL) receives where. */
 int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, bool *out_found);

@@ -15,6 +15,7 @@ struct catalog {
 	sqlite3_stmt *node_insert;
 	sqlite3_stmt *entry_insert;
 	sqlite3_stmt *object_insert;
+	sqlite3_stmt *object_stage;
 	sqlite3_stmt *object_find;
 };
 

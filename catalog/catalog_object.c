@@ -72,6 +72,44 @@ int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *l
 	return catalog_step_done(cat, stmt, "add an object");
 }
 
+int catalog_object_any(catalog *cat, bool *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, "SELECT EXISTS (SELECT 1 FROM objects)");
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*out = sqlite3_column_int(stmt, 0) != 0;
+	else
+		rc = catalog_sql_error(cat, "count objects");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_object_stage(catalog *cat, const st_hash *hash, const pack_location *loc)
+{
+	int rc = catalog_prepare_cached(cat, &cat->object_stage,
+					"INSERT INTO objects_staging(hash, pack_id, offset, raw_size, stored_size, codec)"
+					" VALUES (?, ?, ?, ?, ?, ?)");
+	if (rc != 0)
+		return rc;
+	sqlite3_stmt *stmt = cat->object_stage;
+	catalog_bind_hash(stmt, 1, hash);
+	sqlite3_bind_int64(stmt, 2, loc->pack_id);
+	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)loc->offset);
+	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)loc->raw_size);
+	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)loc->stored_size);
+	sqlite3_bind_int(stmt, 6, (int)loc->codec);
+	return catalog_step_done(cat, stmt, "stage an object");
+}
+
+int catalog_object_publish(catalog *cat)
+{
+	return catalog_exec(cat, "INSERT OR IGNORE INTO objects(hash, pack_id, offset, raw_size, stored_size, codec)"
+				 " SELECT hash, pack_id, offset, raw_size, stored_size, codec FROM objects_staging ORDER BY hash;"
+				 " DELETE FROM objects_staging;");
+}
+
 static void read_location(pack_location *out, sqlite3_stmt *stmt, int first)
 {
 	out->pack_id = sqlite3_column_int64(stmt, first);

@@ -43,6 +43,9 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	" chain_bytes INTEGER NOT NULL, signature_hash BLOB, signature_chunks BLOB,"
 	" PRIMARY KEY(snapshot_id, name)) WITHOUT ROWID;"
 	"CREATE INDEX dump_files_table ON dump_files(table_key, snapshot_id);",
+	/* 2 -> 3: objects are staged in pack order during a backup and merged in hash order */
+	"CREATE TABLE objects_staging(hash BLOB NOT NULL, pack_id INTEGER NOT NULL, offset INTEGER NOT NULL,"
+	" raw_size INTEGER NOT NULL, stored_size INTEGER NOT NULL, codec INTEGER NOT NULL);",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

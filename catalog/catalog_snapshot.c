@@ -60,6 +60,8 @@ int catalog_discard_pending(catalog *cat, int *out_count)
 	if (rc == 0)
 		*out_count = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
+	if (rc == 0)
+		rc = catalog_object_publish(cat);
 	if (rc == 0 && *out_count > 0)
 		rc = catalog_exec(cat,
 				  "DELETE FROM entries WHERE version_id IN (SELECT v.id FROM node_versions v"

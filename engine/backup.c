@@ -24,12 +24,14 @@
 #include <time.h>
 
 #define SELECT_BATCH 1024
+/* Catalog connections for the dedup lookups of the I/O workers. */
+#define DEDUP_READERS 4
 
 typedef struct backup_job {
 	const backup_options *options;
 	backup_result *result;
 	dest *destination;
-	catalog *dedup_reader;
+	catalog *dedup_readers[DEDUP_READERS];
 	catalog *node_reader;
 	scan_db *db;
 	char repository[PATH_MAX];  /* realpath of the root, + "/repository" */
@@ -188,7 +190,8 @@ static int run_pipeline(backup_job *job)
 	int io = o->io_threads > 0 ? o->io_threads : (32 * jobs > 128 ? 128 : 32 * jobs);
 	pipeline_config config = {
 		.destination = job->destination,
-		.dedup_reader = job->dedup_reader,
+		.dedup_readers = job->dedup_readers,
+		.dedup_reader_count = DEDUP_READERS,
 		.snapshot_id = job->snapshot.id,
 		.repository = job->repository,
 		.io_threads = io,
@@ -225,9 +228,9 @@ static int run_pipeline(backup_job *job)
 static int open_readers(backup_job *job)
 {
 	char *path = st_sprintf("%s/catalog.db", job->options->dest_path);
-	int rc = catalog_open(&job->dedup_reader, path, CATALOG_READ);
-	if (rc == 0)
-		rc = catalog_open(&job->node_reader, path, CATALOG_READ);
+	int rc = catalog_open(&job->node_reader, path, CATALOG_READ);
+	for (int i = 0; i < DEDUP_READERS && rc == 0; i++)
+		rc = catalog_open(&job->dedup_readers[i], path, CATALOG_READ);
 	free(path);
 	return rc;
 }
@@ -253,6 +256,8 @@ static int complete_snapshot(backup_job *job)
 					       &gone_bytes);
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
 		rc = catalog_dump_file_add(cat, snap->id, &job->dump_files[i]);
+	if (rc == 0)
+		rc = catalog_object_publish(cat);
 	r->nodes_new = atomic_load(&job->stats.nodes_done);
 	r->nodes_deleted = (int64_t)job->vanished_count;
 	r->files_read = atomic_load(&job->stats.files_read);
@@ -310,6 +315,17 @@ static int prepare(backup_job *job)
 	return rc;
 }
 
+/* A backup that fails cleanly removes its pending snapshot (a killed one leaves it to the next
+ * run); sealed packs stay and are reused. */
+static void discard_failed_snapshot(backup_job *job)
+{
+	st_error saved;
+	int discarded = 0;
+	st_error_save(&saved);
+	catalog_discard_pending(dest_catalog(job->destination), &discarded);
+	st_error_restore(&saved);
+}
+
 /* The database side: waits for pg_dump and stores its files. */
 static int finish_dump(backup_job *job)
 {
@@ -348,10 +364,13 @@ int backup_run(const backup_options *options, backup_result *out)
 										    : job.previous.watermark;
 		job.snapshot.has_files = !options->database_only;
 		describe_source(&job);
-		rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id);
 	}
+	/* pg_dump is found and checked before a pending snapshot exists. */
 	if (rc == 0 && !options->files_only)
 		rc = start_dump(&job);
+	bool created = false;
+	if (rc == 0)
+		created = (rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id)) == 0;
 	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
 	if (rc == 0 && job.dump != NULL)
@@ -359,8 +378,11 @@ int backup_run(const backup_options *options, backup_result *out)
 	if (rc == 0)
 		rc = complete_snapshot(&job);
 	db_dump_abort(job.dump);
+	if (rc != 0 && created)
+		discard_failed_snapshot(&job);
 	out->seconds = st_now_seconds() - started;
-	catalog_close(job.dedup_reader);
+	for (int i = 0; i < DEDUP_READERS; i++)
+		catalog_close(job.dedup_readers[i]);
 	catalog_close(job.node_reader);
 	scan_db_close(job.db);
 	dest_close(job.destination);

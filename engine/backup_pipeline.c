@@ -97,7 +97,7 @@ int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipelin
 	backup_pipeline *p = st_calloc(1, sizeof *p);
 	p->config = *config;
 	p->stats = stats;
-	p->dedup = dedup_new(config->dedup_reader);
+	p->dedup = dedup_new(config->dedup_readers, config->dedup_reader_count);
 	p->budget = st_budget_new(PIPELINE_MEMORY_BUDGET);
 	p->node_queue = st_queue_new((size_t)config->io_threads * 4);
 	p->compress_queue = st_queue_new(1024);

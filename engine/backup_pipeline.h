@@ -24,7 +24,8 @@ typedef struct backup_pipeline backup_pipeline;
 
 typedef struct pipeline_config {
 	dest *destination;       /* its catalog is used by the writer thread only */
-	catalog *dedup_reader;   /* a second connection, for dedup lookups */
+	catalog **dedup_readers; /* more connections, for dedup lookups */
+	int dedup_reader_count;
 	int64_t snapshot_id;     /* the pending snapshot */
 	const char *repository;  /* the directory that holds node/ */
 	int io_threads;

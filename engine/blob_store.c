@@ -30,7 +30,8 @@ blob_store *blob_store_new(dest *d, int compression_level)
 	blob_store *store = st_calloc(1, sizeof *store);
 	store->d = d;
 	store->sink = pack_sink_new(d);
-	store->dedup = dedup_new(dest_catalog(d));
+	catalog *cat = dest_catalog(d);
+	store->dedup = dedup_new(&cat, 1);
 	store->level = compression_level;
 	return store;
 }

@@ -304,7 +304,7 @@ static int store_one(db_dump *dump, blob_store *store, pack_files *packs, int64_
 	if (rc == 0 && !done) {
 		rc = blob_store_file(store, path, &out->content, &stored);
 		out->storage = CATALOG_DUMP_FULL;
-		out->chain_bytes = out->content.size;
+		out->chain_bytes = 0; /* a chain's cost is the deltas stored since its full copy */
 		out->hash = out->content.hash;
 	}
 	if (rc == 0 && !out->has_signature)

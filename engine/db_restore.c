@@ -157,7 +157,7 @@ static int open_target(db_restore_job *job, db_restore_result *out)
 	if (pg_session_open(&job->target, job->options->to_dsn, NULL) == 0)
 		return 0;
 	if (strstr(st_error_message(), "does not exist") == NULL)
-		return st_error_prefix("target cluster refused the connection (is it running, and does pg_hba.conf admit this role?)");
+		return st_error_code();
 	pg_session *admin = NULL;
 	if ((rc = pg_session_open(&admin, job->options->to_dsn, "postgres")) != 0)
 		return rc;
@@ -165,10 +165,16 @@ static int open_target(db_restore_job *job, db_restore_result *out)
 	char *sql = st_sprintf("CREATE DATABASE %s", name);
 	say(job, "creating database '%s' on the target cluster", job->target_db);
 	rc = pg_session_exec(admin, sql);
-	if (rc != 0)
+	if (rc != 0) {
+		/* The server's reason follows the last ": " of the message. */
+		const char *colon = strrchr(st_error_message(), ':');
+		const char *start = colon ? colon + 1 : st_error_message();
+		char *reason = st_strdup(start + strspn(start, " "));
 		rc = st_error_set(ST_ERR_DATABASE,
 				  "unable to create database '%s' on the target cluster: %s (create it first, or use a role with CREATEDB)",
-				  job->target_db, strstr(st_error_message(), ": ") ? strstr(st_error_message(), ": ") + 2 : st_error_message());
+				  job->target_db, reason);
+		free(reason);
+	}
 	free(sql);
 	free(name);
 	pg_session_close(admin);
@@ -333,6 +339,25 @@ static int open_snapshot(db_restore_job *job, db_restore_result *out)
 	return rc;
 }
 
+/* A failed restore removes the database it created, so a retry starts clean. */
+static void drop_created_database(db_restore_job *job)
+{
+	st_error saved;
+	st_error_save(&saved);
+	pg_session_close(job->target);
+	job->target = NULL;
+	pg_session *admin = NULL;
+	if (pg_session_open(&admin, job->options->to_dsn, "postgres") == 0) {
+		char *name = pg_quote_identifier(admin, job->target_db);
+		char *sql = st_sprintf("DROP DATABASE IF EXISTS %s", name);
+		pg_session_exec(admin, sql);
+		free(sql);
+		free(name);
+		pg_session_close(admin);
+	}
+	st_error_restore(&saved);
+}
+
 int db_restore_run(const db_restore_options *options, db_restore_result *out)
 {
 	double started = st_now_seconds();
@@ -352,6 +377,8 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	if (rc == 0 && options->to_dsn != NULL)
 		rc = verify(&job, out);
 	out->seconds = st_now_seconds() - started;
+	if (rc != 0 && out->created_database)
+		drop_created_database(&job);
 	if (job.dir_is_temp)
 		st_remove_tree(job.dir);
 	free(job.dir);

@@ -9,20 +9,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct dedup_reader {
+	pthread_mutex_t lock;
+	catalog *cat;
+} dedup_reader;
+
 struct dedup {
 	pthread_mutex_t lock;
-	catalog *reader;
+	dedup_reader *readers;
+	int reader_count;
+	bool catalog_empty; /* no object was stored when the run began */
 	st_hash *slots;
 	unsigned char *used;
 	size_t capacity; /* a power of two */
 	size_t count;
 };
 
-dedup *dedup_new(catalog *reader)
+dedup *dedup_new(catalog **readers, int reader_count)
 {
 	dedup *d = st_calloc(1, sizeof *d);
 	pthread_mutex_init(&d->lock, NULL);
-	d->reader = reader;
+	d->readers = st_calloc((size_t)reader_count, sizeof *d->readers);
+	d->reader_count = reader_count;
+	for (int i = 0; i < reader_count; i++) {
+		pthread_mutex_init(&d->readers[i].lock, NULL);
+		d->readers[i].cat = readers[i];
+	}
+	bool any = true;
+	d->catalog_empty = catalog_object_any(readers[0], &any) == 0 && !any;
 	d->capacity = 1024;
 	d->slots = st_calloc(d->capacity, sizeof *d->slots);
 	d->used = st_calloc(d->capacity, 1);
@@ -34,6 +48,9 @@ void dedup_free(dedup *d)
 	if (d == NULL)
 		return;
 	pthread_mutex_destroy(&d->lock);
+	for (int i = 0; i < d->reader_count; i++)
+		pthread_mutex_destroy(&d->readers[i].lock);
+	free(d->readers);
 	free(d->slots);
 	free(d->used);
 	free(d);
@@ -88,21 +105,36 @@ static bool set_contains(const dedup *d, const st_hash *hash)
 	return false;
 }
 
+/* Looks hash up in the catalog on a reader chosen by the hash, so lookups spread out. */
+static int catalog_has(dedup *d, const st_hash *hash, bool *out)
+{
+	*out = false;
+	if (d->catalog_empty)
+		return 0;
+	dedup_reader *reader = &d->readers[hash->bytes[0] % d->reader_count];
+	pthread_mutex_lock(&reader->lock);
+	int rc = catalog_object_find(reader->cat, hash, NULL, out);
+	pthread_mutex_unlock(&reader->lock);
+	return rc;
+}
+
 int dedup_claim(dedup *d, const st_hash *hash, bool *out_new)
 {
-	int rc = 0;
-	bool stored = false;
-	pthread_mutex_lock(&d->lock);
+	bool known = false;
 	*out_new = false;
-	if (set_contains(d, hash))
-		goto cleanup;
-	if ((rc = catalog_object_find(d->reader, hash, NULL, &stored)) != 0 || stored)
-		goto cleanup;
+	pthread_mutex_lock(&d->lock);
+	known = set_contains(d, hash);
+	pthread_mutex_unlock(&d->lock);
+	if (known)
+		return 0;
+	int rc = catalog_has(d, hash, &known);
+	if (rc != 0 || known)
+		return rc;
+	/* Claim it, unless another worker did since we looked. */
+	pthread_mutex_lock(&d->lock);
 	if (2 * (d->count + 1) > d->capacity)
 		grow(d);
-	set_insert(d, hash);
-	*out_new = true;
-cleanup:
+	*out_new = !set_insert(d, hash);
 	pthread_mutex_unlock(&d->lock);
-	return rc;
+	return 0;
 }

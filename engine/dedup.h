@@ -5,6 +5,10 @@
  * including a killed run's sealed packs) nor claimed earlier in this run. dedup_claim() both
  * asks and claims, atomically, so two workers that read the same content store it once. The
  * set of this run's claims grows with the new content only.
+ *
+ * The in-memory set is checked under a mutex; the catalog lookup happens outside it, on one of
+ * a few reader connections, so many I/O workers do not queue behind one SQLite lookup. When
+ * the catalog held no object when the run began (a first backup), no lookup is needed at all.
  */
 #ifndef STRATA_ENGINE_DEDUP_H
 #define STRATA_ENGINE_DEDUP_H
@@ -16,8 +20,8 @@
 
 typedef struct dedup dedup;
 
-/* reader is a catalog connection used only by this dedup (not owned). */
-dedup *dedup_new(catalog *reader);
+/* readers are catalog connections used only by this dedup (not owned); reader_count >= 1. */
+dedup *dedup_new(catalog **readers, int reader_count);
 void dedup_free(dedup *d);
 
 /* *out_new is true when the caller must store the content (it now holds the claim). */

@@ -81,7 +81,7 @@ int pack_sink_seal(pack_sink *sink, int *out_sealed)
 		rc = catalog_pack_add(cat, sink->pack_name, size, sink->pending_count, &pack_id);
 	for (size_t i = 0; i < sink->pending_count && rc == 0; i++) {
 		sink->pending[i].location.pack_id = pack_id;
-		rc = catalog_object_add(cat, &sink->pending[i].hash, &sink->pending[i].location);
+		rc = catalog_object_stage(cat, &sink->pending[i].hash, &sink->pending[i].location);
 	}
 	sink->pending_count = 0;
 	if (rc == 0 && out_sealed != NULL)

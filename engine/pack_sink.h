@@ -2,7 +2,8 @@
  * pack_sink.h - appending objects to packs and registering them in the catalog.
  *
  * Opens a pack lazily, appends records, and on seal: fsyncs the pack (and its directory), then
- * inserts the pack and its objects into the catalog. The caller holds the catalog transaction
+ * inserts the pack and stages its objects in the catalog (catalog_object_stage; the backup
+ * publishes them when it completes its snapshot). The caller holds the catalog transaction
  * around pack_sink_seal and commits it: so the catalog never names bytes a crash could lose.
  * Used by the backup's writer thread and by the dump store; one thread per sink.
  */

@@ -16,10 +16,24 @@
 #   new_db2 PREFIX                    the same on the second (restore target) cluster
 #   new_tmp                           echo a new empty directory
 #   on_exit CMD...                    run CMD at exit (before databases and directories go)
-#   tree_listing [--no-dir-mtimes] DIR   one line per entry: path, type, mode, mtime, size, hash
-#   tree_digest [--no-dir-mtimes] DIR    sha256 of tree_listing: equal iff the trees are identical
-#   assert_same_tree [--no-dir-mtimes] A B WHAT   compare two trees; on failure show the
+#   tree_listing [OPT] DIR            one line per entry: path, type, mode, mtime, size, hash
+#   tree_digest [OPT] DIR             sha256 of tree_listing: equal iff the trees are identical
+#   assert_same_tree [OPT] A B WHAT   compare two trees; on failure show the
 #                                     entries that differ
+#     OPT: --no-dir-mtimes            leave out every directory's mtime
+#          --dir-mtimes-from-depth N  leave out the mtimes of directories less than N levels
+#                                     below DIR (DIR/a is level 1, DIR/a/b level 2, ...)
+#   assert_same_repo A B WHAT         assert_same_tree for two repository roots: everything
+#                                     compared except the mtimes of ROOT/repository, .../node
+#                                     and the two shard levels node/xx and node/xx/yy (which
+#                                     restore does not keep); node folders' mtimes compared
+#   assert_one_error WHAT             after assert_exit: LAST_STDERR is exactly one line, and it
+#                                     starts with 'strata: error: '
+#   flock_is_held FILE                true if some process holds a flock() on FILE (looked up in
+#                                     /proc/locks: probing with flock -n would take it briefly)
+#   hold_flock FILE                   start a background process that holds an exclusive flock()
+#                                     on FILE (its pid in HOLD_FLOCK_PID); returns once it holds it
+#   release_flock                     end that process, which releases the lock
 #   json_get JSON KEY                 a field of a JSON object (KEY may be a dotted path, a.0.b)
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
@@ -183,19 +197,27 @@ new_db2() {
 #   l PATH -> TARGET                symbolic link
 #   <type> PATH MODE                anything else (p fifo, s socket, c/b device)
 # MODE is octal permission bits, MTIME whole seconds; backslashes and newlines in names are
-# escaped. With --no-dir-mtimes, directories' mtimes are left out (shown as -).
+# escaped. With --no-dir-mtimes, directories' mtimes are left out (shown as -); with
+# --dir-mtimes-from-depth N, only those of directories less than N levels below DIR are.
 tree_listing() {
-  local dir_mtimes=1
-  if [[ ${1:-} == --no-dir-mtimes ]]; then
-    dir_mtimes=0
-    shift
-  fi
-  (($# == 1)) || fail "tree_listing needs [--no-dir-mtimes] DIR"
+  local mtime_depth=1
+  case ${1:-} in
+    --no-dir-mtimes)
+      mtime_depth=-1
+      shift
+      ;;
+    --dir-mtimes-from-depth)
+      [[ ${2:-} =~ ^[0-9]+$ ]] || fail "tree_listing: --dir-mtimes-from-depth needs a number"
+      mtime_depth=$2
+      shift 2
+      ;;
+  esac
+  (($# == 1)) || fail "tree_listing needs [--no-dir-mtimes | --dir-mtimes-from-depth N] DIR"
   [[ -d $1 ]] || fail "tree_listing: '$1' is not a directory"
-  python3 - "$1" "$dir_mtimes" <<'EOF'
+  python3 - "$1" "$mtime_depth" <<'EOF'
 import hashlib, os, stat, sys
 
-root, dir_mtimes = os.fsencode(sys.argv[1]), sys.argv[2] == "1"
+root, mtime_depth = os.fsencode(sys.argv[1]), int(sys.argv[2])
 
 def show(path):
     return path.replace(b"\\", b"\\\\").replace(b"\n", b"\\n")
@@ -218,7 +240,9 @@ for top, dirs, files in os.walk(root):
         if stat.S_ISREG(st.st_mode):
             fields = [b"f", rel, mode, mtime, b"%d" % st.st_size, sha256(full)]
         elif stat.S_ISDIR(st.st_mode):
-            fields = [b"d", rel, mode, mtime if dir_mtimes else b"-"]
+            depth = len(os.path.relpath(full, root).split(b"/"))
+            shown = mtime_depth >= 0 and depth >= mtime_depth
+            fields = [b"d", rel, mode, mtime if shown else b"-"]
         elif stat.S_ISLNK(st.st_mode):
             fields = [b"l", rel, b"->", show(os.readlink(full))]
         else:
@@ -239,11 +263,17 @@ tree_digest() {
 
 assert_same_tree() {
   local opt=()
-  if [[ ${1:-} == --no-dir-mtimes ]]; then
-    opt=(--no-dir-mtimes)
-    shift
-  fi
-  (($# == 3)) || fail "assert_same_tree needs [--no-dir-mtimes] A B WHAT"
+  case ${1:-} in
+    --no-dir-mtimes)
+      opt=(--no-dir-mtimes)
+      shift
+      ;;
+    --dir-mtimes-from-depth)
+      opt=(--dir-mtimes-from-depth "${2:-}")
+      shift 2
+      ;;
+  esac
+  (($# == 3)) || fail "assert_same_tree needs [--no-dir-mtimes | --dir-mtimes-from-depth N] A B WHAT"
   local a b
   a=$(tree_listing "${opt[@]}" "$1")
   b=$(tree_listing "${opt[@]}" "$2")
@@ -254,6 +284,57 @@ assert_same_tree() {
     } >&2
     exit 1
   fi
+}
+
+assert_one_error() {
+  (($# == 1)) || fail "assert_one_error needs WHAT"
+  local lines
+  lines=$(printf '%s' "$LAST_STDERR" | grep -c '' || true)
+  if [[ $lines != 1 || $LAST_STDERR != "strata: error: "* ]]; then
+    {
+      echo "FAIL: $1: expected one line 'strata: error: ...' on stderr, got $lines line(s):"
+      printf '%s\n' "$LAST_STDERR" | head -n 20 | sed 's/^/    /'
+    } >&2
+    exit 1
+  fi
+}
+
+flock_is_held() {
+  (($# == 1)) || fail "flock_is_held needs FILE"
+  local inode
+  inode=$(stat -c %i "$1" 2>/dev/null) || return 1
+  grep -Eq "^[0-9]+: +FLOCK +ADVISORY +WRITE +[0-9]+ +[0-9a-f]+:[0-9a-f]+:$inode " /proc/locks
+}
+
+HOLD_FLOCK_PID=
+hold_flock() {
+  (($# == 1)) || fail "hold_flock needs FILE"
+  [[ -z $HOLD_FLOCK_PID ]] || fail "hold_flock: a lock is held already"
+  # The subshell becomes the sleep that holds the descriptor: killing it releases the lock.
+  # Its output goes to /dev/null so that it keeps no pipe of ours (ctest's) open.
+  (exec 9>>"$1" && flock -x 9 && exec sleep 300) </dev/null >/dev/null 2>&1 &
+  HOLD_FLOCK_PID=$!
+  on_exit "kill $HOLD_FLOCK_PID 2>/dev/null || true"
+  local i
+  for ((i = 0; i < 1000; i++)); do
+    flock_is_held "$1" && return 0
+    kill -0 "$HOLD_FLOCK_PID" 2>/dev/null || break
+    sleep 0.01
+  done
+  fail "hold_flock: could not take the lock on '$1'"
+}
+
+release_flock() {
+  [[ -n $HOLD_FLOCK_PID ]] || fail "release_flock: no lock held"
+  kill "$HOLD_FLOCK_PID" 2>/dev/null || true
+  wait "$HOLD_FLOCK_PID" 2>/dev/null || true
+  HOLD_FLOCK_PID=
+}
+
+# ROOT/repository/node/xx/yy/<rest> is level 5: node folders and below keep their mtimes.
+assert_same_repo() {
+  (($# == 3)) || fail "assert_same_repo needs A B WHAT"
+  assert_same_tree --dir-mtimes-from-depth 5 "$@"
 }
 
 json_get() {

@@ -1,0 +1,368 @@
+#!/usr/bin/env bash
+# bench/run.sh — the benchmark harness: strata against rsync, tar+zstd, restic and borg on one
+# generated AiiDA-style repository (strata-genrepo), and strata against pg_dump/pg_restore (and
+# pgBackRest, when installed) on its database. One run:
+#   1. generates the repository (--mode create, N nodes) in WORK/src and its database,
+#   2. times the read floor (find | xargs -P2 cat) and each tool's full backup,
+#   3. adds 1% new nodes (--mode add) and times each tool's incremental backup,
+#   4. times each tool's full restore into an empty directory, and proves the restored tree equals
+#      the source (types, modes, sizes, file mtimes, link targets, md5 of every file),
+#   5. database: pg_dump -Fd -j N vs strata backup --database-only, pg_restore -j N vs strata
+#      restore --to-dsn, then K rounds of changing 1% of db_dbnode rows with what each backup stored,
+#   6. prints a markdown report on stdout and writes it to WORK/results.md.
+# Progress goes to stderr. Exits non-zero if any step failed or any restore differs from the
+# source (the report is still written). --smoke is the small, quick run that ctest uses so that
+# this harness cannot rot. See bench/README.md.
+set -euo pipefail
+
+BENCH_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib/common.sh
+source "$BENCH_SOURCE_DIR/bench/lib/common.sh"
+# shellcheck source=bench/lib/tools.sh
+source "$BENCH_SOURCE_DIR/bench/lib/tools.sh"
+# shellcheck source=bench/lib/db.sh
+source "$BENCH_SOURCE_DIR/bench/lib/db.sh"
+# shellcheck source=bench/lib/report.sh
+source "$BENCH_SOURCE_DIR/bench/lib/report.sh"
+
+STRATA=${STRATA:-$BENCH_SOURCE_DIR/build/cli/strata}
+GENREPO=${GENREPO:-$BENCH_SOURCE_DIR/build/bench/strata-genrepo}
+WORK_MARKER=.strata-bench
+SMOKE_NODES=300
+SMOKE_DB_ROUNDS=2
+# The throwaway cluster takes the first free TCP port from here.
+PG_PORT_FIRST=55460
+PG_PORT_LAST=55499
+
+usage() {
+  cat <<EOF
+usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
+                    [--size-scale F] [--db-rounds K] [--smoke]
+
+  --nodes N        nodes to generate (about 1.75 files per node); 1% more are added for the
+                   incremental backup
+  --work DIR       where the repository, the destinations and the logs go: new, empty, or an
+                   earlier run's work directory (which is cleared). Default: a new directory
+                   under /tmp. Kept at the end (except with --smoke, on success); restored
+                   trees are removed once verified.
+  --dsn DSN        a PostgreSQL server to use (libpq keyword string or URI); databases named
+                   strata_bench_<pid>_* are created on it and dropped at the end. Without it a
+                   throwaway cluster (tests/pg.sh) is started under /tmp and removed at the end.
+  --tools LIST     comma-separated subset of: ${BENCH_TOOLS[*]} (default: all)
+  --jobs N         strata --jobs and pg_dump/pg_restore -j (default: $(nproc), the cores)
+  --size-scale F   strata-genrepo --size-scale: multiply every file size by F (default 1)
+  --db-rounds K    rounds of changing 1% of db_dbnode rows in the database part; 0 skips the
+                   whole database part (default 3)
+  --smoke          a quick run ($SMOKE_NODES nodes and $SMOKE_DB_ROUNDS database rounds unless given, caches not
+                   dropped) that fails on any failed step or differing restore; for ctest
+  -h, --help       this text
+
+Environment: STRATA and GENREPO name the binaries (default: build/cli/strata and
+build/bench/strata-genrepo in the source tree).
+EOF
+}
+
+# ---- arguments ---------------------------------------------------------------------------------
+NODES=
+WORK=
+DSN=
+TOOLS_ARG=
+JOBS=$(nproc)
+SIZE_SCALE=1
+DB_ROUNDS=
+SMOKE=0
+CMDLINE="bench/run.sh$(printf ' %q' "$@")"
+
+# A bad command line: one line on stderr, exit 2.
+usage_error() {
+  echo "bench: $* (see bench/run.sh --help)" >&2
+  exit 2
+}
+
+need_value() {
+  (($2 >= 2)) || usage_error "$1 needs a value"
+}
+
+parse_args() {
+  while (($# > 0)); do
+    case $1 in
+      --nodes) need_value "$1" $#; NODES=$2; shift 2 ;;
+      --work) need_value "$1" $#; WORK=$2; shift 2 ;;
+      --dsn) need_value "$1" $#; DSN=$2; shift 2 ;;
+      --tools) need_value "$1" $#; TOOLS_ARG=$2; shift 2 ;;
+      --jobs) need_value "$1" $#; JOBS=$2; shift 2 ;;
+      --size-scale) need_value "$1" $#; SIZE_SCALE=$2; shift 2 ;;
+      --db-rounds) need_value "$1" $#; DB_ROUNDS=$2; shift 2 ;;
+      --smoke) SMOKE=1; shift ;;
+      -h | --help) usage; exit 0 ;;
+      *) usage >&2; exit 2 ;;
+    esac
+  done
+  if ((SMOKE == 1)); then
+    NODES=${NODES:-$SMOKE_NODES}
+    DB_ROUNDS=${DB_ROUNDS:-$SMOKE_DB_ROUNDS}
+  fi
+  DB_ROUNDS=${DB_ROUNDS:-3}
+  [[ -n $NODES ]] || { usage >&2; exit 2; }
+  [[ $NODES =~ ^[1-9][0-9]*$ ]] || usage_error "--nodes must be a positive number: '$NODES'"
+  [[ $JOBS =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs must be a positive number: '$JOBS'"
+  [[ $DB_ROUNDS =~ ^[0-9]+$ ]] || usage_error "--db-rounds must be a number: '$DB_ROUNDS'"
+  [[ $SIZE_SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--size-scale must be a number: '$SIZE_SCALE'"
+
+  TOOLS=("${BENCH_TOOLS[@]}")
+  if [[ -n $TOOLS_ARG ]]; then
+    local t known
+    IFS=, read -r -a TOOLS <<<"$TOOLS_ARG"
+    for t in "${TOOLS[@]}"; do
+      known=0
+      [[ " ${BENCH_TOOLS[*]} " == *" $t "* ]] && known=1
+      ((known == 1)) || usage_error "unknown tool '$t' (known: ${BENCH_TOOLS[*]})"
+    done
+  fi
+}
+
+# ---- results (besides SEC, KIB, SIZE, STATE, VERIFY, ROWS of bench/lib/common.sh) -----------------
+NOTES=()
+FAILURES=0
+GEN_CREATE=
+GEN_ADD=
+CACHE_NOTE=
+
+# fail_step KEY STATE — record a failed step.
+fail_step() {
+  STATE[$1]=$2
+  FAILURES=$((FAILURES + 1))
+}
+
+# ---- set-up and clean-up ---------------------------------------------------------------------------
+WORK_CREATED=0
+PG_DIR=
+PG_PORT=
+DB_PREFIX=strata_bench_$$
+SERVER_DSN=
+SRC_DSN=
+SRC_DB=
+
+check_programs() {
+  local t p missing=()
+  for p in /usr/bin/time python3 psql pg_dump pg_restore "$GENREPO" "$STRATA"; do
+    command -v "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  for t in "${TOOLS[@]}"; do
+    for p in $(tool_programs "$t"); do
+      command -v "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+  done
+  ((${#missing[@]} == 0)) ||
+    die "missing: ${missing[*]} (tests/deps.sh lists the Debian packages; build with cmake first)"
+}
+
+setup_work() {
+  if [[ -z $WORK ]]; then
+    WORK=$(mktemp -d /tmp/strata-bench.XXXXXX)
+    WORK_CREATED=1
+  else
+    mkdir -p "$WORK"
+    WORK=$(cd "$WORK" && pwd)
+    if [[ -e $WORK/$WORK_MARKER ]]; then
+      log "clearing the earlier run's work directory $WORK"
+      find "$WORK" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    elif [[ -n $(ls -A "$WORK") ]]; then
+      die "work directory '$WORK' is not empty and not an earlier bench run's"
+    fi
+  fi
+  touch "$WORK/$WORK_MARKER"
+  LOGS=$WORK/logs
+  mkdir -p "$LOGS" "$WORK/dest" "$WORK/restore" "$WORK/manifests" "$WORK/cache"
+}
+
+port_is_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+setup_database() {
+  if [[ -n $DSN ]]; then
+    SERVER_DSN=$DSN
+  else
+    local port
+    for ((port = PG_PORT_FIRST; port <= PG_PORT_LAST; port++)); do
+      if port_is_free "$port"; then
+        PG_PORT=$port
+        break
+      fi
+    done
+    [[ -n $PG_PORT ]] || die "no free TCP port in $PG_PORT_FIRST-$PG_PORT_LAST for a throwaway cluster"
+    # Under /tmp: the socket path must be short, and the 'postgres' user must reach it.
+    PG_DIR=$(mktemp -d /tmp/strata-bench-pg.XXXXXX)
+    chmod 0755 "$PG_DIR"
+    log "starting a throwaway PostgreSQL cluster in $PG_DIR on port $PG_PORT"
+    "$BENCH_SOURCE_DIR/tests/pg.sh" start "$PG_DIR" "$PG_PORT" >"$LOGS/pg.log" 2>&1 ||
+      { cat "$LOGS/pg.log" >&2; die "could not start the throwaway cluster"; }
+    SERVER_DSN="host=$PG_DIR/sock port=$PG_PORT user=postgres dbname=postgres"
+  fi
+  SRC_DB=${DB_PREFIX}_src
+  SRC_DSN=$(db_create "$SRC_DB") || die "could not create database $SRC_DB on $(mask_dsn "$SERVER_DSN")"
+  log "source database: $(mask_dsn "$SRC_DSN")"
+}
+
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  local status=$?
+  trap '' PIPE
+  set +e
+  if [[ -n $DSN && -n $SRC_DB ]]; then
+    db_drop "$SRC_DB"
+    db_drop "${DB_PREFIX}_pg_restore"
+    db_drop "${DB_PREFIX}_strata_restore"
+  fi
+  if [[ -n $PG_DIR ]]; then
+    "$BENCH_SOURCE_DIR/tests/pg.sh" stop "$PG_DIR" >/dev/null 2>&1
+    rm -rf "$PG_DIR"
+  fi
+  if ((status == 0 && SMOKE == 1 && WORK_CREATED == 1)); then
+    rm -rf "$WORK"
+  elif [[ -n $WORK ]]; then
+    echo "bench: work directory kept: $WORK" >&2
+  fi
+  exit "$status"
+}
+
+setup_caches() {
+  if ((SMOKE == 1)); then
+    SYNC_BEFORE_STEP=0
+    CACHE_NOTE="warm cache, no sync between steps (--smoke: its times mean nothing)"
+  elif can_drop_caches; then
+    DROP_CACHES=1
+    CACHE_NOTE="cold: sync and drop_caches before every timed step"
+  else
+    CACHE_NOTE="warm cache: could not drop caches (needs root and a writable /proc/sys/vm/drop_caches); sync before every timed step"
+  fi
+  log "cache: $CACHE_NOTE"
+}
+
+# ---- the steps -----------------------------------------------------------------------------------------
+SRC_ROOT=
+
+generate() {
+  local mode=$1 nodes=$2 out
+  log "strata-genrepo --mode $mode --nodes $nodes"
+  out=$("$GENREPO" --dsn "$SRC_DSN" --root "$SRC_ROOT" --nodes "$nodes" --mode "$mode" \
+          --size-scale "$SIZE_SCALE" --quiet 2>"$LOGS/genrepo.$mode.err") ||
+    { cat "$LOGS/genrepo.$mode.err" >&2; die "strata-genrepo --mode $mode failed"; }
+  log "  $out"
+  printf '%s\n' "$out"
+}
+
+read_floor() {
+  log "read floor: find | xargs -0 -P2 cat"
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  if timed floor bash -c 'set -o pipefail
+      find "$1" -type f -print0 | xargs -0 -P2 cat >/dev/null' _ "$SRC_ROOT/repository"; then
+    STATE[floor]=ok
+  else
+    fail_step floor FAILED
+  fi
+}
+
+# backup_step STEP — every tool's full (STEP=full) or incremental (STEP=incr) backup.
+backup_step() {
+  local step=$1 t dest
+  for t in "${TOOLS[@]}"; do
+    dest=$WORK/dest/$t
+    if [[ $step == full ]] && ! "${t}_init" "$dest" >"$LOGS/init.$t.log" 2>&1; then
+      log "FAILED: $t: init of $dest (see $LOGS/init.$t.log)"
+      fail_step "full.$t" FAILED
+      continue
+    fi
+    if [[ $step == incr && ${STATE[full.$t]:-} != ok ]]; then
+      STATE[incr.$t]=skipped
+      continue
+    fi
+    log "$step backup: $t"
+    if "${t}_backup" "$step" "$dest"; then
+      STATE[$step.$t]=ok
+      SIZE[$step.$t]=$(du_bytes "$dest")
+      log "  ${SEC[$step.$t]} s, peak $(cell_peak "$step.$t") MiB, destination $(human "${SIZE[$step.$t]}")"
+    else
+      fail_step "$step.$t" FAILED
+    fi
+  done
+}
+
+restore_step() {
+  log "manifest of the source (after the incremental)"
+  tree_manifest "$SRC_ROOT/repository" "$WORK/manifests/source" ||
+    die "could not list the source repository"
+  local t target
+  for t in "${TOOLS[@]}"; do
+    if [[ ${STATE[incr.$t]:-} != ok ]]; then
+      STATE[restore.$t]=skipped
+      continue
+    fi
+    target=$WORK/restore/$t
+    log "restore: $t"
+    if ! "${t}_restore" "$WORK/dest/$t" "$target"; then
+      fail_step "restore.$t" FAILED
+      continue
+    fi
+    STATE[restore.$t]=ok
+    log "  ${SEC[restore.$t]} s, peak $(cell_peak "restore.$t") MiB; verifying"
+    if tree_manifest "$target/repository" "$WORK/manifests/$t" &&
+      same_manifest "$WORK/manifests/source" "$WORK/manifests/$t"; then
+      VERIFY[$t]=yes
+      rm -rf "$target"
+    else
+      log "MISMATCH: $t: the restored tree $target/repository differs from the source (kept)"
+      VERIFY[$t]=MISMATCH
+      STATE[restore.$t]=MISMATCH
+      FAILURES=$((FAILURES + 1))
+    fi
+  done
+}
+
+database_part() {
+  if ((DB_ROUNDS == 0)); then
+    NOTES+=("database part skipped (--db-rounds 0)")
+    return 0
+  fi
+  db_dump_and_restore
+  pgbackrest_setup
+  db_rounds "$DB_ROUNDS"
+  local key
+  for key in "${!STATE[@]}"; do
+    if [[ $key == db.* || $key == round.* ]] && [[ ${STATE[$key]} != ok && ${STATE[$key]} != skipped ]]; then
+      FAILURES=$((FAILURES + 1))
+    fi
+  done
+}
+
+main() {
+  parse_args "$@"
+  check_programs
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  setup_work
+  tools_environment
+  log "work directory: $WORK"
+  setup_caches
+  setup_database
+  SRC_ROOT=$WORK/src
+
+  GEN_CREATE=$(generate create "$NODES")
+  read_floor
+  backup_step full
+  GEN_ADD=$(generate add $(((NODES + 99) / 100)))
+  backup_step incr
+  restore_step
+  database_part
+
+  report | tee "$WORK/results.md"
+  if ((FAILURES > 0)); then
+    log "$FAILURES step(s) failed or differed; see the report and $LOGS"
+    exit 1
+  fi
+  log "done; report in $WORK/results.md"
+}
+
+main "$@"

@@ -1,0 +1,15 @@
+# bench/smoke.cmake — registers the benchmark harness's smoke run with ctest, so that the harness
+# cannot rot: bench/run.sh --smoke generates a tiny repository, runs every tool's full and
+# incremental backup and restore, proves each restored tree equals the source, runs the database
+# part, and fails on any failed step or difference (in well under a minute).
+# Included from the top-level CMakeLists.txt, after enable_testing().
+#
+# Under tests/run.sh it uses the primary test cluster (STRATA_TEST_DSN, read when the test runs);
+# without it, bench/run.sh starts and removes a throwaway cluster of its own.
+add_test(NAME bench_smoke
+  COMMAND bash -c [=[exec bash "$0" --smoke ${STRATA_TEST_DSN:+--dsn "$STRATA_TEST_DSN"}]=]
+          ${PROJECT_SOURCE_DIR}/bench/run.sh)
+set_tests_properties(bench_smoke PROPERTIES
+  LABELS bench
+  TIMEOUT 300
+  ENVIRONMENT "STRATA=$<TARGET_FILE:strata>;GENREPO=${CMAKE_BINARY_DIR}/bench/strata-genrepo")
