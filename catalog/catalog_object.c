@@ -212,13 +212,17 @@ static int check_chunk_lists(catalog *cat, const char *sql, void (*report)(void 
 	return rc;
 }
 
+/* What a running or killed backup has added is not checked: only complete snapshots count. */
+#define COMPLETE_VERSIONS " JOIN snapshots s ON s.id = v.added_in AND s.state = 'complete'"
+#define COMPLETE_DUMPS " JOIN snapshots s ON s.id = d.snapshot_id AND s.state = 'complete'"
+
 int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char *problem), void *ctx,
 			     uint64_t *out_problems)
 {
 	*out_problems = 0;
 	int rc = report_rows(cat,
 			     "SELECT 'node ' || v.uuid || ' file ''' || e.path || ''': content is not in any pack'"
-			     " FROM entries e JOIN node_versions v ON v.id = e.version_id"
+			     " FROM entries e JOIN node_versions v ON v.id = e.version_id" COMPLETE_VERSIONS
 			     " WHERE e.type = 1 AND e.chunks IS NULL"
 			     " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.hash = e.hash)",
 			     report, ctx, out_problems);
@@ -236,20 +240,20 @@ int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char 
 	if (rc == 0)
 		rc = report_rows(cat,
 				 "SELECT 'snapshot ' || d.snapshot_id || ' dump file ''' || d.name || ''': content is not in any pack'"
-				 " FROM dump_files d WHERE d.content_chunks IS NULL"
+				 " FROM dump_files d" COMPLETE_DUMPS " WHERE d.content_chunks IS NULL"
 				 " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.hash = d.content_hash)"
 				 " UNION ALL SELECT 'snapshot ' || d.snapshot_id || ' dump file ''' || d.name || ''': signature is not in any pack'"
-				 " FROM dump_files d WHERE d.signature_hash IS NOT NULL AND d.signature_chunks IS NULL"
+				 " FROM dump_files d" COMPLETE_DUMPS " WHERE d.signature_hash IS NOT NULL AND d.signature_chunks IS NULL"
 				 " AND NOT EXISTS (SELECT 1 FROM objects o WHERE o.hash = d.signature_hash)",
 				 report, ctx, out_problems);
 	if (rc == 0)
 		rc = check_chunk_lists(cat,
 				       "SELECT 'node ' || v.uuid || ' file', e.path, e.chunks FROM entries e"
-				       " JOIN node_versions v ON v.id = e.version_id WHERE e.chunks IS NOT NULL"
-				       " UNION ALL SELECT 'snapshot ' || snapshot_id || ' dump file', name, content_chunks"
-				       " FROM dump_files WHERE content_chunks IS NOT NULL"
-				       " UNION ALL SELECT 'snapshot ' || snapshot_id || ' signature of', name, signature_chunks"
-				       " FROM dump_files WHERE signature_chunks IS NOT NULL",
+				       " JOIN node_versions v ON v.id = e.version_id" COMPLETE_VERSIONS " WHERE e.chunks IS NOT NULL"
+				       " UNION ALL SELECT 'snapshot ' || d.snapshot_id || ' dump file', d.name, d.content_chunks"
+				       " FROM dump_files d" COMPLETE_DUMPS " WHERE d.content_chunks IS NOT NULL"
+				       " UNION ALL SELECT 'snapshot ' || d.snapshot_id || ' signature of', d.name, d.signature_chunks"
+				       " FROM dump_files d" COMPLETE_DUMPS " WHERE d.signature_chunks IS NOT NULL",
 				       report, ctx, out_problems);
 	return rc;
 }

@@ -129,6 +129,8 @@ static int restore_file(restore_job *job, const catalog_tree_entry *e, const cha
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the time of '%s'", path);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", path);
+	if (rc != 0)
+		unlink(path); /* never leave a file whose content is not the one backed up */
 	if (rc == 0) {
 		atomic_fetch_add(&job->files, 1);
 		atomic_fetch_add(&job->bytes, (long long)e->entry.size);

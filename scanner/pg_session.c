@@ -44,6 +44,13 @@ static int connect_params(PGconn **out, const char *dsn, const char *dbname)
 	return *out == NULL ? st_error_set(ST_ERR_DATABASE, "unable to connect: out of memory") : 0;
 }
 
+/* Server notices (warnings) are not strata's output: each failure is reported once, by us. */
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int pg_session_open(pg_session **out, const char *dsn, const char *dbname)
 {
 	pg_session *s = st_calloc(1, sizeof *s);
@@ -54,8 +61,10 @@ int pg_session_open(pg_session **out, const char *dsn, const char *dbname)
 		rc = st_error_set(ST_ERR_DATABASE, "unable to connect to database '%s' at '%s:%s': %s", name ? name : "",
 				  host ? host : "", port ? port : "", pg_first_line(PQerrorMessage(s->conn), line, sizeof line));
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
 		rc = pg_session_exec(s, "SET application_name = 'strata'");
+	}
 	if (rc != 0) {
 		pg_session_close(s);
 		return rc;

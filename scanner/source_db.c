@@ -110,7 +110,8 @@ void scan_db_close(scan_db *db)
 {
 	if (db == NULL)
 		return;
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+	if (db->conn != NULL && PQtransactionStatus(db->conn) != PQTRANS_IDLE &&
+	    PQtransactionStatus(db->conn) != PQTRANS_UNKNOWN)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 	pg_session_close(db->session);
 	free(db);

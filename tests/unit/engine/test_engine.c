@@ -96,7 +96,7 @@ static void test_claims(void **state)
 	pack_location loc = {.pack_id = 1, .offset = 16, .raw_size = 9, .stored_size = 9, .codec = CODEC_RAW};
 	assert_int_equal(catalog_object_add(f->cat, &stored, &loc), 0);
 
-	dedup *d = dedup_new(f->cat);
+	dedup *d = dedup_new(&f->cat, 1);
 	assert_non_null(d);
 	bool is_new = false;
 	assert_int_equal(dedup_claim(d, &fresh, &is_new), 0);
@@ -120,7 +120,7 @@ static void test_claims(void **state)
 	dedup_free(NULL);
 
 	/* A new dedup (a new run) knows only what the catalog holds. */
-	d = dedup_new(f->cat);
+	d = dedup_new(&f->cat, 1);
 	assert_int_equal(dedup_claim(d, &fresh, &is_new), 0);
 	assert_true(is_new);
 	assert_int_equal(dedup_claim(d, &stored, &is_new), 0);
@@ -132,7 +132,7 @@ static void test_many_claims_grow_the_set(void **state)
 {
 	dedup_fixture *f = *state;
 	enum { N = 5000 };
-	dedup *d = dedup_new(f->cat);
+	dedup *d = dedup_new(&f->cat, 1);
 	bool is_new = false;
 	for (uint64_t i = 0; i < N; i++) {
 		st_hash h;
@@ -154,7 +154,7 @@ static void test_hashes_sharing_a_prefix(void **state)
 {
 	dedup_fixture *f = *state;
 	/* Hashes equal in their first 8 bytes land in the same slot and must still be told apart. */
-	dedup *d = dedup_new(f->cat);
+	dedup *d = dedup_new(&f->cat, 1);
 	bool is_new = false;
 	for (int i = 0; i < 50; i++) {
 		st_hash h;
@@ -208,7 +208,7 @@ static void test_concurrent_claims(void **state)
 	dedup_fixture *f = *state;
 	race *r = calloc(1, sizeof *r);
 	assert_non_null(r);
-	r->d = dedup_new(f->cat);
+	r->d = dedup_new(&f->cat, 1);
 	assert_int_equal(pthread_barrier_init(&r->start, NULL, CLAIM_THREADS), 0);
 	pthread_t threads[CLAIM_THREADS];
 	for (int i = 0; i < CLAIM_THREADS; i++)
