@@ -5,6 +5,7 @@
 #include "cli/output.h"
 
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/log.h"
 #include "engine/backup.h"
 
@@ -38,13 +39,19 @@ static const char help[] =
 	"\n"
 	"Quiet on success unless on a terminal. Exit codes: see 'strata --help'.\n";
 
-static void show_progress(void *ctx, const pipeline_stats *stats, int64_t nodes_queued)
+static void show_progress(void *ctx, const pipeline_stats *stats, int64_t nodes_expected)
 {
-	(void)ctx;
-	char bytes[32];
-	out_progress("backup: %lld/%lld nodes, %lld files, %s read", (long long)atomic_load(&stats->nodes_done),
-		     (long long)nodes_queued, (long long)atomic_load(&stats->files_read),
-		     out_size(bytes, sizeof bytes, atomic_load(&stats->bytes_read)));
+	const double *started = ctx;
+	char bytes[32], rate[32];
+	double elapsed = st_now_seconds() - *started;
+	long long done = atomic_load(&stats->nodes_done);
+	long long read = atomic_load(&stats->bytes_read);
+	out_size(rate, sizeof rate, elapsed > 0 ? (int64_t)((double)read / elapsed) : 0);
+	int percent = nodes_expected > 0 ? (int)(100.0 * (double)done / (double)nodes_expected) : 0;
+	double eta = done > 0 && nodes_expected > done ? elapsed * (double)(nodes_expected - done) / (double)done : 0;
+	out_progress("backup: [%3d%%] %lld/%lld nodes, %lld files, %s at %s/s, ETA %dm%02ds", percent > 100 ? 100 : percent,
+		     done, (long long)nodes_expected, (long long)atomic_load(&stats->files_read),
+		     out_size(bytes, sizeof bytes, read), rate, (int)eta / 60, (int)eta % 60);
 }
 
 static void print_json(const backup_result *r)
@@ -129,8 +136,11 @@ int cmd_backup(int argc, char **argv)
 	if (verbose)
 		st_log_set_level(ST_LOG_VERBOSE);
 	bool progress = !json && isatty(STDERR_FILENO);
-	if (progress)
+	double started = st_now_seconds();
+	if (progress) {
 		o.progress = show_progress;
+		o.progress_ctx = &started;
+	}
 	backup_result r;
 	rc = backup_run(&o, &r);
 	if (progress)

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,6 +56,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	st_fault_inject_from_env();
+	/* Dozens of I/O threads would otherwise each get a malloc arena: memory must stay bounded. */
+	mallopt(M_ARENA_MAX, 4);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;

@@ -43,7 +43,7 @@ typedef struct backup_job {
 	int64_t *vanished_ids;      /* in the catalog, not in the database */
 	size_t vanished_count;
 	pipeline_stats stats;
-	atomic_llong nodes_queued;
+	atomic_bool progress_stop;
 	db_dump *dump;
 	catalog_dump_file *dump_files;
 	size_t dump_file_count;
@@ -150,9 +150,10 @@ static void *progress_thread(void *arg)
 	struct timespec pause = {0, 500 * 1000 * 1000};
 	for (;;) {
 		nanosleep(&pause, NULL);
-		if (atomic_load(&job->nodes_queued) < 0)
+		if (atomic_load(&job->progress_stop))
 			break;
-		job->options->progress(job->options->progress_ctx, &job->stats, atomic_load(&job->nodes_queued));
+		int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
+		job->options->progress(job->options->progress_ctx, &job->stats, expected > 0 ? expected : 0);
 	}
 	return NULL;
 }
@@ -176,7 +177,6 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 			if (held)
 				continue;
 			rc = pipeline_submit(pipeline, &batch[i]);
-			atomic_fetch_add(&job->nodes_queued, 1);
 		}
 	}
 	scan_cursor_close(cursor);
@@ -219,7 +219,7 @@ static int run_pipeline(backup_job *job)
 			rc = feed_rc;
 	}
 	if (progress_started) {
-		atomic_store(&job->nodes_queued, -1);
+		atomic_store(&job->progress_stop, true);
 		pthread_join(progress, NULL);
 	}
 	return rc;
@@ -350,7 +350,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	double started = st_now_seconds();
 	backup_job job = {.options = options, .result = out};
 	memset(out, 0, sizeof *out);
-	atomic_init(&job.nodes_queued, 0);
+	atomic_init(&job.progress_stop, false);
 	int rc = prepare(&job);
 	if (rc == 0 && options->files_only && options->database_only)
 		rc = st_error_set(ST_ERR_USAGE, "--files-only and --database-only exclude each other");

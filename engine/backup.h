@@ -35,8 +35,9 @@ typedef struct backup_options {
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
 	int compression_level;
-	/* Called about twice a second from another thread while the pipeline runs; may be NULL. */
-	void (*progress)(void *ctx, const pipeline_stats *stats, int64_t nodes_queued);
+	/* Called about twice a second from another thread while the pipeline runs; may be NULL.
+	 * nodes_expected estimates the nodes to read (database nodes less catalog nodes). */
+	void (*progress)(void *ctx, const pipeline_stats *stats, int64_t nodes_expected);
 	void *progress_ctx;
 } backup_options;
 

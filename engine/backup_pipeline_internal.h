@@ -22,7 +22,7 @@
 /* Files larger than this are stored as several objects of this size. */
 #define PIPELINE_CHUNK_SIZE ((size_t)4 << 20)
 /* Bound on file data in flight between reading and writing. */
-#define PIPELINE_MEMORY_BUDGET ((size_t)64 << 20)
+#define PIPELINE_MEMORY_BUDGET ((size_t)32 << 20)
 
 /* New content on its way from a reader to the writer. */
 typedef struct object_message {
