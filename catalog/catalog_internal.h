@@ -38,6 +38,9 @@ int catalog_step_done(catalog *cat, sqlite3_stmt *stmt, const char *what);
 void catalog_bind_hash(sqlite3_stmt *stmt, int index, const st_hash *hash);
 void catalog_column_hash(st_hash *out, sqlite3_stmt *stmt, int index);
 
+/* Reads pack_id, offset, raw_size, stored_size, codec from columns first.. first+4. */
+void catalog_column_location(pack_location *out, sqlite3_stmt *stmt, int first);
+
 /* Applies the migrations from format from_version to CATALOG_FORMAT. */
 int catalog_migrate(catalog *cat, int from_version);
 

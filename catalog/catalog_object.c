@@ -55,21 +55,36 @@ int catalog_pack_list(catalog *cat, catalog_pack **out, size_t *out_count)
 	return rc;
 }
 
-int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *loc)
+/* Inserts (hash, loc) with the cached statement *stmt, prepared from sql. */
+static int insert_object(catalog *cat, sqlite3_stmt **stmt, const char *sql, const st_hash *hash,
+			 const pack_location *loc, const char *what)
 {
-	int rc = catalog_prepare_cached(cat, &cat->object_insert,
-					"INSERT OR IGNORE INTO objects(hash, pack_id, offset, raw_size, stored_size, codec)"
-					" VALUES (?, ?, ?, ?, ?, ?)");
+	int rc = catalog_prepare_cached(cat, stmt, sql);
 	if (rc != 0)
 		return rc;
-	sqlite3_stmt *stmt = cat->object_insert;
-	catalog_bind_hash(stmt, 1, hash);
-	sqlite3_bind_int64(stmt, 2, loc->pack_id);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)loc->offset);
-	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)loc->raw_size);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)loc->stored_size);
-	sqlite3_bind_int(stmt, 6, (int)loc->codec);
-	return catalog_step_done(cat, stmt, "add an object");
+	catalog_bind_hash(*stmt, 1, hash);
+	sqlite3_bind_int64(*stmt, 2, loc->pack_id);
+	sqlite3_bind_int64(*stmt, 3, (sqlite3_int64)loc->offset);
+	sqlite3_bind_int64(*stmt, 4, (sqlite3_int64)loc->raw_size);
+	sqlite3_bind_int64(*stmt, 5, (sqlite3_int64)loc->stored_size);
+	sqlite3_bind_int(*stmt, 6, (int)loc->codec);
+	return catalog_step_done(cat, *stmt, what);
+}
+
+int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *loc)
+{
+	return insert_object(cat, &cat->object_insert,
+			     "INSERT OR IGNORE INTO objects(hash, pack_id, offset, raw_size, stored_size, codec)"
+			     " VALUES (?, ?, ?, ?, ?, ?)",
+			     hash, loc, "add an object");
+}
+
+int catalog_object_stage(catalog *cat, const st_hash *hash, const pack_location *loc)
+{
+	return insert_object(cat, &cat->object_stage,
+			     "INSERT INTO objects_staging(hash, pack_id, offset, raw_size, stored_size, codec)"
+			     " VALUES (?, ?, ?, ?, ?, ?)",
+			     hash, loc, "stage an object");
 }
 
 int catalog_object_any(catalog *cat, bool *out)
@@ -86,37 +101,11 @@ int catalog_object_any(catalog *cat, bool *out)
 	return rc;
 }
 
-int catalog_object_stage(catalog *cat, const st_hash *hash, const pack_location *loc)
-{
-	int rc = catalog_prepare_cached(cat, &cat->object_stage,
-					"INSERT INTO objects_staging(hash, pack_id, offset, raw_size, stored_size, codec)"
-					" VALUES (?, ?, ?, ?, ?, ?)");
-	if (rc != 0)
-		return rc;
-	sqlite3_stmt *stmt = cat->object_stage;
-	catalog_bind_hash(stmt, 1, hash);
-	sqlite3_bind_int64(stmt, 2, loc->pack_id);
-	sqlite3_bind_int64(stmt, 3, (sqlite3_int64)loc->offset);
-	sqlite3_bind_int64(stmt, 4, (sqlite3_int64)loc->raw_size);
-	sqlite3_bind_int64(stmt, 5, (sqlite3_int64)loc->stored_size);
-	sqlite3_bind_int(stmt, 6, (int)loc->codec);
-	return catalog_step_done(cat, stmt, "stage an object");
-}
-
 int catalog_object_publish(catalog *cat)
 {
 	return catalog_exec(cat, "INSERT OR IGNORE INTO objects(hash, pack_id, offset, raw_size, stored_size, codec)"
 				 " SELECT hash, pack_id, offset, raw_size, stored_size, codec FROM objects_staging ORDER BY hash;"
 				 " DELETE FROM objects_staging;");
-}
-
-static void read_location(pack_location *out, sqlite3_stmt *stmt, int first)
-{
-	out->pack_id = sqlite3_column_int64(stmt, first);
-	out->offset = (uint64_t)sqlite3_column_int64(stmt, first + 1);
-	out->raw_size = (uint64_t)sqlite3_column_int64(stmt, first + 2);
-	out->stored_size = (uint64_t)sqlite3_column_int64(stmt, first + 3);
-	out->codec = (codec_kind)sqlite3_column_int(stmt, first + 4);
 }
 
 int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, bool *out_found)
@@ -129,7 +118,7 @@ int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, b
 	int step = sqlite3_step(cat->object_find);
 	*out_found = step == SQLITE_ROW;
 	if (step == SQLITE_ROW && loc != NULL)
-		read_location(loc, cat->object_find, 0);
+		catalog_column_location(loc, cat->object_find, 0);
 	else if (step != SQLITE_ROW && step != SQLITE_DONE)
 		rc = catalog_sql_error(cat, "look up an object");
 	sqlite3_reset(cat->object_find);
@@ -151,7 +140,7 @@ int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
 		st_hash hash;
 		pack_location loc;
 		catalog_column_hash(&hash, stmt, 0);
-		read_location(&loc, stmt, 1);
+		catalog_column_location(&loc, stmt, 1);
 		rc = fn(ctx, &hash, &loc);
 	}
 	if (rc == 0 && step != SQLITE_DONE)

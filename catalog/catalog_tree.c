@@ -53,15 +53,6 @@ static char *column_strdup(sqlite3_stmt *stmt, int col)
 	return text ? st_strdup((const char *)text) : NULL;
 }
 
-static void read_location(pack_location *out, sqlite3_stmt *stmt, int first)
-{
-	out->pack_id = sqlite3_column_int64(stmt, first);
-	out->offset = (uint64_t)sqlite3_column_int64(stmt, first + 1);
-	out->raw_size = (uint64_t)sqlite3_column_int64(stmt, first + 2);
-	out->stored_size = (uint64_t)sqlite3_column_int64(stmt, first + 3);
-	out->codec = (codec_kind)sqlite3_column_int(stmt, first + 4);
-}
-
 static int read_chunks(catalog *cat, catalog_tree_entry *out, sqlite3_stmt *stmt, const char *uuid)
 {
 	size_t count = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS) / ST_HASH_SIZE;
@@ -101,7 +92,7 @@ static int read_entry(catalog *cat, catalog_node_tree *tree, sqlite3_stmt *stmt)
 	if (sqlite3_column_type(stmt, COL_PACK) == SQLITE_NULL)
 		return st_error_set(ST_ERR_CORRUPT, "node %s file '%s': content is not in any pack", tree->node.uuid,
 				    out->entry.path);
-	read_location(&out->location, stmt, COL_PACK);
+	catalog_column_location(&out->location, stmt, COL_PACK);
 	out->has_location = true;
 	return 0;
 }
