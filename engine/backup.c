@@ -238,9 +238,9 @@ static int open_readers(backup_job *job)
 static void describe_source(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
-	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s), repository '%s'",
+	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s)%s%s%s",
 		 info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
-		 job->repository);
+		 job->repository[0] ? ", repository '" : "", job->repository, job->repository[0] ? "'" : "");
 }
 
 /* Marks vanished nodes deleted and completes the snapshot, in one transaction. */
@@ -292,7 +292,7 @@ static int complete_snapshot(backup_job *job)
 
 static int prepare(backup_job *job)
 {
-	int rc = resolve_repository(job);
+	int rc = job->options->database_only ? 0 : resolve_repository(job);
 	if (rc == 0)
 		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
 	if (rc == 0)
