@@ -9,42 +9,9 @@
 # a fresh database with exactly the row counts and row checksums recorded right after its
 # backup; the --dump-dir of the longest chain must restore with stock pg_restore too.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/db_lib.sh"
 
 export PGTZ=UTC PGDATESTYLE=ISO
-
-db_checksums() {
-  local dsn=$1 sql
-  sql=$(psql -X -At -v ON_ERROR_STOP=1 -d "$dsn" <<'EOF'
-SELECT format(
-  'SELECT %L || '' '' || count(*) || '' '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY %s)), ''-'') FROM %I.%I t;',
-  c.table_name,
-  coalesce((SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY array_position(i.indkey::int2[], a.attnum))
-              FROM pg_index i
-              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-             WHERE i.indrelid = format('%I.%I', c.table_schema, c.table_name)::regclass
-               AND i.indisprimary),
-           't::text'),
-  c.table_schema, c.table_name)
-FROM information_schema.tables c
-WHERE c.table_schema = 'public' AND c.table_type = 'BASE TABLE'
-ORDER BY c.table_name;
-EOF
-  ) || fail "could not list the tables of $dsn"
-  psql -X -At -v ON_ERROR_STOP=1 -d "$dsn" <<<"$sql" || fail "could not checksum the tables of $dsn"
-}
-
-json_fields() {
-  local json=$1
-  shift
-  python3 -c '
-import json, sys
-doc = json.loads(sys.argv[1])
-for key in sys.argv[2:]:
-    v = doc
-    for part in key.split("."):
-        v = v[part]
-    print(v if isinstance(v, str) else json.dumps(v))' "$json" "$@"
-}
 
 DSN=$(new_db dbdelta)
 SRC=$(new_tmp)

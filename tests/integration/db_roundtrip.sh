@@ -8,31 +8,9 @@
 # db_dbsetting 'db|schemaversion', its per-table row counts the source's, and the plain
 # directory written by --dump-dir must restore with stock pg_restore to the same checksums.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/db_lib.sh"
 
 export PGTZ=UTC PGDATESTYLE=ISO
-
-# db_checksums DSN — one line per public base table: "name rows md5-of-rows-in-key-order".
-db_checksums() {
-  local dsn=$1 sql
-  sql=$(psql -X -At -v ON_ERROR_STOP=1 -d "$dsn" <<'EOF'
-SELECT format(
-  'SELECT %L || '' '' || count(*) || '' '' || coalesce(md5(string_agg(t::text, E''\n'' ORDER BY %s)), ''-'') FROM %I.%I t;',
-  c.table_name,
-  coalesce((SELECT string_agg(format('t.%I', a.attname), ', ' ORDER BY array_position(i.indkey::int2[], a.attnum))
-              FROM pg_index i
-              JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-             WHERE i.indrelid = format('%I.%I', c.table_schema, c.table_name)::regclass
-               AND i.indisprimary),
-           't::text'),
-  c.table_schema, c.table_name)
-FROM information_schema.tables c
-WHERE c.table_schema = 'public' AND c.table_type = 'BASE TABLE'
-ORDER BY c.table_name;
-EOF
-  ) || fail "could not list the tables of $dsn"
-  [[ -n $sql ]] || fail "no public tables in $dsn"
-  psql -X -At -v ON_ERROR_STOP=1 -d "$dsn" <<<"$sql" || fail "could not checksum the tables of $dsn"
-}
 
 # db_sequences DSN — "name last_value" for every public sequence.
 db_sequences() {
