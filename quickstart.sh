@@ -13,6 +13,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$ROOT"
 # shellcheck source=tests/deps.sh
 source tests/deps.sh
+# shellcheck source=tests/dsn.sh
+source tests/dsn.sh
 
 PG_PORT=55440
 SRC_DB=strata_quickstart_src
@@ -56,24 +58,6 @@ now_ms() {
 seconds_since() {
   local ms=$(($(now_ms) - $1))
   printf '%d.%01ds' $((ms / 1000)) $((ms % 1000 / 100))
-}
-
-# A DSN fit for printing: no password.
-mask_dsn() {
-  sed -E -e 's/(password=)[^ ]*/\1***/g' -e 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$1"
-}
-
-# with_dbname DSN NAME — the same connection, to database NAME.
-with_dbname() {
-  if [[ $1 =~ ^postgres(ql)?:// ]]; then
-    python3 -c 'import sys, urllib.parse as u
-p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
-  elif [[ $1 =~ (^|[[:space:]])dbname= && $1 != *[\'\\]* ]]; then
-    sed -E "s/(^|[[:space:]])dbname=[^[:space:]]*/\\1dbname=$2/" <<<"$1"
-  else
-    # In a keyword string the last occurrence of a keyword wins.
-    printf '%s dbname=%s\n' "$1" "$2"
-  fi
 }
 
 # human_bytes N — e.g. 24.5MiB; anything but a number is shown as it is.

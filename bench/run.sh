@@ -18,6 +18,8 @@ set -euo pipefail
 BENCH_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib/common.sh
 source "$BENCH_SOURCE_DIR/bench/lib/common.sh"
+# shellcheck source=tests/dsn.sh
+source "$BENCH_SOURCE_DIR/tests/dsn.sh"
 # shellcheck source=bench/lib/tools.sh
 source "$BENCH_SOURCE_DIR/bench/lib/tools.sh"
 # shellcheck source=bench/lib/db.sh

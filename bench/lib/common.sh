@@ -15,8 +15,7 @@
 #   human BYTES                e.g. 12.3MiB
 #   ratio A B                  A / B with 2 decimals and a trailing 'x' ('-' when unknown or B=0)
 #   json_field FILE PATH       a field of the JSON document in FILE (PATH dotted: a.b.0.c)
-#   with_dbname DSN NAME       the same connection, to database NAME
-#   mask_dsn DSN               DSN without its password, for printing
+#   (with_dbname and mask_dsn come from tests/dsn.sh, which bench/run.sh sources too)
 #   tree_manifest DIR OUT      OUT.list: one NUL-terminated record per entry below DIR (type, mode,
 #                              size and whole-second mtime of files, link targets; directories'
 #                              mtimes and sizes are left out), OUT.sums: md5 of every file; sorted
@@ -131,22 +130,6 @@ except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
     sys.exit("bench: no field %r in %s (%s)" % (sys.argv[2], sys.argv[1], e))
 print(value if isinstance(value, str) else json.dumps(value))
 EOF
-}
-
-with_dbname() {
-  if [[ $1 =~ ^postgres(ql)?:// ]]; then
-    python3 -c 'import sys, urllib.parse as u
-p = u.urlsplit(sys.argv[1]); print(u.urlunsplit(p._replace(path="/" + sys.argv[2])))' "$1" "$2"
-  elif [[ $1 =~ (^|[[:space:]])dbname= && $1 != *[\'\\]* ]]; then
-    sed -E "s/(^|[[:space:]])dbname=[^[:space:]]*/\\1dbname=$2/" <<<"$1"
-  else
-    # In a keyword string the last occurrence of a keyword wins.
-    printf '%s dbname=%s\n' "$1" "$2"
-  fi
-}
-
-mask_dsn() {
-  sed -E -e 's/(password=)[^ ]*/\1***/g' -e 's#(://[^:/@]*:)[^@]*@#\1***@#' <<<"$1"
 }
 
 tree_manifest() {
