@@ -27,6 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/error.h"
+#include "common/fsutil.h"
+
 #define TU_PATH_MAX 4096
 
 /* Creates a fresh directory /tmp/strata-unit-XXXXXX into out (TU_PATH_MAX bytes). */
@@ -56,6 +59,30 @@ static inline void tu_rm_rf(const char *path)
 }
 
 /* out = dir "/" name, asserting it fits. */
+/* cmocka setup: a fresh temporary directory (a malloc'ed path) in *state. */
+static inline int tu_tmpdir_setup(void **state)
+{
+	char *dir = malloc(TU_PATH_MAX);
+	if (dir == NULL)
+		return -1;
+	tu_mkdtemp(dir);
+	*state = dir;
+	return 0;
+}
+
+/* cmocka teardown: removes the directory of tu_tmpdir_setup, and undoes what a test that
+ * failed half way may have left: write fault injection and the error record. */
+static inline int tu_tmpdir_teardown(void **state)
+{
+	char *dir = *state;
+	st_sys_write = write;
+	unsetenv("STRATA_FAULT_WRITE_ENOSPC");
+	tu_rm_rf(dir);
+	free(dir);
+	st_error_clear();
+	return 0;
+}
+
 static inline void tu_join(char *out, const char *dir, const char *name)
 {
 	int n = snprintf(out, TU_PATH_MAX, "%s/%s", dir, name);

@@ -8,26 +8,6 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 
-int catalog_tests_make_tmp(void **state)
-{
-	char *dir = malloc(TU_PATH_MAX);
-	if (dir == NULL)
-		return -1;
-	tu_mkdtemp(dir);
-	*state = dir;
-	return 0;
-}
-
-int catalog_tests_remove_tmp(void **state)
-{
-	char *dir = *state;
-	st_sys_write = write; /* in case a fault-injection test failed half way */
-	tu_rm_rf(dir);
-	free(dir);
-	st_error_clear();
-	return 0;
-}
-
 int main(void)
 {
 	int failed = 0;

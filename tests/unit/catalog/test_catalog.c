@@ -855,7 +855,7 @@ static void test_concurrent_reader_sees_commits_only(void **state)
 	catalog_close(writer);
 }
 
-#define CAT_TEST(name) cmocka_unit_test_setup_teardown(name, catalog_tests_make_tmp, catalog_tests_remove_tmp)
+#define CAT_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_catalog_tests(void)
 {

@@ -225,7 +225,7 @@ static void test_new_pack_names(void **state)
 	assert_string_not_equal(a, b);
 }
 
-#define DEST_TEST(name) cmocka_unit_test_setup_teardown(name, catalog_tests_make_tmp, catalog_tests_remove_tmp)
+#define DEST_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_dest_tests(void)
 {

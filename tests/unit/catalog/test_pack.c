@@ -458,7 +458,7 @@ static void test_random_corruption_is_always_detected(void **state)
 	free_pack(&f);
 }
 
-#define PACK_TEST(name) cmocka_unit_test_setup_teardown(name, catalog_tests_make_tmp, catalog_tests_remove_tmp)
+#define PACK_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_pack_tests(void)
 {

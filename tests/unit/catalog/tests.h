@@ -13,7 +13,5 @@ int run_dest_tests(void);
 
 /* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
  * path), removed again with everything in it. */
-int catalog_tests_make_tmp(void **state);
-int catalog_tests_remove_tmp(void **state);
 
 #endif

@@ -10,28 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 
-static int make_tmp(void **state)
-{
-	char *dir = malloc(TU_PATH_MAX);
-	if (dir == NULL)
-		return -1;
-	tu_mkdtemp(dir);
-	*state = dir;
-	return 0;
-}
-
-static int remove_tmp(void **state)
-{
-	char *dir = *state;
-	/* A test that failed half way may leave fault injection on. */
-	st_sys_write = write;
-	unsetenv("STRATA_FAULT_WRITE_ENOSPC");
-	tu_rm_rf(dir);
-	free(dir);
-	st_error_clear();
-	return 0;
-}
-
 static bool is_dir(const char *path)
 {
 	struct stat st;
@@ -348,7 +326,7 @@ static void test_fsync_helpers(void **state)
 	assert_true(b >= a);
 }
 
-#define FS_TEST(name) cmocka_unit_test_setup_teardown(name, make_tmp, remove_tmp)
+#define FS_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_fsutil_tests(void)
 {

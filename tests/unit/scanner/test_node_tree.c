@@ -55,25 +55,6 @@ static void test_node_dir_rejects_malformed_uuids(void **state)
 	st_error_clear();
 }
 
-static int make_tmp(void **state)
-{
-	char *dir = malloc(TU_PATH_MAX);
-	if (dir == NULL)
-		return -1;
-	tu_mkdtemp(dir);
-	*state = dir;
-	return 0;
-}
-
-static int remove_tmp(void **state)
-{
-	char *dir = *state;
-	tu_rm_rf(dir);
-	free(dir);
-	st_error_clear();
-	return 0;
-}
-
 static void make_dir(const char *root, const char *rel, mode_t mode)
 {
 	char path[TU_PATH_MAX];
@@ -439,7 +420,7 @@ static void test_unreadable_directory(void **state)
 	scan_tree_release(&tree);
 }
 
-#define TREE_TEST(name) cmocka_unit_test_setup_teardown(name, make_tmp, remove_tmp)
+#define TREE_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int main(void)
 {
