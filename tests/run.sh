@@ -3,7 +3,8 @@
 #   1. installs missing Debian packages (as root; otherwise says what to install),
 #   2. builds into build/ with cmake (-Werror),
 #   3. starts two throwaway PostgreSQL clusters (tests/pg.sh): the primary on port 55432 and a
-#      restore target on port 55433, and exports their coordinates for the tests,
+#      restore target on port 55433 (STRATA_TEST_PORT=N: N and N+1), and exports their
+#      coordinates for the tests,
 #   4. runs every ctest test in build/: the unit label with -j2, then the others one at a time,
 #   5. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
 #   6. stops the clusters on any exit, and exits non-zero if any test failed.
@@ -19,8 +20,10 @@ cd "$ROOT"
 # shellcheck source=tests/deps.sh
 source tests/deps.sh
 
-PRIMARY_PORT=55432
-TARGET_PORT=55433
+# STRATA_TEST_PORT moves both clusters (primary on it, target on it + 1), so that two test runs
+# in separate checkouts can share one machine.
+PRIMARY_PORT=${STRATA_TEST_PORT:-55432}
+TARGET_PORT=$((PRIMARY_PORT + 1))
 # Step 5 starts only if steps 1-4 took less than this, to keep a CI run well under 20 minutes.
 ASAN_START_BUDGET_S=600
 JOBS=$(nproc)
