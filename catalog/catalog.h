@@ -109,6 +109,9 @@ typedef struct catalog_entry {
 	size_t chunk_count;   /* 0 when the content is the single object hash */
 } catalog_entry;
 
+/* Length of a node's uuid in its canonical text form. */
+#define CATALOG_UUID_LEN 36
+
 typedef struct catalog_node {
 	int64_t node_id;
 	int64_t ctime_us;
@@ -204,6 +207,21 @@ int catalog_node_count_current(catalog *cat, int64_t max_id, int64_t *out);
 
 /* Ids of current node versions with node_id <= max_id, ascending; *out freed by the caller. */
 int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t *out_count);
+
+/* A current node version recorded without a folder. */
+typedef struct catalog_folderless_node {
+	int64_t node_id;
+	char uuid[CATALOG_UUID_LEN + 1];
+} catalog_folderless_node;
+
+/* Current node versions with node_id <= max_id that were recorded without a folder, ascending
+ * by node_id; *out freed by the caller. */
+int catalog_node_current_folderless(catalog *cat, int64_t max_id, catalog_folderless_node **out,
+				    size_t *out_count);
+
+/* Ends, in snapshot_id, the versions of ids that older snapshots added: a node read again in
+ * snapshot_id replaces them (its new version, added in snapshot_id, stays current). */
+int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count);
 
 /* Marks the current versions of ids as deleted in snapshot_id; adds up what they held. */
 int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,

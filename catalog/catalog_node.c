@@ -7,6 +7,7 @@
 #include "common/mem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out)
 {
@@ -117,6 +118,62 @@ int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t
 	sqlite3_finalize(stmt);
 	*out = ids;
 	*out_count = count;
+	return rc;
+}
+
+int catalog_node_current_folderless(catalog *cat, int64_t max_id, catalog_folderless_node **out,
+				    size_t *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	catalog_folderless_node *nodes = NULL;
+	size_t count = 0, cap = 0;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT node_id, uuid FROM node_versions WHERE deleted_in IS NULL AND has_folder = 0"
+				 " AND node_id <= ? ORDER BY node_id");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, max_id);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		const char *uuid = (const char *)sqlite3_column_text(stmt, 1);
+		if (uuid == NULL || strlen(uuid) != CATALOG_UUID_LEN) {
+			rc = st_error_set(ST_ERR_CORRUPT, "catalog holds node %lld with a malformed uuid",
+					  (long long)sqlite3_column_int64(stmt, 0));
+			break;
+		}
+		if (count == cap) {
+			cap = cap ? cap * 2 : 256;
+			nodes = st_realloc(nodes, cap * sizeof *nodes);
+		}
+		nodes[count].node_id = sqlite3_column_int64(stmt, 0);
+		memcpy(nodes[count].uuid, uuid, CATALOG_UUID_LEN + 1);
+		count++;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "list nodes without a folder");
+	sqlite3_finalize(stmt);
+	if (rc != 0) {
+		free(nodes);
+		nodes = NULL;
+		count = 0;
+	}
+	*out = nodes;
+	*out_count = count;
+	return rc;
+}
+
+int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "UPDATE node_versions SET deleted_in = ?1 WHERE node_id = ?2 AND deleted_in IS NULL"
+				 " AND added_in < ?1");
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		sqlite3_bind_int64(stmt, 1, snapshot_id);
+		sqlite3_bind_int64(stmt, 2, ids[i]);
+		rc = catalog_step_done(cat, stmt, "replace a node version");
+	}
+	sqlite3_finalize(stmt);
 	return rc;
 }
 

@@ -57,13 +57,13 @@ static void show_progress(void *ctx, const pipeline_stats *stats, int64_t nodes_
 static void print_json(const backup_result *r)
 {
 	printf("{\"snapshot\": %lld, \"nodes_selected\": %lld, \"nodes_new\": %lld, \"nodes_deleted\": %lld,"
-	       " \"nodes\": %lld, \"files\": %lld, \"bytes\": %lld, \"files_read\": %lld, \"bytes_read\": %lld,"
+	       " \"nodes_reread\": %lld, \"nodes\": %lld, \"files\": %lld, \"bytes\": %lld, \"files_read\": %lld, \"bytes_read\": %lld,"
 	       " \"objects_new\": %lld, \"bytes_new\": %lld, \"stored_bytes\": %lld, \"packs_new\": %lld,"
 	       " \"reconciled\": %s, \"resumed_after_interruption\": %s, \"has_files\": %s, \"has_database\": %s,"
 	       " \"database\": {\"dump_files\": %lld, \"dump_bytes\": %lld, \"delta_files\": %lld, \"stored_bytes\": %lld,"
 	       " \"dump_seconds\": %.3f, \"pg_dump_version\": \"%s\"}, \"seconds\": %.3f}\n",
 	       (long long)r->snapshot_id, (long long)r->nodes_selected, (long long)r->nodes_new,
-	       (long long)r->nodes_deleted, (long long)r->nodes_total, (long long)r->files_total,
+	       (long long)r->nodes_deleted, (long long)r->nodes_reread, (long long)r->nodes_total, (long long)r->files_total,
 	       (long long)r->bytes_total, (long long)r->files_read, (long long)r->bytes_read, (long long)r->objects_new,
 	       (long long)r->bytes_new, (long long)r->stored_bytes, (long long)r->packs_new,
 	       r->reconciled ? "true" : "false", r->discarded_snapshots > 0 ? "true" : "false",

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/workers.h"
+#include "scanner/node_tree.h"
 #include "scanner/source_db.h"
 
 #include <errno.h>
@@ -42,6 +43,8 @@ typedef struct backup_job {
 	size_t missing_count;
 	int64_t *vanished_ids;      /* in the catalog, not in the database */
 	size_t vanished_count;
+	int64_t *reread_ids;        /* held without a folder that exists now (full scan), ascending */
+	size_t reread_count;
 	pipeline_stats stats;
 	atomic_bool progress_stop;
 	db_dump *dump;
@@ -56,6 +59,8 @@ static int64_t wall_clock_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
+/* Resolves the source root and checks its shape: a root that holds no AiiDA repository is an
+ * error, never an empty backup (every node would be recorded as having no folder). */
 static int resolve_repository(backup_job *job)
 {
 	const char *root = job->options->repository;
@@ -66,10 +71,38 @@ static int resolve_repository(backup_job *job)
 	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
 		return st_error_set(ST_ERR_SOURCE, "repository '%s' is not a directory", root);
 	int n = snprintf(job->repository, sizeof job->repository, "%s/repository", resolved);
-	if (n < 0 || (size_t)n >= sizeof job->repository)
+	if (n < 0 || (size_t)n >= sizeof job->repository - sizeof "/node")
 		return st_error_set(ST_ERR_SOURCE, "repository path '%s' is too long", root);
-	if (stat(job->repository, &st) != 0 || !S_ISDIR(st.st_mode))
-		return st_error_set(ST_ERR_SOURCE, "'%s' is not an AiiDA repository: no 'repository' folder in it", root);
+	char node_root[PATH_MAX];
+	snprintf(node_root, sizeof node_root, "%s/node", job->repository);
+	if (stat(node_root, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	char container[PATH_MAX];
+	snprintf(container, sizeof container, "%s/container", resolved);
+	if (stat(container, &st) == 0 && S_ISDIR(st.st_mode))
+		return st_error_set(ST_ERR_SOURCE, "repository '%s' holds an AiiDA 2.x container, which strata cannot back up yet",
+				    root);
+	return st_error_set(ST_ERR_SOURCE, "'%s' is not an AiiDA repository: it holds neither 'repository/node' nor 'container'",
+			    root);
+}
+
+/* A node folder root with nothing in it while the database lists nodes is a wrong --repository
+ * far more often than a profile whose nodes all lack files: refuse it rather than record every
+ * node as folderless. */
+static int check_repository_not_empty(backup_job *job)
+{
+	int64_t nodes = scan_db_get_info(job->db)->node_count;
+	if (nodes == 0)
+		return 0;
+	char node_root[PATH_MAX];
+	snprintf(node_root, sizeof node_root, "%s/node", job->repository);
+	bool exists = false, empty = false;
+	int rc = st_dir_state(node_root, &exists, &empty);
+	if (rc != 0)
+		return st_error_set_errno(ST_ERR_SOURCE, errno, "unable to read '%s'", node_root);
+	if (empty)
+		return st_error_set(ST_ERR_SOURCE, "repository '%s' has no node folders but the database lists %lld nodes",
+				    job->options->repository, (long long)nodes);
 	return 0;
 }
 
@@ -131,6 +164,36 @@ static int reconcile_ids(backup_job *job)
 	return rc;
 }
 
+static int node_folder_exists(const backup_job *job, const char *uuid, bool *out)
+{
+	char node_dir[PATH_MAX];
+	struct stat st;
+	int rc = scan_node_dir(node_dir, sizeof node_dir, job->repository, uuid);
+	*out = rc == 0 && lstat(node_dir, &st) == 0 && S_ISDIR(st.st_mode);
+	return rc;
+}
+
+/* Nodes held without a folder whose folder exists now are read again: this repairs a
+ * destination that was backed up from a repository that was missing or incomplete. */
+static int find_nodes_to_reread(backup_job *job)
+{
+	catalog_folderless_node *nodes = NULL;
+	size_t count = 0, cap = 0, missing_cap = job->missing_count;
+	int rc = catalog_node_current_folderless(job->node_reader, job->previous.watermark, &nodes, &count);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		bool exists = false;
+		if ((rc = node_folder_exists(job, nodes[i].uuid, &exists)) != 0 || !exists)
+			continue;
+		append_id(&job->reread_ids, &job->reread_count, &cap, nodes[i].node_id);
+		append_id(&job->missing_ids, &job->missing_count, &missing_cap, nodes[i].node_id);
+	}
+	free(nodes);
+	if (rc == 0 && job->reread_count > 0)
+		st_log_info("reading %zu node(s) again that were recorded without a folder and have one now",
+			    job->reread_count);
+	return rc;
+}
+
 static int plan_selection(backup_job *job)
 {
 	if (!job->has_previous)
@@ -141,7 +204,21 @@ static int plan_selection(backup_job *job)
 		rc = catalog_node_count_current(job->node_reader, job->previous.watermark, &in_catalog);
 	if (rc == 0 && (job->options->full_scan || in_db != in_catalog))
 		rc = reconcile_ids(job);
+	if (rc == 0 && job->options->full_scan)
+		rc = find_nodes_to_reread(job);
 	return rc;
+}
+
+static int compare_ids(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static bool is_reread(const backup_job *job, int64_t id)
+{
+	return job->reread_count > 0 &&
+	       bsearch(&id, job->reread_ids, job->reread_count, sizeof id, compare_ids) != NULL;
 }
 
 static void *progress_thread(void *arg)
@@ -174,7 +251,7 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 			job->result->nodes_selected++;
 			if (job->has_previous && (rc = catalog_node_is_current(job->node_reader, batch[i].id, &held)) != 0)
 				break;
-			if (held)
+			if (held && !is_reread(job, batch[i].id))
 				continue;
 			rc = pipeline_submit(pipeline, &batch[i]);
 		}
@@ -254,11 +331,15 @@ static int complete_snapshot(backup_job *job)
 	if (rc == 0)
 		rc = catalog_node_mark_deleted(cat, snap->id, job->vanished_ids, job->vanished_count, &gone_files,
 					       &gone_bytes);
+	if (rc == 0)
+		rc = catalog_node_supersede(cat, snap->id, job->reread_ids, job->reread_count);
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
 		rc = catalog_dump_file_add(cat, snap->id, &job->dump_files[i]);
 	if (rc == 0)
 		rc = catalog_object_publish(cat);
-	r->nodes_new = atomic_load(&job->stats.nodes_done);
+	/* A node read again replaces its folderless version: it is not a new node. */
+	r->nodes_reread = (int64_t)job->reread_count;
+	r->nodes_new = atomic_load(&job->stats.nodes_done) - r->nodes_reread;
 	r->nodes_deleted = (int64_t)job->vanished_count;
 	r->files_read = atomic_load(&job->stats.files_read);
 	r->bytes_read = atomic_load(&job->stats.bytes_read);
@@ -306,6 +387,8 @@ static int prepare(backup_job *job)
 			    job->result->discarded_snapshots, job->result->removed_packs);
 	if (rc == 0)
 		rc = scan_db_open(&job->db, job->options->dsn);
+	if (rc == 0 && !job->options->database_only)
+		rc = check_repository_not_empty(job);
 	if (rc == 0)
 		rc = check_source_identity(job);
 	if (rc == 0)
@@ -391,5 +474,6 @@ int backup_run(const backup_options *options, backup_result *out)
 	catalog_dump_files_free(job.dump_files, job.dump_file_count);
 	free(job.missing_ids);
 	free(job.vanished_ids);
+	free(job.reread_ids);
 	return rc;
 }

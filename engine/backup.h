@@ -46,6 +46,7 @@ typedef struct backup_result {
 	int64_t nodes_selected;  /* rows the selection returned */
 	int64_t nodes_new;       /* node versions added */
 	int64_t nodes_deleted;
+	int64_t nodes_reread;    /* held without a folder that exists now, read again (--full-scan) */
 	int64_t nodes_total;
 	int64_t files_total;
 	int64_t bytes_total;
