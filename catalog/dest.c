@@ -56,8 +56,10 @@ int dest_init(const char *path)
 {
 	bool exists = false, empty = false;
 	int rc = st_dir_state(path, &exists, &empty);
-	if (rc != 0)
-		return rc;
+	if (rc != 0) {
+		st_error_prefix("unable to initialise a destination");
+		return st_error_reclassify(ST_ERR_DEST);
+	}
 	if (exists && !empty) {
 		char *marker = join(path, MARKER_NAME);
 		bool is_dest = access(marker, F_OK) == 0;
@@ -96,8 +98,10 @@ static int check_marker(const char *path)
 {
 	bool exists = false, empty = false;
 	int rc = st_dir_state(path, &exists, &empty);
-	if (rc != 0)
-		return st_error_set(ST_ERR_DEST, "unable to open destination '%s': %s", path, st_error_message());
+	if (rc != 0) {
+		st_error_prefix("unable to open a destination");
+		return st_error_reclassify(ST_ERR_DEST);
+	}
 	if (!exists)
 		return st_error_set(ST_ERR_DEST, "destination '%s' does not exist (create it with 'strata init')", path);
 	if (empty)

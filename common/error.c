@@ -27,12 +27,22 @@ static void format_message(char *dst, size_t cap, const char *fmt, va_list ap)
 
 int st_error_set(int code, const char *fmt, ...)
 {
+	/* Formatted apart first: the arguments may point into the current message. */
+	char text[ST_ERROR_MESSAGE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	format_message(current.message, sizeof current.message, fmt, ap);
+	format_message(text, sizeof text, fmt, ap);
 	va_end(ap);
+	memcpy(current.message, text, sizeof text);
 	current.code = code;
 	return code;
+}
+
+int st_error_reclassify(int code)
+{
+	if (current.code != ST_ERR_NOSPACE)
+		current.code = code;
+	return current.code;
 }
 
 int st_error_set_errno(int code, int err, const char *fmt, ...)

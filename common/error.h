@@ -38,12 +38,17 @@ typedef struct st_error {
 	char message[ST_ERROR_MESSAGE_MAX];
 } st_error;
 
-/* Records code and a printf-style message for this thread; returns code. */
+/* Records code and a printf-style message for this thread; returns code. The arguments may
+ * include st_error_message() itself. */
 int st_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like st_error_set, with ": <strerror(err)>" appended; ENOSPC/EDQUOT become ST_ERR_NOSPACE,
  * other errno values become code. Returns the code recorded. */
 int st_error_set_errno(int code, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Gives this thread's error the kind code, keeping its message; a full disk stays
+ * ST_ERR_NOSPACE whatever the caller was doing. Returns the recorded code. */
+int st_error_reclassify(int code);
 
 /* Prepends "<context>: " to this thread's message; returns the recorded code. */
 int st_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

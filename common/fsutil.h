@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* The write system call strata uses for destination and restore data; replaceable by tests. */
 extern ssize_t (*st_sys_write)(int fd, const void *buf, size_t len);
@@ -46,6 +47,9 @@ int st_dir_state(const char *path, bool *out_exists, bool *out_empty);
 /* Removes path and everything below it (links are removed, not followed); a missing path is
  * fine. */
 int st_remove_tree(const char *path);
+
+/* A time in nanoseconds since 1970 as a timespec (tv_nsec in 0..999999999, also before 1970). */
+struct timespec st_timespec_from_ns(int64_t ns);
 
 /* Monotonic seconds, for statistics. */
 double st_now_seconds(void);

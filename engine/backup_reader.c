@@ -54,10 +54,8 @@ static int read_piece(backup_pipeline *p, void **out, int fd, size_t len, uint64
 		free(buf);
 		st_budget_give(p->budget, len);
 		if (rc == ST_ERR_CORRUPT)
-			rc = st_error_set(ST_ERR_SOURCE, "file '%s' shrank while being read", path);
-		else
-			st_error_set(ST_ERR_SOURCE, "%s", st_error_message());
-		return ST_ERR_SOURCE;
+			return st_error_set(ST_ERR_SOURCE, "file '%s' shrank while being read", path);
+		return st_error_reclassify(ST_ERR_SOURCE);
 	}
 	*out = buf;
 	return 0;

@@ -143,22 +143,28 @@ static int write_object(pack_files *packs, catalog *cat, const st_hash *hash, in
 	return rc;
 }
 
+int blob_read_to_fd(pack_files *packs, catalog *cat, const catalog_blob *blob, int fd, const char *what)
+{
+	st_hasher *whole = st_hasher_new();
+	int rc = 0;
+	if (blob->chunk_count == 0)
+		rc = write_object(packs, cat, &blob->hash, fd, whole, what);
+	for (size_t i = 0; i < blob->chunk_count && rc == 0; i++)
+		rc = write_object(packs, cat, &blob->chunks[i], fd, whole, what);
+	st_hash actual;
+	st_hasher_final(&actual, whole);
+	if (rc == 0 && !st_hash_equal(&actual, &blob->hash))
+		rc = st_error_set(ST_ERR_CORRUPT, "content written to '%s' does not match its hash", what);
+	return rc;
+}
+
 int blob_read_to_file(pack_files *packs, catalog *cat, const catalog_blob *blob, const char *path)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create '%s'", path);
-	st_hasher *whole = st_hasher_new();
-	int rc = 0;
-	if (blob->chunk_count == 0)
-		rc = write_object(packs, cat, &blob->hash, fd, whole, path);
-	for (size_t i = 0; i < blob->chunk_count && rc == 0; i++)
-		rc = write_object(packs, cat, &blob->chunks[i], fd, whole, path);
-	st_hash actual;
-	st_hasher_final(&actual, whole);
+	int rc = blob_read_to_fd(packs, cat, blob, fd, path);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", path);
-	if (rc == 0 && !st_hash_equal(&actual, &blob->hash))
-		rc = st_error_set(ST_ERR_CORRUPT, "content written to '%s' does not match its hash", path);
 	return rc;
 }

@@ -29,6 +29,10 @@ int blob_store_finish(blob_store *store, bool seal, int64_t *out_packs);
  * the bytes added to packs. */
 int blob_store_file(blob_store *store, const char *path, catalog_blob *out, uint64_t *out_stored);
 
+/* Writes the content of blob to fd at its current offset, verifying it; what names fd in
+ * messages. */
+int blob_read_to_fd(pack_files *packs, catalog *cat, const catalog_blob *blob, int fd, const char *what);
+
 /* Writes the content of blob to a new file at path, verifying it. */
 int blob_read_to_file(pack_files *packs, catalog *cat, const catalog_blob *blob, const char *path);
 

@@ -6,6 +6,7 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
+#include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
@@ -16,6 +17,7 @@
 #include "scanner/pg_session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,7 @@ typedef struct db_restore_job {
 	pack_files *packs;
 	catalog_snapshot snap;
 	char *dir;        /* the dump directory being written */
+	int dir_fd;       /* that directory, opened once: every file is created below it */
 	bool dir_is_temp;
 	char *target_db;
 	pg_session *target;
@@ -66,84 +69,149 @@ void db_info_schema_version(char *out, size_t cap, const char *db_info)
 	json_string_field(out, cap, db_info, "schema_version");
 }
 
-/* Rebuilds one dump file (following its delta chain) into path. */
-static int materialize(db_restore_job *job, const catalog_dump_file *file, const char *path, int depth)
+/* An unnamed scratch file in the dump directory (gone when closed), for the rebuild of a
+ * delta chain. */
+static int open_scratch(db_restore_job *job, int *out_fd)
+{
+	int fd = openat(job->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* No O_TMPFILE on this file system: a named file, unlinked at once. */
+		char name[64];
+		for (int i = 0; fd < 0 && i < 100; i++) {
+			snprintf(name, sizeof name, ".strata-scratch-%ld-%d", (long)getpid(), i);
+			fd = openat(job->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		}
+		if (fd >= 0)
+			unlinkat(job->dir_fd, name, 0);
+	}
+	if (fd < 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a scratch file in '%s'", job->dir);
+	*out_fd = fd;
+	return 0;
+}
+
+static int rewind_fd(int fd, const char *what)
+{
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
+	return 0;
+}
+
+/* Rebuilds one dump file (following its delta chain) into out_fd. */
+static int materialize(db_restore_job *job, const catalog_dump_file *file, int out_fd, const char *what, int depth)
 {
 	catalog *cat = dest_catalog(job->d);
 	if (file->storage == CATALOG_DUMP_FULL)
-		return blob_read_to_file(job->packs, cat, &file->content, path);
+		return blob_read_to_fd(job->packs, cat, &file->content, out_fd, what);
 	if (depth > 64)
 		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
 	catalog_dump_file base;
-	char *basis = st_sprintf("%s.basis%d", path, depth);
-	char *delta = st_sprintf("%s.delta%d", path, depth);
-	int rc = catalog_dump_file_get(cat, file->base_snapshot, file->table_key, &base);
-	if (rc == 0) {
-		rc = materialize(job, &base, basis, depth + 1);
+	int basis = -1, delta = -1;
+	int rc = open_scratch(job, &basis);
+	if (rc == 0)
+		rc = open_scratch(job, &delta);
+	if (rc == 0 && (rc = catalog_dump_file_get(cat, file->base_snapshot, file->table_key, &base)) == 0) {
+		rc = materialize(job, &base, basis, what, depth + 1);
 		catalog_dump_file_release(&base);
 	}
 	if (rc == 0)
-		rc = blob_read_to_file(job->packs, cat, &file->content, delta);
+		rc = blob_read_to_fd(job->packs, cat, &file->content, delta, what);
 	if (rc == 0)
-		rc = delta_patch(basis, delta, path);
-	unlink(basis);
-	unlink(delta);
-	free(basis);
-	free(delta);
+		rc = rewind_fd(basis, what);
+	if (rc == 0)
+		rc = rewind_fd(delta, what);
+	if (rc == 0)
+		rc = delta_patch_fd(basis, delta, out_fd, what);
+	if (basis >= 0)
+		close(basis);
+	if (delta >= 0)
+		close(delta);
 	return rc;
 }
 
-static int check_file_hash(const char *path, const st_hash *expected)
+static int check_file_hash(int fd, const char *what, const st_hash *expected)
 {
-	char *data = NULL;
-	size_t len = 0;
 	/* Dump files can be large: hash them streaming. */
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return st_error_set(ST_ERR_TARGET, "unable to read back '%s'", path);
+	int rc = rewind_fd(fd, what);
 	st_hasher *hasher = st_hasher_new();
-	data = st_malloc(1 << 20);
-	while ((len = fread(data, 1, 1 << 20, f)) > 0)
-		st_hasher_update(hasher, data, len);
-	fclose(f);
+	char *data = st_malloc(1 << 20);
+	ssize_t got;
+	while (rc == 0 && (got = read(fd, data, 1 << 20)) != 0) {
+		if (got < 0)
+			rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
+		else
+			st_hasher_update(hasher, data, (size_t)got);
+	}
 	free(data);
 	st_hash actual;
 	st_hasher_final(&actual, hasher);
-	if (!st_hash_equal(&actual, expected))
-		return st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", path);
+	if (rc == 0 && !st_hash_equal(&actual, expected))
+		rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", what);
+	return rc;
+}
+
+/* A dump file's name comes from the catalog: one plain file name, nothing else. */
+static int check_dump_file_name(const char *name)
+{
+	if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strlen(name) > NAME_MAX)
+		return st_error_set(ST_ERR_CORRUPT, "catalog names a dump file '%s' that is not a plain file name", name);
+	return 0;
+}
+
+static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
+{
+	int fd = -1;
+	int rc = check_dump_file_name(file->name);
+	if (rc == 0)
+		rc = st_confine_create_file(&fd, job->dir_fd, file->name, 0600, 0, job->dir);
+	if (rc != 0)
+		return rc;
+	char *what = st_sprintf("%s/%s", job->dir, file->name);
+	rc = materialize(job, file, fd, what, 0);
+	if (rc == 0)
+		rc = check_file_hash(fd, what, &file->hash);
+	if (close(fd) != 0 && rc == 0)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", what);
+	free(what);
+	return rc;
+}
+
+/* Opens the dump directory once: the one the user named (--dump-dir, empty or new) or a new
+ * temporary one. */
+static int open_dump_dir(db_restore_job *job)
+{
+	const char *wanted = job->options->dump_dir;
+	if (wanted != NULL) {
+		bool exists = false, empty = false;
+		if (st_dir_state(wanted, &exists, &empty) != 0)
+			return st_error_reclassify(ST_ERR_TARGET);
+		if (exists && !empty)
+			return st_error_set(ST_ERR_TARGET, "dump directory '%s' is not empty", wanted);
+		job->dir = st_strdup(wanted);
+		return st_confine_root_open(&job->dir_fd, wanted, 0700);
+	}
+	const char *tmp = getenv("TMPDIR");
+	job->dir = st_sprintf("%s/strata-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(job->dir) == NULL)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory in '%s'",
+					  tmp && *tmp ? tmp : "/tmp");
+	job->dir_is_temp = true;
+	job->dir_fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (job->dir_fd < 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to open '%s'", job->dir);
 	return 0;
 }
 
 static int write_dump_dir(db_restore_job *job)
 {
-	const char *wanted = job->options->dump_dir;
-	int rc = 0;
-	if (wanted != NULL) {
-		bool exists = false, empty = false;
-		if ((rc = st_dir_state(wanted, &exists, &empty)) != 0)
-			return rc;
-		if (exists && !empty)
-			return st_error_set(ST_ERR_TARGET, "dump directory '%s' is not empty", wanted);
-		if ((rc = st_mkdir_p(wanted, 0700)) != 0)
-			return rc;
-		job->dir = st_strdup(wanted);
-	} else {
-		const char *tmp = getenv("TMPDIR");
-		job->dir = st_sprintf("%s/strata-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		if (mkdtemp(job->dir) == NULL)
-			return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory");
-		job->dir_is_temp = true;
-	}
+	int rc = open_dump_dir(job);
 	catalog_dump_file *files = NULL;
 	size_t count = 0;
-	rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &files, &count);
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		char *path = st_sprintf("%s/%s", job->dir, files[i].name);
-		rc = materialize(job, &files[i], path, 0);
-		if (rc == 0)
-			rc = check_file_hash(path, &files[i].hash);
-		free(path);
-	}
+	if (rc == 0)
+		rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &files, &count);
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = write_dump_file(job, &files[i]);
 	catalog_dump_files_free(files, count);
 	return rc;
 }
@@ -361,7 +429,7 @@ static void drop_created_database(db_restore_job *job)
 int db_restore_run(const db_restore_options *options, db_restore_result *out)
 {
 	double started = st_now_seconds();
-	db_restore_job job = {.options = options};
+	db_restore_job job = {.options = options, .dir_fd = -1};
 	memset(out, 0, sizeof *out);
 	int rc = open_snapshot(&job, out);
 	if (rc == 0 && options->to_dsn != NULL)
@@ -379,6 +447,8 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	out->seconds = st_now_seconds() - started;
 	if (rc != 0 && out->created_database)
 		drop_created_database(&job);
+	if (job.dir_fd >= 0)
+		close(job.dir_fd);
 	if (job.dir_is_temp)
 		st_remove_tree(job.dir);
 	free(job.dir);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <librsync.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #define DELTA_BLOCK_LEN 1024
 #define DELTA_STRONG_LEN 12
@@ -82,22 +83,34 @@ int delta_create(const char *sig_path, const char *new_path, const char *delta_p
 	return close_output(delta, delta_path, rc);
 }
 
-int delta_patch(const char *basis_path, const char *delta_path, const char *out_path)
+/* A stdio stream on a duplicate of fd, so that closing the stream leaves fd open. */
+static FILE *stream_of(int fd, const char *mode, const char *what)
 {
-	FILE *basis, *delta;
-	int rc = open_files(&basis, basis_path, "rb", &delta, delta_path, "rb");
-	if (rc != 0)
-		return rc;
-	FILE *out = fopen(out_path, "wb");
-	if (out == NULL) {
-		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to create '%s'", out_path);
-	} else {
+	int copy = dup(fd);
+	FILE *f = copy >= 0 ? fdopen(copy, mode) : NULL;
+	if (f == NULL) {
+		st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", what);
+		if (copy >= 0)
+			close(copy);
+	}
+	return f;
+}
+
+int delta_patch_fd(int basis_fd, int delta_fd, int out_fd, const char *what)
+{
+	FILE *basis = stream_of(basis_fd, "rb", what);
+	FILE *delta = basis ? stream_of(delta_fd, "rb", what) : NULL;
+	FILE *out = delta ? stream_of(out_fd, "wb", what) : NULL;
+	int rc = out ? 0 : st_error_code();
+	if (rc == 0) {
 		rs_result result = rs_patch_file(basis, delta, out, NULL);
 		if (result != RS_DONE)
-			rc = st_error_set(ST_ERR_CORRUPT, "unable to apply the delta '%s': %s", delta_path, rs_strerror(result));
-		rc = close_output(out, out_path, rc);
+			rc = st_error_set(ST_ERR_CORRUPT, "unable to apply the delta of '%s': %s", what, rs_strerror(result));
+		rc = close_output(out, what, rc);
 	}
-	fclose(basis);
-	fclose(delta);
+	if (basis)
+		fclose(basis);
+	if (delta)
+		fclose(delta);
 	return rc;
 }

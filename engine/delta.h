@@ -15,7 +15,9 @@ int delta_signature(const char *basis_path, const char *sig_path);
 /* Writes to delta_path the delta that turns the file behind sig_path into new_path. */
 int delta_create(const char *sig_path, const char *new_path, const char *delta_path);
 
-/* Writes basis_path patched with delta_path to out_path. */
-int delta_patch(const char *basis_path, const char *delta_path, const char *out_path);
+/* Writes the file behind basis_fd patched with the delta behind delta_fd to out_fd (each read
+ * or written from its current offset; the descriptors stay open); what names the result in
+ * messages. */
+int delta_patch_fd(int basis_fd, int delta_fd, int out_fd, const char *what);
 
 #endif

@@ -11,6 +11,7 @@
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
 #include "catalog/pack.h"
+#include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
@@ -32,42 +33,21 @@
 
 typedef struct restore_job {
 	const restore_options *options;
-	char repository[PATH_MAX]; /* <target>/repository */
+	int root_fd;               /* the target root, opened once; everything is created below it */
+	unsigned confine_flags;    /* ST_CONFINE_REPLACE with --force */
 	pack_files *packs;
 	st_queue *queue;           /* catalog_node_tree * */
 	atomic_llong folders, files, directories, symlinks, bytes;
 } restore_job;
 
+/* The folder that holds every node folder, relative to the target root. */
+#define RESTORE_REPOSITORY "repository"
+
 int restore_check_path(const char *path)
 {
-	if (path[0] == '\0' || path[0] == '/')
-		return st_error_set(ST_ERR_TARGET, "path '%s' would escape the restore target", path);
-	for (const char *part = path; part != NULL;) {
-		const char *slash = strchr(part, '/');
-		size_t len = slash ? (size_t)(slash - part) : strlen(part);
-		if (len == 0 || (len == 1 && part[0] == '.') || (len == 2 && part[0] == '.' && part[1] == '.'))
-			return st_error_set(ST_ERR_TARGET, "path '%s' would escape the restore target", path);
-		part = slash ? slash + 1 : NULL;
-	}
-	return 0;
-}
-
-static struct timespec to_timespec(int64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000), .tv_nsec = (long)(ns % 1000000000)};
-	if (ts.tv_nsec < 0) {
-		ts.tv_sec--;
-		ts.tv_nsec += 1000000000;
-	}
-	return ts;
-}
-
-static int set_times(const char *path, int64_t mtime_ns, int flags)
-{
-	struct timespec times[2] = {to_timespec(mtime_ns), to_timespec(mtime_ns)};
-	if (utimensat(AT_FDCWD, path, times, flags) != 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the time of '%s'", path);
-	return 0;
+	if (path[0] == '\0')
+		return st_error_set(ST_ERR_TARGET, "path '' would escape the restore target");
+	return st_confine_check_path(path, "the restore target");
 }
 
 /* Reads one object into a new buffer, checking it against hash. */
@@ -115,70 +95,104 @@ static int write_content(restore_job *job, int fd, const catalog_tree_entry *e, 
 	return rc;
 }
 
-static int restore_file(restore_job *job, const catalog_tree_entry *e, const char *path)
-{
-	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (job->options->force ? O_TRUNC : O_EXCL);
-	int fd = open(path, flags, 0600);
-	if (fd < 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create '%s'", path);
-	int rc = write_content(job, fd, e, path);
-	struct timespec times[2] = {to_timespec(e->entry.mtime_ns), to_timespec(e->entry.mtime_ns)};
-	if (rc == 0 && fchmod(fd, (mode_t)e->entry.mode) != 0)
-		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the mode of '%s'", path);
-	if (rc == 0 && futimens(fd, times) != 0)
-		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the time of '%s'", path);
-	if (close(fd) != 0 && rc == 0)
-		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", path);
-	if (rc != 0)
-		unlink(path); /* never leave a file whose content is not the one backed up */
-	if (rc == 0) {
-		atomic_fetch_add(&job->files, 1);
-		atomic_fetch_add(&job->bytes, (long long)e->entry.size);
-	}
-	return rc;
-}
+/* One node folder being restored: its descriptor, and its path for messages. */
+typedef struct node_target {
+	int fd;
+	char display[PATH_MAX];
+} node_target;
 
-static int restore_symlink(restore_job *job, const catalog_tree_entry *e, const char *path)
+static int set_fd_metadata(int fd, uint32_t mode, int64_t mtime_ns, const char *display, const char *path)
 {
-	if (job->options->force)
-		unlink(path);
-	if (symlink(e->entry.target ? e->entry.target : "", path) != 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create link '%s'", path);
-	atomic_fetch_add(&job->symlinks, 1);
-	return set_times(path, e->entry.mtime_ns, AT_SYMLINK_NOFOLLOW);
-}
-
-static int make_directory(const char *path)
-{
-	if (mkdir(path, 0700) != 0 && errno != EEXIST)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create directory '%s'", path);
-	struct stat st;
-	if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-		return st_error_set(ST_ERR_TARGET, "unable to create directory '%s': something else is in the way", path);
+	struct timespec times[2] = {st_timespec_from_ns(mtime_ns), st_timespec_from_ns(mtime_ns)};
+	if (fchmod(fd, (mode_t)mode) != 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the mode of '%s/%s'", display, path);
+	if (futimens(fd, times) != 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the time of '%s/%s'", display, path);
 	return 0;
 }
 
-/* Sets a directory's mode and mtime once everything below it is written. */
-static int finish_directory(const char *path, uint32_t mode, int64_t mtime_ns)
+static int restore_file(restore_job *job, const node_target *node, const catalog_tree_entry *e)
 {
-	if (chmod(path, (mode_t)mode) != 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the mode of '%s'", path);
-	return set_times(path, mtime_ns, 0);
+	const char *path = e->entry.path;
+	int fd = -1;
+	int rc = st_confine_create_file(&fd, node->fd, path, 0600, job->confine_flags, node->display);
+	if (rc != 0)
+		return rc;
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof shown, "%s/%s", node->display, path);
+	rc = write_content(job, fd, e, shown);
+	if (rc == 0)
+		rc = set_fd_metadata(fd, e->entry.mode, e->entry.mtime_ns, node->display, path);
+	if (close(fd) != 0 && rc == 0)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", shown);
+	if (rc != 0) {
+		/* Never leave a file whose content is not the one backed up. */
+		st_error saved;
+		st_error_save(&saved);
+		st_confine_unlink(node->fd, path, node->display);
+		return st_error_restore(&saved);
+	}
+	atomic_fetch_add(&job->files, 1);
+	atomic_fetch_add(&job->bytes, (long long)e->entry.size);
+	return 0;
 }
 
-static int restore_node(restore_job *job, const catalog_node_tree *tree)
+static int restore_symlink(restore_job *job, const node_target *node, const catalog_tree_entry *e)
 {
-	char node_dir[PATH_MAX], path[PATH_MAX];
-	int rc = scan_node_dir(node_dir, sizeof node_dir, job->repository, tree->node.uuid);
-	if (rc != 0 || !tree->node.has_folder)
-		return rc;
-	atomic_fetch_add(&job->folders, 1);
-	char *parent = st_strdup(node_dir);
-	*strrchr(parent, '/') = '\0';
-	rc = st_mkdir_p(parent, 0755);
-	free(parent);
+	int rc = st_confine_symlink(node->fd, e->entry.path, e->entry.target ? e->entry.target : "",
+				    job->confine_flags, node->display);
 	if (rc == 0)
-		rc = make_directory(node_dir);
+		rc = st_confine_set_mtime(node->fd, e->entry.path, e->entry.mtime_ns, node->display);
+	atomic_fetch_add(&job->symlinks, rc == 0);
+	return rc;
+}
+
+static int make_directory(restore_job *job, const node_target *node, const char *path)
+{
+	int fd = -1;
+	int rc = st_confine_dir(&fd, node->fd, path, 0700, ST_CONFINE_CREATE | job->confine_flags, node->display);
+	if (fd >= 0)
+		close(fd);
+	atomic_fetch_add(&job->directories, rc == 0);
+	return rc;
+}
+
+/* Sets a directory's mode and mtime once everything below it is written. */
+static int finish_directory(const node_target *node, const char *path, uint32_t mode, int64_t mtime_ns)
+{
+	int fd = -1;
+	int rc = st_confine_dir(&fd, node->fd, path, 0, 0, node->display);
+	if (rc == 0)
+		rc = set_fd_metadata(fd, mode, mtime_ns, node->display, path);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Opens (creating) the node's folder below the target root, never through a link. */
+static int open_node_folder(restore_job *job, const catalog_node_tree *tree, node_target *out)
+{
+	char rel[PATH_MAX];
+	int shard_fd = -1;
+	out->fd = -1;
+	int rc = scan_node_dir(rel, sizeof rel, RESTORE_REPOSITORY, tree->node.uuid);
+	if (rc != 0)
+		return st_error_reclassify(ST_ERR_CORRUPT);
+	snprintf(out->display, sizeof out->display, "%s/%s", job->options->target_root, rel);
+	char *leaf = strrchr(rel, '/');
+	*leaf++ = '\0';
+	unsigned flags = ST_CONFINE_CREATE | job->confine_flags;
+	rc = st_confine_dir(&shard_fd, job->root_fd, rel, 0755, flags, job->options->target_root);
+	if (rc == 0)
+		rc = st_confine_dir(&out->fd, shard_fd, leaf, 0700, flags, job->options->target_root);
+	if (shard_fd >= 0)
+		close(shard_fd);
+	return rc;
+}
+
+static int restore_entries(restore_job *job, const catalog_node_tree *tree, const node_target *node)
+{
+	int rc = 0;
 	/* Pass 1: directories and files; pass 2: symlinks; pass 3: directory metadata. */
 	for (int pass = 1; pass <= 3 && rc == 0; pass++) {
 		for (size_t k = 0; k < tree->count && rc == 0; k++) {
@@ -186,25 +200,33 @@ static int restore_node(restore_job *job, const catalog_node_tree *tree)
 			const catalog_tree_entry *e = &tree->entries[i];
 			if ((rc = restore_check_path(e->entry.path)) != 0)
 				break;
-			int n = snprintf(path, sizeof path, "%s/%s", node_dir, e->entry.path);
-			if (n < 0 || (size_t)n >= sizeof path) {
-				rc = st_error_set(ST_ERR_TARGET, "path '%s' is too long", e->entry.path);
-				break;
-			}
-			if (pass == 1 && e->entry.type == CATALOG_ENTRY_DIR) {
-				rc = make_directory(path);
-				atomic_fetch_add(&job->directories, rc == 0);
-			} else if (pass == 1 && e->entry.type == CATALOG_ENTRY_FILE) {
-				rc = restore_file(job, e, path);
-			} else if (pass == 2 && e->entry.type == CATALOG_ENTRY_SYMLINK) {
-				rc = restore_symlink(job, e, path);
-			} else if (pass == 3 && e->entry.type == CATALOG_ENTRY_DIR) {
-				rc = finish_directory(path, e->entry.mode, e->entry.mtime_ns);
-			}
+			if (pass == 1 && e->entry.type == CATALOG_ENTRY_DIR)
+				rc = make_directory(job, node, e->entry.path);
+			else if (pass == 1 && e->entry.type == CATALOG_ENTRY_FILE)
+				rc = restore_file(job, node, e);
+			else if (pass == 2 && e->entry.type == CATALOG_ENTRY_SYMLINK)
+				rc = restore_symlink(job, node, e);
+			else if (pass == 3 && e->entry.type == CATALOG_ENTRY_DIR)
+				rc = finish_directory(node, e->entry.path, e->entry.mode, e->entry.mtime_ns);
 		}
 	}
+	return rc;
+}
+
+static int restore_node(restore_job *job, const catalog_node_tree *tree)
+{
+	if (!tree->node.has_folder)
+		return 0;
+	node_target node;
+	int rc = open_node_folder(job, tree, &node);
+	if (rc == 0) {
+		atomic_fetch_add(&job->folders, 1);
+		rc = restore_entries(job, tree, &node);
+	}
 	if (rc == 0)
-		rc = finish_directory(node_dir, tree->node.root_mode, tree->node.root_mtime_ns);
+		rc = set_fd_metadata(node.fd, tree->node.root_mode, tree->node.root_mtime_ns, node.display, ".");
+	if (node.fd >= 0)
+		close(node.fd);
 	return rc;
 }
 
@@ -225,25 +247,25 @@ static void stop_workers(void *arg)
 	st_queue_close(((restore_job *)arg)->queue);
 }
 
-/* Refuses a non-empty target (unless forced) and creates <target>/repository/node. */
+/* Refuses a non-empty target (unless forced), opens its root once and creates
+ * <target>/repository/node below it. */
 static int prepare_target(restore_job *job)
 {
 	const char *root = job->options->target_root;
 	bool exists = false, empty = false;
 	int rc = st_dir_state(root, &exists, &empty);
 	if (rc != 0)
-		return st_error_set(ST_ERR_TARGET, "%s", st_error_message());
+		return st_error_reclassify(ST_ERR_TARGET);
 	if (exists && !empty && !job->options->force)
 		return st_error_set(ST_ERR_TARGET, "restore target '%s' is not empty (use --force to write into it)", root);
-	int n = snprintf(job->repository, sizeof job->repository, "%s/repository", root);
-	if (n < 0 || (size_t)n >= sizeof job->repository)
-		return st_error_set(ST_ERR_TARGET, "restore target '%s' is too long", root);
-	char *node_root = st_sprintf("%s/node", job->repository);
-	rc = st_mkdir_p(node_root, 0755);
-	free(node_root);
-	if (rc != 0)
-		st_error_set(ST_ERR_TARGET, "%s", st_error_message());
-	return rc != 0 ? ST_ERR_TARGET : 0;
+	if ((rc = st_confine_root_open(&job->root_fd, root, 0755)) != 0)
+		return rc;
+	int node_root = -1;
+	rc = st_confine_dir(&node_root, job->root_fd, RESTORE_REPOSITORY "/node", 0755,
+			    ST_CONFINE_CREATE | job->confine_flags, root);
+	if (node_root >= 0)
+		close(node_root);
+	return rc;
 }
 
 static int resolve_snapshot(dest *d, int64_t wanted, catalog_snapshot *out)
@@ -293,20 +315,18 @@ static int feed(restore_job *job, catalog *cat, int64_t snapshot_id, int64_t *ou
 	return rc;
 }
 
-static int sync_target(const char *root)
+static int sync_target(const restore_job *job)
 {
-	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to open '%s'", root);
-	int rc = syncfs(fd) == 0 ? 0 : st_error_set_errno(ST_ERR_TARGET, errno, "unable to sync '%s'", root);
-	close(fd);
-	return rc;
+	if (syncfs(job->root_fd) != 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to sync '%s'", job->options->target_root);
+	return 0;
 }
 
 int restore_run(const restore_options *options, restore_result *out)
 {
 	double started = st_now_seconds();
-	restore_job job = {.options = options};
+	restore_job job = {.options = options, .root_fd = -1,
+			   .confine_flags = options->force ? ST_CONFINE_REPLACE : 0};
 	dest *d = NULL;
 	st_workers *workers = NULL;
 	memset(out, 0, sizeof *out);
@@ -338,7 +358,7 @@ int restore_run(const restore_options *options, restore_result *out)
 			rc = feed_rc;
 	}
 	if (rc == 0)
-		rc = sync_target(options->target_root);
+		rc = sync_target(&job);
 	out->folders = atomic_load(&job.folders);
 	out->files = atomic_load(&job.files);
 	out->directories = atomic_load(&job.directories);
@@ -352,6 +372,8 @@ int restore_run(const restore_options *options, restore_result *out)
 		st_queue_free(job.queue);
 	}
 	pack_files_free(job.packs);
+	if (job.root_fd >= 0)
+		close(job.root_fd);
 	dest_close(d);
 	return rc;
 }

@@ -178,6 +178,27 @@ static void test_record_is_per_thread_and_travels(void **state)
 	st_error_clear();
 }
 
+/* A message built from the current message (a common way to change an error's kind) stays
+ * whole, and reclassifying keeps the message and a full disk's kind. */
+static void test_set_from_its_own_text(void **state)
+{
+	(void)state;
+	st_error_set(ST_ERR_GENERIC, "unable to open directory '%s': Not a directory", "/tmp/x");
+	assert_int_equal(st_error_set(ST_ERR_DEST, "%s", st_error_message()), ST_ERR_DEST);
+	assert_string_equal(st_error_message(), "unable to open directory '/tmp/x': Not a directory");
+	st_error_set(ST_ERR_GENERIC, "inner");
+	st_error_set(ST_ERR_DEST, "outer '%s': %s", "d", st_error_message());
+	assert_string_equal(st_error_message(), "outer 'd': inner");
+
+	st_error_set(ST_ERR_GENERIC, "unable to create 'x'");
+	assert_int_equal(st_error_reclassify(ST_ERR_TARGET), ST_ERR_TARGET);
+	assert_string_equal(st_error_message(), "unable to create 'x'");
+	st_error_set_errno(ST_ERR_GENERIC, ENOSPC, "unable to create 'y'");
+	assert_int_equal(st_error_reclassify(ST_ERR_TARGET), ST_ERR_NOSPACE);
+	assert_int_equal(st_error_code(), ST_ERR_NOSPACE);
+	st_error_clear();
+}
+
 int run_error_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +208,7 @@ int run_error_tests(void)
 		cmocka_unit_test(test_long_messages_are_truncated),
 		cmocka_unit_test(test_exit_codes_and_names),
 		cmocka_unit_test(test_record_is_per_thread_and_travels),
+		cmocka_unit_test(test_set_from_its_own_text),
 	};
 	return cmocka_run_group_tests_name("common/error", tests, NULL, NULL);
 }
