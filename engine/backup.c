@@ -434,7 +434,10 @@ int backup_run(const backup_options *options, backup_result *out)
 	backup_job job = {.options = options, .result = out};
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.progress_stop, false);
-	int rc = prepare(&job);
+	/* A malformed connection string is a usage error, found before anything is touched. */
+	int rc = pg_dsn_check(options->dsn);
+	if (rc == 0)
+		rc = prepare(&job);
 	if (rc == 0 && options->files_only && options->database_only)
 		rc = st_error_set(ST_ERR_USAGE, "--files-only and --database-only exclude each other");
 	if (rc == 0 && !options->database_only)

@@ -431,7 +431,9 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	double started = st_now_seconds();
 	db_restore_job job = {.options = options, .dir_fd = -1};
 	memset(out, 0, sizeof *out);
-	int rc = open_snapshot(&job, out);
+	int rc = options->to_dsn != NULL ? pg_dsn_check(options->to_dsn) : 0;
+	if (rc == 0)
+		rc = open_snapshot(&job, out);
 	if (rc == 0 && options->to_dsn != NULL)
 		rc = open_target(&job, out);
 	if (rc == 0 && options->to_dsn != NULL)

@@ -236,12 +236,25 @@ static void append_pair(char **buf, size_t *len, const char *key, const char *va
 	*len = (size_t)(p - *buf);
 }
 
+/* As libpq connects (expand_dbname), a DSN without '=' that is not a URI is a database name. */
+static bool is_plain_database_name(const char *dsn)
+{
+	return strchr(dsn, '=') == NULL && strncmp(dsn, "postgresql://", 13) != 0 && strncmp(dsn, "postgres://", 11) != 0;
+}
+
 /* Rebuilds dsn as key='value' pairs, replacing the password and dbname as asked. */
 static int rebuild(const char *dsn, bool drop_password, const char *dbname, char **out_dsn, char **out_password,
 		   char **out_dbname)
 {
 	char *error = NULL;
+	char *named = NULL;
+	size_t named_len = 0;
+	if (is_plain_database_name(dsn)) {
+		append_pair(&named, &named_len, "dbname", dsn);
+		dsn = named;
+	}
 	PQconninfoOption *options = PQconninfoParse(dsn, &error);
+	free(named);
 	if (options == NULL) {
 		char line[512];
 		int rc = st_error_set(ST_ERR_USAGE, "invalid connection string: %s",
@@ -279,6 +292,14 @@ int pg_dsn_split(const char *dsn, char **out_dsn, char **out_password, char **ou
 	*out_password = NULL;
 	*out_dbname = NULL;
 	return rebuild(dsn, true, NULL, out_dsn, out_password, out_dbname);
+}
+
+int pg_dsn_check(const char *dsn)
+{
+	char *rebuilt = NULL;
+	int rc = rebuild(dsn, false, NULL, &rebuilt, NULL, NULL);
+	free(rebuilt);
+	return rc;
 }
 
 int pg_dsn_with_dbname(const char *dsn, const char *dbname, char **out)

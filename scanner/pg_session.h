@@ -45,6 +45,10 @@ int pg_session_count_tables(pg_session *s, int64_t *out);
  * frees) and the database name it names (NULL when none; caller frees). */
 int pg_dsn_split(const char *dsn, char **out_dsn, char **out_password, char **out_dbname);
 
+/* Checks dsn without connecting: keyword=value pairs libpq knows, a postgresql:// URI, or a
+ * bare database name (as libpq reads one). Anything else is ST_ERR_USAGE. */
+int pg_dsn_check(const char *dsn);
+
 /* dsn with its database replaced by dbname (caller frees). */
 int pg_dsn_with_dbname(const char *dsn, const char *dbname, char **out);
 
