@@ -279,10 +279,21 @@ typedef struct catalog_node_tree {
 
 int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id);
 
+/* An iterator over every node version the catalog holds, whatever snapshot it belongs to. */
+int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
+
 /* *out is the next node with its entries (owned by the caller, free with
  * catalog_node_tree_free), or NULL at the end. */
 int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out);
 void catalog_tree_iter_close(catalog_tree_iter *iter);
 void catalog_node_tree_free(catalog_node_tree *tree);
+
+/* Checks a node's tree read from the catalog before anything uses it (ST_ERR_CORRUPT, one line
+ * naming the node and the entry): a well-formed uuid; every path relative, of plain components
+ * ('..', '.', empty and over-long names refused); no path twice; every entry below a directory
+ * entry of the node (never below a file or a link); permission bits only; a link with a
+ * target; a file whose stored content holds exactly its size. Names with a NUL byte are
+ * refused when read (catalog_tree_iter_next). */
+int catalog_tree_validate(const catalog_node_tree *tree);
 
 #endif

@@ -25,26 +25,40 @@ enum {
 	COL_TARGET, COL_PACK
 };
 
-int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id)
+#define TREE_SELECT                                                                                   \
+	"SELECT v.id, v.node_id, v.uuid, v.ctime_us, v.has_folder, v.root_mode, v.root_mtime_ns,"     \
+	" v.files, v.bytes, e.path, e.type, e.mode, e.mtime_ns, e.size, e.hash, e.chunks,"             \
+	" e.target, o.pack_id, o.offset, o.raw_size, o.stored_size, o.codec"                           \
+	" FROM node_versions v"                                                                        \
+	" LEFT JOIN entries e ON e.version_id = v.id"                                                  \
+	" LEFT JOIN objects o ON o.hash = e.hash AND e.chunks IS NULL"
+
+static int iter_open(catalog_tree_iter **out, catalog *cat, const char *sql, int64_t snapshot_id)
 {
 	catalog_tree_iter *iter = st_calloc(1, sizeof *iter);
 	iter->cat = cat;
-	int rc = catalog_prepare(cat, &iter->stmt,
-				 "SELECT v.id, v.node_id, v.uuid, v.ctime_us, v.has_folder, v.root_mode, v.root_mtime_ns,"
-				 " v.files, v.bytes, e.path, e.type, e.mode, e.mtime_ns, e.size, e.hash, e.chunks,"
-				 " e.target, o.pack_id, o.offset, o.raw_size, o.stored_size, o.codec"
-				 " FROM node_versions v"
-				 " LEFT JOIN entries e ON e.version_id = v.id"
-				 " LEFT JOIN objects o ON o.hash = e.hash AND e.chunks IS NULL"
-				 " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
-				 " ORDER BY v.id, e.path");
+	int rc = catalog_prepare(cat, &iter->stmt, sql);
 	if (rc != 0) {
 		free(iter);
 		return rc;
 	}
-	sqlite3_bind_int64(iter->stmt, 1, snapshot_id);
+	if (snapshot_id >= 0)
+		sqlite3_bind_int64(iter->stmt, 1, snapshot_id);
 	*out = iter;
 	return 0;
+}
+
+int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id)
+{
+	return iter_open(out, cat,
+			 TREE_SELECT " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
+				     " ORDER BY v.id, e.path",
+			 snapshot_id);
+}
+
+int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat)
+{
+	return iter_open(out, cat, TREE_SELECT " ORDER BY v.id, e.path", -1);
 }
 
 static char *column_strdup(sqlite3_stmt *stmt, int col)
@@ -80,6 +94,11 @@ static int read_entry(catalog *cat, catalog_node_tree *tree, sqlite3_stmt *stmt)
 	memset(out, 0, sizeof *out);
 	out->entry.path = column_strdup(stmt, COL_PATH);
 	out->entry.target = column_strdup(stmt, COL_TARGET);
+	/* Text with a NUL inside would be cut short here: refuse it rather than use a prefix. */
+	if (strlen(out->entry.path) != (size_t)sqlite3_column_bytes(stmt, COL_PATH) ||
+	    (out->entry.target && strlen(out->entry.target) != (size_t)sqlite3_column_bytes(stmt, COL_TARGET)))
+		return st_error_set(ST_ERR_CORRUPT, "node %s: entry '%s' has a NUL byte in its name or target",
+				    tree->node.uuid, out->entry.path);
 	out->entry.type = (catalog_entry_type)sqlite3_column_int(stmt, COL_TYPE);
 	out->entry.mode = (uint32_t)sqlite3_column_int(stmt, COL_MODE);
 	out->entry.mtime_ns = sqlite3_column_int64(stmt, COL_MTIME);

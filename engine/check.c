@@ -70,6 +70,22 @@ static void report_reference(void *ctx, const char *problem)
 	report(ctx, "%s", problem);
 }
 
+/* Every node version's tree, as a restore would check it before writing anything. */
+static void check_trees(check_job *job)
+{
+	catalog_tree_iter *iter = NULL;
+	catalog_node_tree *tree = NULL;
+	int rc = catalog_tree_iter_open_all(&iter, dest_catalog(job->d));
+	while (rc == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 && tree != NULL) {
+		if (catalog_tree_validate(tree) != 0)
+			report(job, "%s", st_error_message());
+		catalog_node_tree_free(tree);
+	}
+	if (rc != 0)
+		report(job, "%s", st_error_message());
+	catalog_tree_iter_close(iter);
+}
+
 static void check_pack_files(check_job *job, const catalog_pack *packs, size_t count)
 {
 	for (size_t i = 0; i < count; i++) {
@@ -183,6 +199,8 @@ int check_run(const check_options *options, check_result *out)
 		rc = pack_files_new(&job.packs, job.d);
 	if (rc == 0)
 		rc = catalog_check_references(cat, report_reference, &job, &reference_problems);
+	if (rc == 0)
+		check_trees(&job);
 	if (rc == 0)
 		check_pack_files(&job, packs, pack_count);
 	if (rc == 0 && options->read_data)

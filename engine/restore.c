@@ -215,10 +215,12 @@ static int restore_entries(restore_job *job, const catalog_node_tree *tree, cons
 
 static int restore_node(restore_job *job, const catalog_node_tree *tree)
 {
-	if (!tree->node.has_folder)
-		return 0;
+	/* Names and sizes from the catalog are untrusted: nothing of a bad tree is written. */
+	int rc = catalog_tree_validate(tree);
+	if (rc != 0 || !tree->node.has_folder)
+		return rc;
 	node_target node;
-	int rc = open_node_folder(job, tree, &node);
+	rc = open_node_folder(job, tree, &node);
 	if (rc == 0) {
 		atomic_fetch_add(&job->folders, 1);
 		rc = restore_entries(job, tree, &node);
