@@ -3,12 +3,13 @@
  *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
- * 10 out of disk space, 130 interrupted.
+ * 10 out of disk space, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
  */
 #include "cli/commands.h"
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/interrupt.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -30,7 +31,8 @@ static const char usage[] =
 	"\n"
 	"exit codes: 0 success, 1 internal error, 2 usage error, 3 destination error,\n"
 	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
-	"  8 corruption found, 9 restore target error, 10 out of disk space, 130 interrupted\n";
+	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
+	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 typedef struct command {
 	const char *name;
@@ -56,12 +58,22 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	st_fault_inject_from_env();
+	if (st_interrupt_install() != 0) {
+		fprintf(stderr, "strata: error: %s\n", st_error_message());
+		return st_error_exit_code(ST_ERR_GENERIC);
+	}
 	/* Dozens of I/O threads would otherwise each get a malloc arena: memory must stay bounded. */
 	mallopt(M_ARENA_MAX, 4);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		int rc = commands[i].run(argc - 1, argv + 1);
+		if (rc != 0 && st_interrupted()) {
+			/* Whatever failed last, the run stopped because it was asked to. */
+			st_interrupt_check();
+			fprintf(stderr, "strata: error: %s\n", st_error_message());
+			return 128 + st_interrupt_signal();
+		}
 		if (rc != 0)
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
 		return st_error_exit_code(rc);

@@ -6,6 +6,7 @@
 #include "catalog/dest.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/interrupt.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/workers.h"
@@ -248,6 +249,8 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
 		for (size_t i = 0; i < got && rc == 0; i++) {
 			bool held = false;
+			if ((rc = st_interrupt_check()) != 0)
+				break;
 			job->result->nodes_selected++;
 			if (job->has_previous && (rc = catalog_node_is_current(job->node_reader, batch[i].id, &held)) != 0)
 				break;
@@ -284,7 +287,7 @@ static int run_pipeline(backup_job *job)
 	if (o->progress != NULL)
 		progress_started = pthread_create(&progress, NULL, progress_thread, job) == 0;
 	int feed_rc = feed_nodes(job, pipeline);
-	if (feed_rc != 0 && st_error_code() == ST_ERR_DATABASE) {
+	if (feed_rc != 0 && (st_error_code() == ST_ERR_DATABASE || st_error_code() == ST_ERR_INTERRUPTED)) {
 		st_error saved;
 		st_error_save(&saved);
 		pipeline_abort(pipeline);

@@ -11,6 +11,7 @@
 #include "catalog/pack.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/interrupt.h"
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
@@ -163,7 +164,7 @@ static int read_all_data(check_job *job, const catalog_pack *packs, size_t count
 	if (workers == NULL)
 		return st_error_code();
 	int rc = 0;
-	for (size_t i = 0; i < count && rc == 0; i++) {
+	for (size_t i = 0; i < count && rc == 0 && (rc = st_interrupt_check()) == 0; i++) {
 		pack_task *task = st_calloc(1, sizeof *task);
 		task->pack_id = packs[i].id;
 		rc = catalog_object_each_in_pack(dest_catalog(job->d), packs[i].id, collect_object, task);

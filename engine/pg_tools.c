@@ -4,12 +4,14 @@
 #include "engine/pg_tools.h"
 
 #include "common/error.h"
+#include "common/interrupt.h"
 #include "common/mem.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,9 +153,19 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 	posix_spawn_file_actions_init(&actions);
 	posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+	/* The child starts with no signal blocked (strata blocks SIGINT and SIGTERM for its watcher). */
+	posix_spawnattr_t attr;
+	sigset_t mask;
+	st_interrupt_child_sigmask(&mask);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setsigmask(&attr, &mask);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
 	pid_t pid;
-	int spawn_rc = posix_spawn(&pid, tool->path, &actions, NULL, argv, env);
+	int spawn_rc = posix_spawn(&pid, tool->path, &actions, &attr, argv, env);
 	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
+	if (spawn_rc == 0)
+		st_interrupt_track_child(pid);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	if (spawn_rc != 0) {
@@ -167,6 +179,7 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	st_interrupt_forget_child(pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		rc = st_error_set(ST_ERR_DATABASE, "%s failed (%s %d): %s", tool->name,
 				  WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),

@@ -14,6 +14,7 @@
 #include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/interrupt.h"
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
@@ -237,7 +238,7 @@ static int restore_worker(void *arg)
 	restore_job *job = arg;
 	void *item;
 	int rc = 0;
-	while (rc == 0 && st_queue_pop(job->queue, &item)) {
+	while (rc == 0 && (rc = st_interrupt_check()) == 0 && st_queue_pop(job->queue, &item)) {
 		rc = restore_node(job, item);
 		catalog_node_tree_free(item);
 	}
@@ -306,7 +307,8 @@ static int feed(restore_job *job, catalog *cat, int64_t snapshot_id, int64_t *ou
 	catalog_tree_iter *iter = NULL;
 	catalog_node_tree *tree = NULL;
 	int rc = catalog_tree_iter_open(&iter, cat, snapshot_id);
-	while (rc == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 && tree != NULL) {
+	while (rc == 0 && (rc = st_interrupt_check()) == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 &&
+	       tree != NULL) {
 		(*out_nodes)++;
 		if (!st_queue_push(job->queue, tree)) {
 			catalog_node_tree_free(tree);
