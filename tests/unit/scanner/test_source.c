@@ -45,11 +45,26 @@ static void make_node_dir(char *out, const char *root, const char *node_uuid)
 	assert_int_equal(st_mkdir_p(out, 0755), 0);
 }
 
+/* A 1.x root <tmp>/aiida1 holding the folder of the node uuid: both paths into root and
+ * node_dir. */
+static void make_root_with_node(char *root, char *node_dir, const char *tmp)
+{
+	make_root(root, tmp, "aiida1");
+	make_node_dir(node_dir, root, uuid);
+}
+
 static void put_file(const char *dir, const char *rel, const void *data, size_t len)
 {
 	char path[TU_PATH_MAX];
 	tu_join(path, dir, rel);
 	tu_write_file(path, data, len);
+}
+
+/* Opens the source at root and reads node's tree, both of which must succeed. */
+static void open_and_walk(source **src, scan_tree *tree, const char *root, const scan_node *node)
+{
+	assert_int_equal(source_open(src, root), 0);
+	assert_int_equal(source_node_tree(tree, *src, node), 0);
 }
 
 static const scan_entry *find_entry(const scan_tree *tree, const char *path)
@@ -152,8 +167,7 @@ static void test_node_tree_through_the_interface(void **state)
 {
 	const char *tmp = *state;
 	char root[TU_PATH_MAX], node_dir[TU_PATH_MAX], link[TU_PATH_MAX];
-	make_root(root, tmp, "aiida1");
-	make_node_dir(node_dir, root, uuid);
+	make_root_with_node(root, node_dir, tmp);
 	mkdirs(node_dir, "path/sub");
 	put_file(node_dir, "path/input.txt", "input", 5);
 	put_file(node_dir, "path/sub/empty", "", 0);
@@ -199,8 +213,7 @@ static void test_missing_node_folder(void **state)
 {
 	const char *tmp = *state;
 	char root[TU_PATH_MAX], node_dir[TU_PATH_MAX];
-	make_root(root, tmp, "aiida1");
-	make_node_dir(node_dir, root, uuid);
+	make_root_with_node(root, node_dir, tmp);
 
 	source *src = NULL;
 	assert_int_equal(source_open(&src, root), 0);
@@ -265,8 +278,7 @@ static void test_reads_entry_bytes(void **state)
 {
 	const char *tmp = *state;
 	char root[TU_PATH_MAX], node_dir[TU_PATH_MAX];
-	make_root(root, tmp, "aiida1");
-	make_node_dir(node_dir, root, uuid);
+	make_root_with_node(root, node_dir, tmp);
 	mkdirs(node_dir, "path");
 	enum { BIG = 300000 };
 	unsigned char *big = malloc(BIG);
@@ -279,8 +291,7 @@ static void test_reads_entry_bytes(void **state)
 	source *src = NULL;
 	scan_tree tree;
 	scan_node node = node_of(uuid, 1);
-	assert_int_equal(source_open(&src, root), 0);
-	assert_int_equal(source_node_tree(&tree, src, &node), 0);
+	open_and_walk(&src, &tree, root, &node);
 
 	source_entry *file = NULL;
 	static const size_t whole[] = {BIG}, uneven[] = {1, 4095, 65536, 7, 100000};
@@ -320,8 +331,7 @@ static void test_entry_that_vanishes_changes_or_shrinks(void **state)
 {
 	const char *tmp = *state;
 	char root[TU_PATH_MAX], node_dir[TU_PATH_MAX], path[TU_PATH_MAX];
-	make_root(root, tmp, "aiida1");
-	make_node_dir(node_dir, root, uuid);
+	make_root_with_node(root, node_dir, tmp);
 	put_file(node_dir, "gone", "soon gone", 9);
 	put_file(node_dir, "grows", "12345", 5);
 	put_file(node_dir, "shrinks", "0123456789", 10);
@@ -329,8 +339,7 @@ static void test_entry_that_vanishes_changes_or_shrinks(void **state)
 	source *src = NULL;
 	scan_tree tree;
 	scan_node node = node_of(uuid, 1);
-	assert_int_equal(source_open(&src, root), 0);
-	assert_int_equal(source_node_tree(&tree, src, &node), 0);
+	open_and_walk(&src, &tree, root, &node);
 	assert_int_equal(tree.count, 3);
 
 	source_entry *file = NULL;
