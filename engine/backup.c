@@ -10,18 +10,15 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/workers.h"
-#include "scanner/node_tree.h"
+#include "scanner/source.h"
 #include "scanner/source_db.h"
 
-#include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -36,7 +33,7 @@ typedef struct backup_job {
 	catalog *dedup_readers[DEDUP_READERS];
 	catalog *node_reader;
 	scan_db *db;
-	char repository[PATH_MAX];  /* realpath of the root, + "/repository" */
+	source *source;             /* NULL for a database-only backup */
 	catalog_snapshot previous;
 	bool has_previous;
 	catalog_snapshot snapshot;
@@ -58,53 +55,6 @@ static int64_t wall_clock_us(void)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
-/* Resolves the source root and checks its shape: a root that holds no AiiDA repository is an
- * error, never an empty backup (every node would be recorded as having no folder). */
-static int resolve_repository(backup_job *job)
-{
-	const char *root = job->options->repository;
-	char resolved[PATH_MAX];
-	struct stat st;
-	if (realpath(root, resolved) == NULL)
-		return st_error_set_errno(ST_ERR_SOURCE, errno, "repository '%s' is not accessible", root);
-	if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
-		return st_error_set(ST_ERR_SOURCE, "repository '%s' is not a directory", root);
-	int n = snprintf(job->repository, sizeof job->repository, "%s/repository", resolved);
-	if (n < 0 || (size_t)n >= sizeof job->repository - sizeof "/node")
-		return st_error_set(ST_ERR_SOURCE, "repository path '%s' is too long", root);
-	char node_root[PATH_MAX];
-	snprintf(node_root, sizeof node_root, "%s/node", job->repository);
-	if (stat(node_root, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	char container[PATH_MAX];
-	snprintf(container, sizeof container, "%s/container", resolved);
-	if (stat(container, &st) == 0 && S_ISDIR(st.st_mode))
-		return st_error_set(ST_ERR_SOURCE, "repository '%s' holds an AiiDA 2.x container, which strata cannot back up yet",
-				    root);
-	return st_error_set(ST_ERR_SOURCE, "'%s' is not an AiiDA repository: it holds neither 'repository/node' nor 'container'",
-			    root);
-}
-
-/* A node folder root with nothing in it while the database lists nodes is a wrong --repository
- * far more often than a profile whose nodes all lack files: refuse it rather than record every
- * node as folderless. */
-static int check_repository_not_empty(backup_job *job)
-{
-	int64_t nodes = scan_db_get_info(job->db)->node_count;
-	if (nodes == 0)
-		return 0;
-	char node_root[PATH_MAX];
-	snprintf(node_root, sizeof node_root, "%s/node", job->repository);
-	bool exists = false, empty = false;
-	int rc = st_dir_state(node_root, &exists, &empty);
-	if (rc != 0)
-		return st_error_set_errno(ST_ERR_SOURCE, errno, "unable to read '%s'", node_root);
-	if (empty)
-		return st_error_set(ST_ERR_SOURCE, "repository '%s' has no node folders but the database lists %lld nodes",
-				    job->options->repository, (long long)nodes);
-	return 0;
 }
 
 /* The destination belongs to one source database; a backup of another one is refused. */
@@ -165,15 +115,6 @@ static int reconcile_ids(backup_job *job)
 	return rc;
 }
 
-static int node_folder_exists(const backup_job *job, const char *uuid, bool *out)
-{
-	char node_dir[PATH_MAX];
-	struct stat st;
-	int rc = scan_node_dir(node_dir, sizeof node_dir, job->repository, uuid);
-	*out = rc == 0 && lstat(node_dir, &st) == 0 && S_ISDIR(st.st_mode);
-	return rc;
-}
-
 /* Nodes held without a folder whose folder exists now are read again: this repairs a
  * destination that was backed up from a repository that was missing or incomplete. */
 static int find_nodes_to_reread(backup_job *job)
@@ -183,7 +124,9 @@ static int find_nodes_to_reread(backup_job *job)
 	int rc = catalog_node_current_folderless(job->node_reader, job->previous.watermark, &nodes, &count);
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		bool exists = false;
-		if ((rc = node_folder_exists(job, nodes[i].uuid, &exists)) != 0 || !exists)
+		scan_node node = {.id = nodes[i].node_id};
+		snprintf(node.uuid, sizeof node.uuid, "%s", nodes[i].uuid);
+		if ((rc = source_node_exists(&exists, job->source, &node)) != 0 || !exists)
 			continue;
 		append_id(&job->reread_ids, &job->reread_count, &cap, nodes[i].node_id);
 		append_id(&job->missing_ids, &job->missing_count, &missing_cap, nodes[i].node_id);
@@ -273,7 +216,7 @@ static int run_pipeline(backup_job *job)
 		.dedup_readers = job->dedup_readers,
 		.dedup_reader_count = DEDUP_READERS,
 		.snapshot_id = job->snapshot.id,
-		.repository = job->repository,
+		.source = job->source,
 		.io_threads = io,
 		.cpu_threads = jobs,
 		.compression_level = o->compression_level > 0 ? o->compression_level : 3,
@@ -318,9 +261,10 @@ static int open_readers(backup_job *job)
 static void describe_source(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
+	const char *files = job->source != NULL ? source_path(job->source) : "";
 	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s)%s%s%s",
 		 info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
-		 job->repository[0] ? ", repository '" : "", job->repository, job->repository[0] ? "'" : "");
+		 files[0] ? ", repository '" : "", files, files[0] ? "'" : "");
 }
 
 /* Marks vanished nodes deleted and completes the snapshot, in one transaction. */
@@ -376,7 +320,8 @@ static int complete_snapshot(backup_job *job)
 
 static int prepare(backup_job *job)
 {
-	int rc = job->options->database_only ? 0 : resolve_repository(job);
+	/* The root's shape is checked before the destination is locked or the database contacted. */
+	int rc = job->options->database_only ? 0 : source_open(&job->source, job->options->repository);
 	if (rc == 0)
 		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
 	if (rc == 0)
@@ -390,8 +335,8 @@ static int prepare(backup_job *job)
 			    job->result->discarded_snapshots, job->result->removed_packs);
 	if (rc == 0)
 		rc = scan_db_open(&job->db, job->options->dsn);
-	if (rc == 0 && !job->options->database_only)
-		rc = check_repository_not_empty(job);
+	if (rc == 0 && job->source != NULL)
+		rc = source_attach(job->source, job->db);
 	if (rc == 0)
 		rc = check_source_identity(job);
 	if (rc == 0)
@@ -473,6 +418,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	for (int i = 0; i < DEDUP_READERS; i++)
 		catalog_close(job.dedup_readers[i]);
 	catalog_close(job.node_reader);
+	source_close(job.source);
 	scan_db_close(job.db);
 	dest_close(job.destination);
 	catalog_snapshot_release(&job.previous);

@@ -27,7 +27,7 @@
 typedef struct backup_options {
 	const char *dest_path;
 	const char *dsn;
-	const char *repository;   /* the directory that holds node/ ("<profile repo>/repository") */
+	const char *repository;   /* the source root: holds repository/node/ (1.x) or container/ (2.x) */
 	int jobs;                 /* compressing threads; I/O threads derive from it */
 	int io_threads;           /* 0: 32 per job, at most 128 */
 	bool full_scan;

@@ -2,9 +2,9 @@
  * backup_pipeline.h - the concurrent part of a backup: read, hash, dedup, compress, pack.
  *
  * Stages, joined by bounded queues:
- *   1. many I/O workers: walk one node folder each, read its files in inode order, hash them
- *      (XXH3-128), and claim new content with dedup; I/O concurrency is what pays on a cold
- *      repository, so there are many of these;
+ *   1. many I/O workers: take one node's tree each from the source (scanner/source.h), read
+ *      its files in the source's order, hash them (XXH3-128), and claim new content with
+ *      dedup; I/O concurrency is what pays on a cold repository, so there are many of these;
  *   2. a few compressors (one per core): zstd, or raw where it does not pay;
  *   3. one writer: appends objects to pack files, seals a pack (fsync) before its objects
  *      enter the catalog, and streams node versions into the pending snapshot.
@@ -15,7 +15,7 @@
 #define STRATA_ENGINE_BACKUP_PIPELINE_H
 
 #include "catalog/dest.h"
-#include "scanner/source_db.h"
+#include "scanner/source.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,7 +27,7 @@ typedef struct pipeline_config {
 	catalog **dedup_readers; /* more connections, for dedup lookups */
 	int dedup_reader_count;
 	int64_t snapshot_id;     /* the pending snapshot */
-	const char *repository;  /* the directory that holds node/ */
+	source *source;          /* the files, read concurrently by the I/O workers */
 	int io_threads;
 	int cpu_threads;
 	int compression_level;

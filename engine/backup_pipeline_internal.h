@@ -14,7 +14,7 @@
 #include "common/queue.h"
 #include "common/workers.h"
 #include "engine/dedup.h"
-#include "scanner/node_tree.h"
+#include "scanner/source.h"
 
 #include <pthread.h>
 #include <stdbool.h>

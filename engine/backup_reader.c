@@ -1,23 +1,18 @@
 /*
- * backup_reader.c - the I/O workers: one node folder at a time, walk, read, hash, claim.
+ * backup_reader.c - the I/O workers: one node at a time, its tree and its files' bytes from the
+ * source (scanner/source.h, whatever its kind), then hash and claim.
  *
- * Files of a folder are read in inode order (on ext4 that is close to disk order); many
- * workers keep many lookups and reads in flight, which is what a cold repository needs.
+ * Files of a node are read in the order the source suggests (1.x: inode order, close to disk
+ * order on ext4); many workers keep many lookups and reads in flight, which is what a cold
+ * repository needs.
  */
 #include "engine/backup_pipeline_internal.h"
 
 #include "common/error.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Claims one piece of content; if it is new, hands it to the compressors (taking ownership of
  * data), otherwise frees it. */
@@ -44,25 +39,23 @@ static int store_content(backup_pipeline *p, const st_hash *hash, void *data, si
 	return 0;
 }
 
-/* Reads len bytes at offset into a new buffer charged to the budget. */
-static int read_piece(backup_pipeline *p, void **out, int fd, size_t len, uint64_t offset, const char *path)
+/* Reads the entry's next len bytes into a new buffer charged to the budget. */
+static int read_piece(backup_pipeline *p, void **out, source_entry *file, size_t len)
 {
 	st_budget_take(p->budget, len);
 	void *buf = st_malloc(len ? len : 1);
-	int rc = st_pread_all(fd, buf, len, offset, path);
+	int rc = source_entry_read(file, buf, len);
 	if (rc != 0) {
 		free(buf);
 		st_budget_give(p->budget, len);
-		if (rc == ST_ERR_CORRUPT)
-			return st_error_set(ST_ERR_SOURCE, "file '%s' shrank while being read", path);
-		return st_error_reclassify(ST_ERR_SOURCE);
+		return rc;
 	}
 	*out = buf;
 	return 0;
 }
 
 /* Reads a file larger than one chunk: each chunk is an object, the entry lists them. */
-static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, int fd, const char *path)
+static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, source_entry *file)
 {
 	st_hasher *whole = st_hasher_new();
 	int rc = 0;
@@ -70,7 +63,7 @@ static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunk
 	for (uint64_t offset = 0; offset < entry->size && rc == 0; offset += PIPELINE_CHUNK_SIZE, index++) {
 		size_t len = (size_t)(entry->size - offset < PIPELINE_CHUNK_SIZE ? entry->size - offset : PIPELINE_CHUNK_SIZE);
 		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, fd, len, offset, path)) != 0)
+		if ((rc = read_piece(p, &buf, file, len)) != 0)
 			break;
 		st_hasher_update(whole, buf, len);
 		st_hash_buffer(&chunks[index], buf, len);
@@ -82,43 +75,26 @@ static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunk
 	return rc;
 }
 
-static int read_file(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, const char *node_dir)
+static int read_file(backup_pipeline *p, const scan_node *node, const scan_entry *found, catalog_entry *entry,
+		     st_hash *chunks)
 {
-	char path[PATH_MAX + 1];
-	snprintf(path, sizeof path, "%s/%s", node_dir, entry->path);
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return st_error_set(ST_ERR_SOURCE, "file '%s' vanished while being read", path);
-		return st_error_set_errno(ST_ERR_SOURCE, errno, "unable to open '%s'", path);
-	}
-	int rc = 0;
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		rc = st_error_set_errno(ST_ERR_SOURCE, errno, "unable to stat '%s'", path);
-		goto cleanup;
-	}
-	if ((uint64_t)st.st_size != entry->size ||
-	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != entry->mtime_ns) {
-		rc = st_error_set(ST_ERR_SOURCE, "file '%s' changed while being read", path);
-		goto cleanup;
-	}
+	source_entry *file = NULL;
+	int rc = source_open_entry(&file, p->config.source, node, found);
+	if (rc != 0)
+		return rc;
 	if (entry->size > PIPELINE_CHUNK_SIZE) {
-		rc = read_chunked(p, entry, chunks, fd, path);
+		rc = read_chunked(p, entry, chunks, file);
 	} else {
 		size_t len = (size_t)entry->size;
 		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, fd, len, 0, path)) == 0) {
+		if ((rc = read_piece(p, &buf, file, len)) == 0) {
 			st_hash_buffer(&entry->hash, buf, len);
 			rc = store_content(p, &entry->hash, buf, len, len);
 		}
 	}
 	atomic_fetch_add(&p->stats->files_read, 1);
 	atomic_fetch_add(&p->stats->bytes_read, (long long)entry->size);
-cleanup:
-	close(fd);
+	source_entry_close(file);
 	return rc;
 }
 
@@ -136,7 +112,7 @@ static int compare_inodes(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/* Indices of the tree's regular files, sorted by inode. */
+/* Indices of the tree's regular files, sorted by their read-order key. */
 static size_t *files_in_inode_order(const scan_tree *tree, size_t *out_count)
 {
 	size_t *order = st_malloc((tree->count ? tree->count : 1) * sizeof *order);
@@ -153,7 +129,7 @@ static size_t *files_in_inode_order(const scan_tree *tree, size_t *out_count)
 }
 
 /* Fills msg's entries from its tree and reads every file. */
-static int read_node_files(backup_pipeline *p, node_message *msg, const char *node_dir)
+static int read_node_files(backup_pipeline *p, node_message *msg, const scan_node *node)
 {
 	const scan_tree *tree = &msg->tree;
 	size_t total_chunks = 0;
@@ -179,7 +155,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const char *no
 	int rc = 0;
 	for (size_t k = 0; k < file_count && rc == 0 && !atomic_load(&p->aborted); k++) {
 		catalog_entry *entry = &msg->entries[order[k]];
-		rc = read_file(p, entry, msg->chunk_hashes + next_chunk, node_dir);
+		rc = read_file(p, node, &tree->entries[order[k]], entry, msg->chunk_hashes + next_chunk);
 		next_chunk += chunk_count_of(entry->size);
 	}
 	free(order);
@@ -188,22 +164,19 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const char *no
 
 static int process_node(backup_pipeline *p, const scan_node *node)
 {
-	char node_dir[PATH_MAX];
-	int rc = scan_node_dir(node_dir, sizeof node_dir, p->config.repository, node->uuid);
-	if (rc != 0)
-		return rc;
+	int rc = 0;
 	node_message *msg = st_calloc(1, sizeof *msg);
 	memcpy(msg->uuid, node->uuid, sizeof msg->uuid);
 	msg->node.node_id = node->id;
 	msg->node.ctime_us = node->ctime_us;
 	msg->node.uuid = msg->uuid;
-	if ((rc = scan_tree_read(&msg->tree, node_dir)) == 0 && msg->tree.exists) {
+	if ((rc = source_node_tree(&msg->tree, p->config.source, node)) == 0 && msg->tree.exists) {
 		msg->node.has_folder = true;
 		msg->node.root_mode = msg->tree.root_mode;
 		msg->node.root_mtime_ns = msg->tree.root_mtime_ns;
 		atomic_fetch_add(&p->stats->nodes_with_folder, 1);
 		atomic_fetch_add(&p->stats->entries, (long long)msg->tree.count);
-		rc = read_node_files(p, msg, node_dir);
+		rc = read_node_files(p, msg, node);
 	}
 	if (rc != 0) {
 		node_message_free(msg);

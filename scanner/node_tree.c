@@ -34,17 +34,6 @@ static int64_t mtime_ns_of(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static scan_entry *append_entry(scan_tree *tree)
-{
-	if (tree->count == tree->capacity) {
-		tree->capacity = tree->capacity ? tree->capacity * 2 : 16;
-		tree->entries = st_realloc(tree->entries, tree->capacity * sizeof *tree->entries);
-	}
-	scan_entry *entry = &tree->entries[tree->count++];
-	memset(entry, 0, sizeof *entry);
-	return entry;
-}
-
 static int read_link(char **out, int dirfd, const char *name, const char *path)
 {
 	size_t cap = 256;
@@ -81,7 +70,7 @@ static int add_child(scan_tree *tree, int dirfd, const char *name, const char *r
 		st_log_warn("skipping '%s': not a regular file, directory or symbolic link", child_abs);
 		goto cleanup;
 	}
-	scan_entry *entry = append_entry(tree);
+	scan_entry *entry = scan_tree_append(tree);
 	entry->path = child_rel;
 	child_rel = NULL;
 	entry->mode = (uint32_t)(st.st_mode & 07777);
@@ -136,11 +125,6 @@ static int walk_dir(scan_tree *tree, int dirfd, const char *rel, const char *abs
 	return rc;
 }
 
-static int compare_paths(const void *a, const void *b)
-{
-	return strcmp(((const scan_entry *)a)->path, ((const scan_entry *)b)->path);
-}
-
 int scan_tree_read(scan_tree *out, const char *node_dir)
 {
 	memset(out, 0, sizeof *out);
@@ -163,17 +147,6 @@ int scan_tree_read(scan_tree *out, const char *node_dir)
 		scan_tree_release(out);
 		return rc;
 	}
-	if (out->count > 1)
-		qsort(out->entries, out->count, sizeof *out->entries, compare_paths);
+	scan_tree_sort(out);
 	return 0;
-}
-
-void scan_tree_release(scan_tree *tree)
-{
-	for (size_t i = 0; i < tree->count; i++) {
-		free(tree->entries[i].path);
-		free(tree->entries[i].target);
-	}
-	free(tree->entries);
-	memset(tree, 0, sizeof *tree);
 }

@@ -1,5 +1,6 @@
 /*
- * node_tree.h - the file tree of one node folder, as the scanner reads it.
+ * node_tree.h - the walk of one AiiDA 1.x node folder: the 1.x source kind's tree
+ * (source_nodefolder.c), and the folder layout restore writes.
  *
  * A node's folder is <repository>/node/<u[0:2]>/<u[2:4]>/<u[4:]>/ (AiiDA 1.x). The walk lists
  * every directory, regular file and symbolic link below it with the metadata a restore needs;
@@ -9,34 +10,9 @@
 #ifndef STRATA_SCANNER_NODE_TREE_H
 #define STRATA_SCANNER_NODE_TREE_H
 
-#include <stdbool.h>
+#include "scanner/scan_tree.h"
+
 #include <stddef.h>
-#include <stdint.h>
-
-typedef enum scan_entry_type {
-	SCAN_ENTRY_FILE = 1,
-	SCAN_ENTRY_DIR = 2,
-	SCAN_ENTRY_SYMLINK = 3
-} scan_entry_type;
-
-typedef struct scan_entry {
-	char *path;     /* relative to the node folder, '/'-separated, never empty */
-	char *target;   /* symlink target, NULL otherwise */
-	uint64_t size;  /* regular files */
-	uint64_t inode; /* to read files in inode order */
-	int64_t mtime_ns;
-	uint32_t mode;  /* permission bits (07777) */
-	scan_entry_type type;
-} scan_entry;
-
-typedef struct scan_tree {
-	scan_entry *entries;
-	size_t count;
-	size_t capacity;
-	bool exists;          /* false: the node has no folder, which is normal */
-	uint32_t root_mode;   /* of the node folder itself */
-	int64_t root_mtime_ns;
-} scan_tree;
 
 /* Writes "<repository>/node/<u[0:2]>/<u[2:4]>/<u[4:]>" into out. Returns ST_ERR_GENERIC when the
  * uuid is malformed or the path does not fit. */
@@ -45,7 +21,5 @@ int scan_node_dir(char *out, size_t cap, const char *repository, const char *uui
 /* Reads the tree below node_dir into out (which the caller releases). A missing folder is not an
  * error: out->exists is false. Unreadable folders are ST_ERR_SOURCE. */
 int scan_tree_read(scan_tree *out, const char *node_dir);
-
-void scan_tree_release(scan_tree *tree);
 
 #endif

@@ -3,6 +3,7 @@
  * (scanner/node_tree.h).
  */
 #include "../testutil.h"
+#include "tests.h"
 
 #include "common/error.h"
 #include "scanner/node_tree.h"
@@ -422,7 +423,7 @@ static void test_unreadable_directory(void **state)
 
 #define TREE_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
-int main(void)
+int run_node_tree_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_dir_layout),
