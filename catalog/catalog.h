@@ -279,7 +279,8 @@ typedef struct catalog_node_tree {
 
 int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id);
 
-/* An iterator over every node version the catalog holds, whatever snapshot it belongs to. */
+/* An iterator over every node version of the complete snapshots, whichever snapshot it
+ * belongs to (a pending snapshot's versions are left out). */
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
 
 /* *out is the next node with its entries (owned by the caller, free with

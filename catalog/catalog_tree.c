@@ -58,7 +58,11 @@ int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapsh
 
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat)
 {
-	return iter_open(out, cat, TREE_SELECT " ORDER BY v.id, e.path", -1);
+	/* A pending snapshot's versions are not part of the destination yet (a killed run's). */
+	return iter_open(out, cat,
+			 TREE_SELECT " JOIN snapshots s ON s.id = v.added_in AND s.state = 'complete'"
+				     " ORDER BY v.id, e.path",
+			 -1);
 }
 
 static char *column_strdup(sqlite3_stmt *stmt, int col)

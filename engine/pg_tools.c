@@ -180,8 +180,10 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	st_interrupt_forget_child(pid);
+	/* A tool that ran out of disk space is a full disk, not a database problem. */
+	int kind = strstr(err_tail, "No space left on device") != NULL ? ST_ERR_NOSPACE : ST_ERR_DATABASE;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		rc = st_error_set(ST_ERR_DATABASE, "%s failed (%s %d): %s", tool->name,
+		rc = st_error_set(kind, "%s failed (%s %d): %s", tool->name,
 				  WIFEXITED(status) ? "exit" : "signal", WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
 				  last_line(err_tail));
 cleanup:

@@ -42,7 +42,7 @@ stop_after() {
     sleep 0.01
   done
   STOPPED_CHILDREN=$(pgrep -P "$pid" || true)
-  kill "-$signal" "$pid"
+  kill "-$signal" "$pid" 2>/dev/null || true # it may have ended just now
   for ((i = 0; i < 1000; i++)); do
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.01
