@@ -1,5 +1,6 @@
 /*
- * backup_reader.c - the I/O workers: one node folder at a time, walk, read, hash, claim.
+ * backup_reader.c - the I/O workers: one node folder at a time, walk, then put each file into
+ * the store (read, hash, chunk, claim) with the compressors as its sink.
  *
  * Files of a folder are read in inode order (on ext4 that is close to disk order); many
  * workers keep many lookups and reads in flight, which is what a cold repository needs.
@@ -19,69 +20,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Claims one piece of content; if it is new, hands it to the compressors (taking ownership of
- * data), otherwise frees it. */
-static int store_content(backup_pipeline *p, const st_hash *hash, void *data, size_t len, size_t budget)
+/* The store hands new content to the compressors through these, charged to the budget. */
+static int send_to_compressors(void *ctx, store_object *obj)
 {
-	bool is_new = false;
-	int rc = dedup_claim(p->dedup, hash, &is_new);
-	if (rc != 0 || !is_new) {
-		free(data);
-		st_budget_give(p->budget, budget);
-		return rc;
-	}
-	object_message *msg = st_calloc(1, sizeof *msg);
-	msg->hash = *hash;
-	msg->data = data;
-	msg->raw_size = len;
-	msg->budget = budget;
-	atomic_fetch_add(&p->stats->objects_new, 1);
-	atomic_fetch_add(&p->stats->bytes_new, (long long)len);
-	if (!st_queue_push(p->compress_queue, msg)) {
-		object_message_free(p, msg);
-		return st_error_set(ST_ERR_GENERIC, "backup stopped");
-	}
-	return 0;
+	backup_pipeline *p = ctx;
+	if (st_queue_push(p->compress_queue, obj))
+		return 0;
+	pipeline_object_free(p, obj);
+	return st_error_set(ST_ERR_GENERIC, "backup stopped");
 }
 
-/* Reads len bytes at offset into a new buffer charged to the budget. */
-static int read_piece(backup_pipeline *p, void **out, int fd, size_t len, uint64_t offset, const char *path)
+static void reserve_budget(void *ctx, size_t len)
 {
-	st_budget_take(p->budget, len);
-	void *buf = st_malloc(len ? len : 1);
-	int rc = st_pread_all(fd, buf, len, offset, path);
-	if (rc != 0) {
-		free(buf);
-		st_budget_give(p->budget, len);
-		if (rc == ST_ERR_CORRUPT)
-			rc = st_error_set(ST_ERR_SOURCE, "file '%s' shrank while being read", path);
-		else
-			st_error_set(ST_ERR_SOURCE, "%s", st_error_message());
-		return ST_ERR_SOURCE;
-	}
-	*out = buf;
-	return 0;
+	st_budget_take(((backup_pipeline *)ctx)->budget, len);
 }
 
-/* Reads a file larger than one chunk: each chunk is an object, the entry lists them. */
-static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, int fd, const char *path)
+static void release_budget(void *ctx, size_t len)
 {
-	st_hasher *whole = st_hasher_new();
-	int rc = 0;
-	size_t index = 0;
-	for (uint64_t offset = 0; offset < entry->size && rc == 0; offset += PIPELINE_CHUNK_SIZE, index++) {
-		size_t len = (size_t)(entry->size - offset < PIPELINE_CHUNK_SIZE ? entry->size - offset : PIPELINE_CHUNK_SIZE);
-		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, fd, len, offset, path)) != 0)
-			break;
-		st_hasher_update(whole, buf, len);
-		st_hash_buffer(&chunks[index], buf, len);
-		rc = store_content(p, &chunks[index], buf, len, len);
-	}
-	st_hasher_final(&entry->hash, whole);
-	entry->chunks = chunks;
-	entry->chunk_count = index;
-	return rc;
+	st_budget_give(((backup_pipeline *)ctx)->budget, len);
 }
 
 static int read_file(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, const char *node_dir)
@@ -107,26 +63,15 @@ static int read_file(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, 
 		rc = st_error_set(ST_ERR_SOURCE, "file '%s' changed while being read", path);
 		goto cleanup;
 	}
-	if (entry->size > PIPELINE_CHUNK_SIZE) {
-		rc = read_chunked(p, entry, chunks, fd, path);
-	} else {
-		size_t len = (size_t)entry->size;
-		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, fd, len, 0, path)) == 0) {
-			st_hash_buffer(&entry->hash, buf, len);
-			rc = store_content(p, &entry->hash, buf, len, len);
-		}
-	}
+	store_sink sink = {.send = send_to_compressors, .reserve = reserve_budget, .release = release_budget, .ctx = p};
+	entry->chunk_count = store_chunk_count(entry->size);
+	entry->chunks = entry->chunk_count ? chunks : NULL;
+	rc = store_put_fd(p->config.objects, fd, entry->size, path, &sink, &entry->hash, chunks);
 	atomic_fetch_add(&p->stats->files_read, 1);
 	atomic_fetch_add(&p->stats->bytes_read, (long long)entry->size);
 cleanup:
 	close(fd);
 	return rc;
-}
-
-static size_t chunk_count_of(uint64_t size)
-{
-	return size > PIPELINE_CHUNK_SIZE ? (size_t)((size + PIPELINE_CHUNK_SIZE - 1) / PIPELINE_CHUNK_SIZE) : 0;
 }
 
 static _Thread_local const scan_tree *inode_order_tree;
@@ -170,7 +115,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const char *no
 		dst->mode = src->mode;
 		dst->type = (catalog_entry_type)src->type;
 		if (src->type == SCAN_ENTRY_FILE) {
-			total_chunks += chunk_count_of(src->size);
+			total_chunks += store_chunk_count(src->size);
 			msg->node.files++;
 			msg->node.bytes += src->size;
 		}
@@ -182,7 +127,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const char *no
 	for (size_t k = 0; k < file_count && rc == 0 && !atomic_load(&p->aborted); k++) {
 		catalog_entry *entry = &msg->entries[order[k]];
 		rc = read_file(p, entry, msg->chunk_hashes + next_chunk, node_dir);
-		next_chunk += chunk_count_of(entry->size);
+		next_chunk += store_chunk_count(entry->size);
 	}
 	free(order);
 	return rc;

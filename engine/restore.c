@@ -10,15 +10,14 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
-#include "catalog/pack.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
 #include "engine/db_restore.h"
-#include "engine/pack_files.h"
 #include "scanner/node_tree.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +32,7 @@
 typedef struct restore_job {
 	const restore_options *options;
 	char repository[PATH_MAX]; /* <target>/repository */
-	pack_files *packs;
+	store *objects;
 	st_queue *queue;           /* catalog_node_tree * */
 	atomic_llong folders, files, directories, symlinks, bytes;
 } restore_job;
@@ -70,58 +69,13 @@ static int set_times(const char *path, int64_t mtime_ns, int flags)
 	return 0;
 }
 
-/* Reads one object into a new buffer, checking it against hash. */
-static int read_object(restore_job *job, void **out, const pack_location *loc, const st_hash *hash)
-{
-	int fd;
-	const char *pack_name;
-	int rc = pack_files_get(job->packs, loc->pack_id, &fd, &pack_name);
-	if (rc == 0)
-		rc = pack_check_location(loc, pack_name);
-	if (rc != 0)
-		return rc;
-	void *buf = st_malloc(loc->raw_size ? (size_t)loc->raw_size : 1);
-	if ((rc = pack_read_object(buf, fd, loc, hash, pack_name)) != 0) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
-static int write_content(restore_job *job, int fd, const catalog_tree_entry *e, const char *path)
-{
-	void *buf = NULL;
-	int rc = 0;
-	if (e->entry.chunk_count == 0) {
-		if ((rc = read_object(job, &buf, &e->location, &e->entry.hash)) == 0)
-			rc = st_write_all(fd, buf, (size_t)e->location.raw_size, path);
-		free(buf);
-		return rc;
-	}
-	st_hasher *whole = st_hasher_new();
-	for (size_t i = 0; i < e->entry.chunk_count && rc == 0; i++) {
-		if ((rc = read_object(job, &buf, &e->chunk_locations[i], &e->entry.chunks[i])) != 0)
-			break;
-		st_hasher_update(whole, buf, (size_t)e->chunk_locations[i].raw_size);
-		rc = st_write_all(fd, buf, (size_t)e->chunk_locations[i].raw_size, path);
-		free(buf);
-		buf = NULL;
-	}
-	st_hash actual;
-	st_hasher_final(&actual, whole);
-	if (rc == 0 && !st_hash_equal(&actual, &e->entry.hash))
-		rc = st_error_set(ST_ERR_CORRUPT, "restored content of '%s' does not match its hash", path);
-	return rc;
-}
-
 static int restore_file(restore_job *job, const catalog_tree_entry *e, const char *path)
 {
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (job->options->force ? O_TRUNC : O_EXCL);
 	int fd = open(path, flags, 0600);
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create '%s'", path);
-	int rc = write_content(job, fd, e, path);
+	int rc = store_get_entry_to_fd(job->objects, fd, e, path);
 	struct timespec times[2] = {to_timespec(e->entry.mtime_ns), to_timespec(e->entry.mtime_ns)};
 	if (rc == 0 && fchmod(fd, (mode_t)e->entry.mode) != 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to set the mode of '%s'", path);
@@ -217,6 +171,7 @@ static int restore_worker(void *arg)
 		rc = restore_node(job, item);
 		catalog_node_tree_free(item);
 	}
+	store_thread_release();
 	return rc;
 }
 
@@ -322,7 +277,7 @@ int restore_run(const restore_options *options, restore_result *out)
 	if (rc == 0)
 		rc = prepare_target(&job);
 	if (rc == 0)
-		rc = pack_files_new(&job.packs, d);
+		rc = store_open(&job.objects, d, NULL);
 	if (rc == 0) {
 		int jobs = options->jobs > 0 ? options->jobs : st_cpu_count();
 		job.queue = st_queue_new(256);
@@ -351,7 +306,7 @@ int restore_run(const restore_options *options, restore_result *out)
 			catalog_node_tree_free(item);
 		st_queue_free(job.queue);
 	}
-	pack_files_free(job.packs);
+	store_free(job.objects);
 	dest_close(d);
 	return rc;
 }
