@@ -95,9 +95,6 @@ typedef struct backend_ops {
 	void (*free)(void *driver);
 } backend_ops;
 
-/* A backend from a driver (for drivers); takes ownership of driver (ops->free frees it). */
-backend *backend_new(const backend_ops *ops, void *driver);
-
 /* The local-directory backend rooted at path (which need not exist yet). */
 int backend_local_new(backend **out, const char *path);
 

@@ -11,6 +11,9 @@ struct backend {
 	void *driver;
 };
 
+/* A backend from a driver; takes ownership of driver (ops->free frees it). */
+backend *backend_new(const backend_ops *ops, void *driver);
+
 /* The driver of b when b runs on ops, else NULL (a wrapper recognising its own kind). */
 void *backend_driver_of(const backend *b, const backend_ops *ops);
 

@@ -4,7 +4,7 @@
  * Writes go through st_write_all (so STRATA_FAULT_WRITE_ENOSPC reaches them); sync is fsync of
  * the file and of its folder, so a name never outlives a crash without its bytes.
  */
-#include "catalog/backend.h"
+#include "catalog/backend_internal.h"
 
 #include "common/error.h"
 #include "common/fsutil.h"

@@ -35,8 +35,8 @@ static void make_content(content *out, uint64_t seed)
 	st_hash_buffer(&out->hash, out->data, OBJECT_SIZE);
 }
 
-/* One session over b (which it owns); returns its first error. */
-static int run_session(backend *b, const char *what, const content *objects, const content *earlier)
+/* One session over b (which it owns) that stores count objects; returns its first error. */
+static int run_session(backend *b, const char *what, const content *objects, int count, const content *earlier)
 {
 	dest *d = NULL;
 	store *s = NULL;
@@ -46,10 +46,10 @@ static int run_session(backend *b, const char *what, const content *objects, con
 		rc = store_open(&s, d, NULL);
 	if (rc == 0)
 		rc = store_remove_orphans(s, &removed);
-	for (int i = 0; i < SESSION && rc == 0; i++) {
+	for (int i = 0; i < count && rc == 0; i++) {
 		st_hash h;
 		rc = store_put_buffer(s, objects[i].data, OBJECT_SIZE, &h);
-		if (rc == 0 && i == SESSION / 2)
+		if (rc == 0 && i == count / 2)
 			rc = store_flush(s); /* two packs per session */
 	}
 	if (rc == 0)
@@ -129,7 +129,7 @@ static void fail_every_operation(const char *tmp, int err, int expected_code)
 		make_content(&earlier[i], 1000 + (uint64_t)i);
 	backend *b = NULL;
 	assert_int_equal(backend_local_new(&b, path), 0);
-	assert_int_equal(run_session(b, path, earlier, &earlier[0]), 0);
+	assert_int_equal(run_session(b, path, earlier, EARLIER, &earlier[0]), 0);
 
 	long n = 1;
 	for (;; n++) {
@@ -139,7 +139,7 @@ static void fail_every_operation(const char *tmp, int err, int expected_code)
 		assert_int_equal(backend_local_new(&b, path), 0);
 		backend *faulty = backend_fault_new(b, n, err);
 		st_error_clear();
-		int rc = run_session(faulty, path, session, &earlier[n % EARLIER]);
+		int rc = run_session(faulty, path, session, SESSION, &earlier[n % EARLIER]);
 		if (rc == 0)
 			break; /* the session needed fewer than n operations: every n was covered */
 		if (rc != expected_code)
@@ -148,7 +148,7 @@ static void fail_every_operation(const char *tmp, int err, int expected_code)
 		assert_valid(path, earlier, EARLIER, session);
 		/* A clean session stores the same content again. */
 		assert_int_equal(backend_local_new(&b, path), 0);
-		assert_int_equal(run_session(b, path, session, &earlier[0]), 0);
+		assert_int_equal(run_session(b, path, session, SESSION, &earlier[0]), 0);
 		assert_valid(path, session, SESSION, session);
 	}
 	assert_true(n > 10); /* lock, list, creates, appends, syncs, closes, reads: all were hit */
