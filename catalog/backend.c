@@ -160,6 +160,7 @@ int backend_put_atomic(backend *b, backend_space space, const char *name, const 
 	char *temp = st_sprintf("%s.tmp.%d", name, (int)getpid());
 	backend_write *w = NULL;
 	int rc = backend_create(b, space, temp, &w);
+	bool created = rc == 0;
 	if (rc == 0)
 		rc = backend_append(w, data, len);
 	if (rc == 0)
@@ -169,7 +170,8 @@ int backend_put_atomic(backend *b, backend_space space, const char *name, const 
 		rc = close_rc;
 	if (rc == 0)
 		rc = backend_rename(b, space, temp, name);
-	if (rc != 0 && w != NULL) {
+	if (rc != 0 && created) {
+		/* Best effort: a leftover temporary name is harmless, the error to report is rc's. */
 		st_error saved;
 		st_error_save(&saved);
 		backend_remove(b, space, temp);

@@ -7,7 +7,7 @@
 
 #include "catalog/dest.h"
 #include "common/error.h"
-#include "store/store_internal.h"
+#include "store/store.h"
 
 #include <errno.h>
 
