@@ -110,8 +110,16 @@ static void assert_valid(const char *path, const content *earlier, size_t earlie
 		int64_t objects = 0, bytes = 0;
 		assert_int_equal(store_verify_pack(s, ids[i], count_problem, &problems, &objects, &bytes), 0);
 	}
-	free(ids);
 	assert_int_equal(problems, 0);
+	/* What a failed session left outside the catalog is an orphan, and only that. */
+	int removed = 0;
+	char **names = NULL;
+	size_t name_count = 0;
+	assert_int_equal(store_remove_orphans(s, &removed), 0);
+	assert_int_equal(backend_list(dest_backend(d), BACKEND_SPACE_PACKS, &names, &name_count), 0);
+	assert_int_equal(name_count, id_count);
+	backend_list_free(names, name_count);
+	free(ids);
 	store_free(s);
 	dest_close(d);
 }
@@ -151,6 +159,8 @@ static void fail_every_operation(const char *tmp, int err, int expected_code)
 		assert_int_equal(run_session(b, path, session, SESSION, &earlier[0]), 0);
 		assert_valid(path, session, SESSION, session);
 	}
+	print_message("a session takes %ld backend operations; each failed once with %s\n", n - 1,
+		      err == ENOSPC ? "ENOSPC" : "EIO");
 	assert_true(n > 10); /* lock, list, creates, appends, syncs, closes, reads: all were hit */
 	assert_valid(path, earlier, EARLIER, session);
 	free(earlier);
