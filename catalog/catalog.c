@@ -77,7 +77,7 @@ void catalog_column_location(pack_location *out, sqlite3_stmt *stmt, int first)
 	out->offset = (uint64_t)sqlite3_column_int64(stmt, first + 1);
 	out->raw_size = (uint64_t)sqlite3_column_int64(stmt, first + 2);
 	out->stored_size = (uint64_t)sqlite3_column_int64(stmt, first + 3);
-	out->codec = (codec_kind)sqlite3_column_int(stmt, first + 4);
+	out->codec = sqlite3_column_int(stmt, first + 4);
 }
 
 static int read_format(catalog *cat, int *out)

@@ -1,6 +1,9 @@
 /*
  * catalog.h - the destination's catalog: snapshots, node trees, packs and objects (SQLite).
  *
+ * The catalog is also the object store's index (packs, objects and where they are); only
+ * store/ writes or interprets that part.
+ *
  * The only place that calls SQLite. The catalog lives in WAL mode; one connection writes
  * (the backup's writer thread), others may read concurrently.
  *
@@ -20,7 +23,6 @@
 #ifndef STRATA_CATALOG_CATALOG_H
 #define STRATA_CATALOG_CATALOG_H
 
-#include "catalog/pack.h"
 #include "common/hash.h"
 
 #include <stdbool.h>
@@ -30,6 +32,16 @@
 #define CATALOG_FORMAT 3
 
 typedef struct catalog catalog;
+
+/* Where an object is, as the catalog records it: the store's index (store/ reads and writes
+ * it; nobody else looks inside). */
+typedef struct pack_location {
+	int64_t pack_id;
+	uint64_t offset;      /* of the record header */
+	uint64_t raw_size;
+	uint64_t stored_size; /* bytes after the record header */
+	int codec;            /* the store's codec id */
+} pack_location;
 
 typedef enum catalog_mode {
 	CATALOG_CREATE, /* create a new catalog (the file must not exist) */

@@ -1,31 +1,24 @@
 /*
- * dest.c - destination layout, identity and lock (see dest.h).
+ * dest.c - destination identity, catalog and lock over a backend (see dest.h).
  */
 #include "catalog/dest.h"
 
 #include "common/error.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#define MARKER_NAME "strata.dest"
 #define MARKER_FIRST_LINE "strata destination"
+#define MARKER_MAX 4096
 #define DEST_FORMAT 1
 
 struct dest {
 	char *path;
+	backend *b;
 	catalog *cat;
-	int lock_fd;
 };
 
 static void random_hex(char *out, size_t digits)
@@ -47,38 +40,37 @@ void dest_new_pack_name(char out[17 + 5])
 	strcat(out, ".pack");
 }
 
-static char *join(const char *dir, const char *name)
+static bool has_marker(backend *b)
 {
-	return st_sprintf("%s/%s", dir, name);
+	backend_read *r = NULL;
+	if (backend_open_read(b, BACKEND_SPACE_META, BACKEND_MARKER_NAME, &r) != 0)
+		return false;
+	backend_read_close(r);
+	return true;
 }
 
-int dest_init(const char *path)
+int dest_init_backend(backend *b, const char *what)
 {
 	bool exists = false, empty = false;
-	int rc = st_dir_state(path, &exists, &empty);
+	int rc = backend_state(b, &exists, &empty);
 	if (rc != 0) {
 		st_error_prefix("unable to initialise a destination");
 		return st_error_reclassify(ST_ERR_DEST);
 	}
 	if (exists && !empty) {
-		char *marker = join(path, MARKER_NAME);
-		bool is_dest = access(marker, F_OK) == 0;
-		free(marker);
+		bool is_dest = has_marker(b);
+		st_error_clear();
 		return st_error_set(ST_ERR_DEST, is_dest ? "destination '%s' is already initialised"
-							 : "unable to initialise '%s': directory is not empty", path);
+							 : "unable to initialise '%s': directory is not empty", what);
 	}
-	if (!exists && mkdir(path, 0700) != 0)
-		return st_error_set_errno(ST_ERR_DEST, errno, "unable to create destination '%s'", path);
-
-	char *packs = join(path, "packs");
-	char *catalog_path = join(path, "catalog.db");
-	char *marker = join(path, MARKER_NAME);
 	char id[33];
 	random_hex(id, 32);
 	char *text = st_sprintf(MARKER_FIRST_LINE "\nformat %d\nid %s\n", DEST_FORMAT, id);
+	char *catalog_path = NULL;
 	catalog *cat = NULL;
-	if (mkdir(packs, 0700) != 0)
-		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to create '%s'", packs);
+	rc = backend_init(b);
+	if (rc == 0)
+		rc = backend_catalog_path(b, &catalog_path);
 	if (rc == 0)
 		rc = catalog_open(&cat, catalog_path, CATALOG_CREATE);
 	if (rc == 0)
@@ -86,86 +78,68 @@ int dest_init(const char *path)
 	catalog_close(cat);
 	/* The marker comes last: a destination without it was never completely made. */
 	if (rc == 0)
-		rc = st_write_file_atomic(marker, text, strlen(text));
+		rc = backend_put_atomic(b, BACKEND_SPACE_META, BACKEND_MARKER_NAME, text, strlen(text));
 	free(text);
-	free(packs);
 	free(catalog_path);
-	free(marker);
 	return rc;
 }
 
-static int check_marker(const char *path)
+int dest_init(const char *path)
+{
+	backend *b = NULL;
+	int rc = backend_local_new(&b, path);
+	if (rc == 0)
+		rc = dest_init_backend(b, path);
+	backend_free(b);
+	return rc;
+}
+
+static int check_marker(backend *b, const char *what)
 {
 	bool exists = false, empty = false;
-	int rc = st_dir_state(path, &exists, &empty);
+	int rc = backend_state(b, &exists, &empty);
 	if (rc != 0) {
 		st_error_prefix("unable to open a destination");
 		return st_error_reclassify(ST_ERR_DEST);
 	}
 	if (!exists)
-		return st_error_set(ST_ERR_DEST, "destination '%s' does not exist (create it with 'strata init')", path);
+		return st_error_set(ST_ERR_DEST, "destination '%s' does not exist (create it with 'strata init')", what);
 	if (empty)
 		return st_error_set(ST_ERR_DEST, "destination '%s' is not initialised (run 'strata init --dest %s')",
-				    path, path);
-	char *marker = join(path, MARKER_NAME);
+				    what, what);
 	char *text = NULL;
-	rc = st_read_small_file(&text, NULL, marker, 4096);
-	free(marker);
+	rc = backend_read_all(b, BACKEND_SPACE_META, BACKEND_MARKER_NAME, MARKER_MAX, &text, NULL);
+	if (rc == ST_ERR_NOTFOUND)
+		return st_error_set(ST_ERR_DEST, "'%s' is not a strata destination: no %s file", what,
+				    BACKEND_MARKER_NAME);
 	if (rc != 0)
-		return st_error_set(ST_ERR_DEST, "'%s' is not a strata destination: no %s file", path, MARKER_NAME);
+		return st_error_prefix("unable to open destination '%s'", what);
 	int format = 0;
 	if (strncmp(text, MARKER_FIRST_LINE "\n", strlen(MARKER_FIRST_LINE) + 1) != 0 ||
 	    sscanf(text + strlen(MARKER_FIRST_LINE) + 1, "format %d", &format) != 1)
-		rc = st_error_set(ST_ERR_DEST, "'%s' is not a strata destination: unrecognised %s", path, MARKER_NAME);
+		rc = st_error_set(ST_ERR_DEST, "'%s' is not a strata destination: unrecognised %s", what,
+				  BACKEND_MARKER_NAME);
 	else if (format > DEST_FORMAT)
 		rc = st_error_set(ST_ERR_DEST, "destination '%s' has format %d, newer than this strata supports (%d)",
-				  path, format, DEST_FORMAT);
+				  what, format, DEST_FORMAT);
 	free(text);
 	return rc;
 }
 
-static int take_lock(dest *d)
+int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
 {
-	char *lock_path = join(d->path, "lock");
-	int rc = 0;
-	d->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (d->lock_fd < 0) {
-		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to open lock '%s'", lock_path);
-		goto cleanup;
-	}
-	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-		char holder[32] = "";
-		ssize_t n = pread(d->lock_fd, holder, sizeof holder - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
-		holder[strcspn(holder, "\n")] = '\0';
-		rc = st_error_set(ST_ERR_LOCKED, "destination '%s' is locked by another strata run%s%s%s", d->path,
-				  holder[0] ? " (pid " : "", holder, holder[0] ? ")" : "");
-		goto cleanup;
-	}
-	char pid[32];
-	int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(d->lock_fd, 0) == 0 && pwrite(d->lock_fd, pid, (size_t)len, 0) < 0)
-		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to write lock '%s'", lock_path);
-cleanup:
-	free(lock_path);
-	return rc;
-}
-
-int dest_open(dest **out, const char *path, dest_mode mode)
-{
-	int rc = check_marker(path);
-	if (rc != 0)
-		return rc;
 	dest *d = st_calloc(1, sizeof *d);
-	d->path = st_strdup(path);
-	d->lock_fd = -1;
-	if (mode == DEST_WRITE)
-		rc = take_lock(d);
-	if (rc == 0) {
-		char *catalog_path = join(path, "catalog.db");
+	d->path = st_strdup(what);
+	d->b = b;
+	char *catalog_path = NULL;
+	int rc = check_marker(b, what);
+	if (rc == 0 && mode == DEST_WRITE)
+		rc = backend_lock(b);
+	if (rc == 0)
+		rc = backend_catalog_path(b, &catalog_path);
+	if (rc == 0)
 		rc = catalog_open(&d->cat, catalog_path, mode == DEST_WRITE ? CATALOG_WRITE : CATALOG_READ);
-		free(catalog_path);
-	}
+	free(catalog_path);
 	if (rc != 0) {
 		dest_close(d);
 		return rc;
@@ -174,13 +148,21 @@ int dest_open(dest **out, const char *path, dest_mode mode)
 	return 0;
 }
 
+int dest_open(dest **out, const char *path, dest_mode mode)
+{
+	backend *b = NULL;
+	int rc = backend_local_new(&b, path);
+	if (rc != 0)
+		return rc;
+	return dest_open_backend(out, b, path, mode);
+}
+
 void dest_close(dest *d)
 {
 	if (d == NULL)
 		return;
 	catalog_close(d->cat);
-	if (d->lock_fd >= 0)
-		close(d->lock_fd);
+	backend_free(d->b);
 	free(d->path);
 	free(d);
 }
@@ -190,50 +172,32 @@ catalog *dest_catalog(dest *d)
 	return d->cat;
 }
 
+backend *dest_backend(dest *d)
+{
+	return d->b;
+}
+
 const char *dest_path(const dest *d)
 {
 	return d->path;
 }
 
-char *dest_pack_path(const dest *d, const char *name)
+int dest_open_reader(dest *d, catalog **out)
 {
-	return st_sprintf("%s/packs/%s", d->path, name);
-}
-
-static bool is_listed(const catalog_pack *packs, size_t count, const char *name)
-{
-	for (size_t i = 0; i < count; i++)
-		if (strcmp(packs[i].name, name) == 0)
-			return true;
-	return false;
-}
-
-int dest_remove_orphan_packs(dest *d, int *out_removed)
-{
-	catalog_pack *packs = NULL;
-	size_t count = 0;
-	*out_removed = 0;
-	int rc = catalog_pack_list(d->cat, &packs, &count);
-	if (rc != 0)
-		return rc;
-	char *dir_path = join(d->path, "packs");
-	DIR *dir = opendir(dir_path);
-	if (dir == NULL) {
-		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to open '%s'", dir_path);
-		goto cleanup;
-	}
-	struct dirent *entry;
-	while ((entry = readdir(dir)) != NULL) {
-		if (entry->d_name[0] == '.' || is_listed(packs, count, entry->d_name))
-			continue;
-		char *pack = join(dir_path, entry->d_name);
-		if (unlink(pack) == 0)
-			(*out_removed)++;
-		free(pack);
-	}
-	closedir(dir);
-cleanup:
-	free(dir_path);
-	free(packs);
+	char *path = NULL;
+	int rc = backend_catalog_path(d->b, &path);
+	if (rc == 0)
+		rc = catalog_open(out, path, CATALOG_READ);
+	free(path);
 	return rc;
+}
+
+int dest_scratch_dir(dest *d, char **out)
+{
+	return backend_scratch_dir(d->b, out);
+}
+
+int dest_clean_scratch(dest *d)
+{
+	return backend_scratch_clean(d->b);
 }

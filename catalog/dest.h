@@ -1,17 +1,17 @@
 /*
- * dest.h - a backup destination: its layout, identity and lock.
+ * dest.h - a backup destination: its identity, its catalog and its lock, over a backend.
  *
- * A destination directory holds:
- *   strata.dest   marker: "strata destination", format and a random destination id
- *   catalog.db    the catalog (SQLite, WAL)
- *   packs/        pack files, named <16 hex digits>.pack
- *   lock          flock()ed by the one run that may write
- * Nothing in it needs to be parsed by hand. A directory without the marker is refused: an
- * empty one as "not initialised", anything else as "not a strata destination".
+ * A destination is a backend (backend.h: the local directory now, object storage later) that
+ * holds a marker (BACKEND_MARKER_NAME: "strata destination", format and a random destination
+ * id), a catalog (SQLite, WAL) and pack files. Only the backend knows where each of them is;
+ * dest asks it. Nothing in a destination needs to be parsed by hand. A destination without the
+ * marker is refused: an empty one as "not initialised", anything else as "not a strata
+ * destination".
  */
 #ifndef STRATA_CATALOG_DEST_H
 #define STRATA_CATALOG_DEST_H
 
+#include "catalog/backend.h"
 #include "catalog/catalog.h"
 
 #include <stdbool.h>
@@ -26,24 +26,34 @@ typedef enum dest_mode {
 /* Creates a destination at path: a new directory, or an existing empty one. */
 int dest_init(const char *path);
 
+/* Creates a destination on backend b (borrowed). */
+int dest_init_backend(backend *b, const char *what);
+
 /* Opens the destination at path; in DEST_WRITE mode fails with ST_ERR_LOCKED when another
  * run holds the lock. */
 int dest_open(dest **out, const char *path, dest_mode mode);
 
-/* Releases the lock and closes the catalog. NULL is allowed. */
+/* Opens the destination on backend b, which it then owns (also on failure); what names it in
+ * messages. */
+int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode);
+
+/* Releases the lock, closes the catalog and frees the backend. NULL is allowed. */
 void dest_close(dest *d);
 
 catalog *dest_catalog(dest *d);
+backend *dest_backend(dest *d);
+/* What the user called the destination (its path), for messages. */
 const char *dest_path(const dest *d);
 
-/* The path of pack name (caller frees). */
-char *dest_pack_path(const dest *d, const char *name);
-
-/* A fresh pack name (16 random hex digits) in out. */
+/* A fresh pack name (16 random hex digits and ".pack") in out. */
 void dest_new_pack_name(char out[17 + 5]);
 
-/* Removes pack files that the catalog does not list: leftovers of a killed run. Only in
- * DEST_WRITE mode (under the lock). *out_removed counts them. */
-int dest_remove_orphan_packs(dest *d, int *out_removed);
+/* Opens one more connection to the catalog, for reading from another thread. */
+int dest_open_reader(dest *d, catalog **out);
+
+/* A local folder for a job's scratch files (caller frees), and the removal of what killed
+ * runs left in it (only in DEST_WRITE mode, under the lock). */
+int dest_scratch_dir(dest *d, char **out);
+int dest_clean_scratch(dest *d);
 
 #endif

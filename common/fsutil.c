@@ -228,6 +228,26 @@ int st_remove_tree(const char *path)
 	return 0;
 }
 
+int st_list_dir(const char *path, char ***out, size_t *out_count)
+{
+	DIR *dir = opendir(path);
+	if (dir == NULL)
+		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read directory '%s'", path);
+	char **names = NULL;
+	size_t count = 0;
+	struct dirent *entry;
+	while ((entry = readdir(dir)) != NULL) {
+		if (entry->d_name[0] == '.')
+			continue;
+		names = st_realloc(names, (count + 1) * sizeof *names);
+		names[count++] = st_strdup(entry->d_name);
+	}
+	closedir(dir);
+	*out = names;
+	*out_count = count;
+	return 0;
+}
+
 double st_now_seconds(void)
 {
 	struct timespec ts;

@@ -44,6 +44,10 @@ int st_write_file_atomic(const char *path, const void *data, size_t len);
  * tells). */
 int st_dir_state(const char *path, bool *out_exists, bool *out_empty);
 
+/* The names in the directory at path, less those that start with '.'; the caller frees each
+ * name and the array. */
+int st_list_dir(const char *path, char ***out, size_t *out_count);
+
 /* Removes path and everything below it (links are removed, not followed); a missing path is
  * fine. */
 int st_remove_tree(const char *path);

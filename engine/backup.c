@@ -12,6 +12,7 @@
 #include "common/workers.h"
 #include "scanner/source.h"
 #include "scanner/source_db.h"
+#include "store/store.h"
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -30,6 +31,8 @@ typedef struct backup_job {
 	const backup_options *options;
 	backup_result *result;
 	dest *destination;
+	store *objects;
+	store_stats files_stored;   /* what the file pipeline stored */
 	catalog *dedup_readers[DEDUP_READERS];
 	catalog *node_reader;
 	scan_db *db;
@@ -213,13 +216,11 @@ static int run_pipeline(backup_job *job)
 	int io = o->io_threads > 0 ? o->io_threads : (32 * jobs > 128 ? 128 : 32 * jobs);
 	pipeline_config config = {
 		.destination = job->destination,
-		.dedup_readers = job->dedup_readers,
-		.dedup_reader_count = DEDUP_READERS,
+		.objects = job->objects,
 		.snapshot_id = job->snapshot.id,
 		.source = job->source,
 		.io_threads = io,
 		.cpu_threads = jobs,
-		.compression_level = o->compression_level > 0 ? o->compression_level : 3,
 	};
 	backup_pipeline *pipeline = NULL;
 	pthread_t progress;
@@ -245,16 +246,23 @@ static int run_pipeline(backup_job *job)
 		atomic_store(&job->progress_stop, true);
 		pthread_join(progress, NULL);
 	}
+	store_get_stats(job->objects, &job->files_stored);
 	return rc;
 }
 
-static int open_readers(backup_job *job)
+/* More catalog connections: one to feed nodes, a few for the dedup lookups of the I/O workers. */
+static int open_store(backup_job *job)
 {
-	char *path = st_sprintf("%s/catalog.db", job->options->dest_path);
-	int rc = catalog_open(&job->node_reader, path, CATALOG_READ);
+	int rc = dest_open_reader(job->destination, &job->node_reader);
 	for (int i = 0; i < DEDUP_READERS && rc == 0; i++)
-		rc = catalog_open(&job->dedup_readers[i], path, CATALOG_READ);
-	free(path);
+		rc = dest_open_reader(job->destination, &job->dedup_readers[i]);
+	store_options options = {
+		.compression_level = job->options->compression_level,
+		.readers = job->dedup_readers,
+		.reader_count = DEDUP_READERS,
+	};
+	if (rc == 0)
+		rc = store_open(&job->objects, job->destination, &options);
 	return rc;
 }
 
@@ -283,18 +291,19 @@ static int complete_snapshot(backup_job *job)
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
 		rc = catalog_dump_file_add(cat, snap->id, &job->dump_files[i]);
 	if (rc == 0)
-		rc = catalog_object_publish(cat);
+		rc = store_publish(job->objects);
+	store_stats stored;
+	store_get_stats(job->objects, &stored);
 	/* A node read again replaces its folderless version: it is not a new node. */
 	r->nodes_reread = (int64_t)job->reread_count;
 	r->nodes_new = atomic_load(&job->stats.nodes_done) - r->nodes_reread;
 	r->nodes_deleted = (int64_t)job->vanished_count;
 	r->files_read = atomic_load(&job->stats.files_read);
 	r->bytes_read = atomic_load(&job->stats.bytes_read);
-	r->objects_new = atomic_load(&job->stats.objects_new);
-	r->bytes_new = atomic_load(&job->stats.bytes_new);
-	r->stored_bytes = atomic_load(&job->stats.stored_bytes);
-	r->packs_new = atomic_load(&job->stats.packs_sealed) + r->db.packs_new;
-	r->stored_bytes += r->db.stored_bytes;
+	r->objects_new = job->files_stored.objects_new;
+	r->bytes_new = job->files_stored.bytes_new;
+	r->stored_bytes = stored.stored_bytes;
+	r->packs_new = stored.packs_sealed;
 	r->has_files = snap->has_files;
 	r->has_database = snap->has_database;
 	snap->finished_us = wall_clock_us();
@@ -327,9 +336,11 @@ static int prepare(backup_job *job)
 	if (rc == 0)
 		rc = catalog_discard_pending(dest_catalog(job->destination), &job->result->discarded_snapshots);
 	if (rc == 0)
-		rc = dest_remove_orphan_packs(job->destination, &job->result->removed_packs);
+		rc = open_store(job);
 	if (rc == 0)
-		rc = db_dump_clean_scratch(job->destination);
+		rc = store_remove_orphans(job->objects, &job->result->removed_packs);
+	if (rc == 0)
+		rc = dest_clean_scratch(job->destination);
 	if (rc == 0 && (job->result->discarded_snapshots || job->result->removed_packs))
 		st_log_info("discarded an interrupted backup (%d pending snapshot(s), %d unsealed pack(s))",
 			    job->result->discarded_snapshots, job->result->removed_packs);
@@ -341,8 +352,6 @@ static int prepare(backup_job *job)
 		rc = check_source_identity(job);
 	if (rc == 0)
 		rc = catalog_snapshot_latest_with_files(dest_catalog(job->destination), &job->previous, &job->has_previous);
-	if (rc == 0)
-		rc = open_readers(job);
 	return rc;
 }
 
@@ -362,8 +371,7 @@ static int finish_dump(backup_job *job)
 {
 	db_dump *dump = job->dump;
 	job->dump = NULL;
-	int level = job->options->compression_level > 0 ? job->options->compression_level : 3;
-	int rc = db_dump_finish(dump, job->snapshot.id, level, &job->dump_files, &job->dump_file_count,
+	int rc = db_dump_finish(dump, job->objects, job->snapshot.id, &job->dump_files, &job->dump_file_count,
 				&job->snapshot.db_info, &job->result->db);
 	if (rc == 0)
 		job->snapshot.has_database = true;
@@ -415,6 +423,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	if (rc != 0 && created)
 		discard_failed_snapshot(&job);
 	out->seconds = st_now_seconds() - started;
+	store_free(job.objects);
 	for (int i = 0; i < DEDUP_READERS; i++)
 		catalog_close(job.dedup_readers[i]);
 	catalog_close(job.node_reader);

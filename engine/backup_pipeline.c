@@ -29,14 +29,12 @@ static void on_stage_error(void *arg)
 	close_all_queues(p);
 }
 
-void object_message_free(backup_pipeline *p, object_message *msg)
+void pipeline_object_free(backup_pipeline *p, store_object *obj)
 {
-	if (msg == NULL)
+	if (obj == NULL)
 		return;
-	free(msg->data);
-	if (msg->budget)
-		st_budget_give(p->budget, msg->budget);
-	free(msg);
+	st_budget_give(p->budget, store_object_size(obj));
+	store_object_free(obj);
 }
 
 void node_message_free(node_message *msg)
@@ -52,7 +50,7 @@ void node_message_free(node_message *msg)
 static void free_writer_message(backup_pipeline *p, writer_message *msg)
 {
 	if (msg->kind == WRITE_OBJECT)
-		object_message_free(p, msg->u.object);
+		pipeline_object_free(p, msg->u.object);
 	else
 		node_message_free(msg->u.node);
 	free(msg);
@@ -77,18 +75,11 @@ static int compressor_run(void *arg)
 	backup_pipeline *p = arg;
 	void *item;
 	while (st_queue_pop(p->compress_queue, &item)) {
-		object_message *msg = item;
-		void *packed = NULL;
-		codec_compress(&packed, &msg->stored_size, &msg->codec, msg->data, msg->raw_size,
-			       p->config.compression_level);
-		if (packed != NULL) {
-			free(msg->data);
-			msg->data = packed;
-		}
-		if (!pipeline_send_to_writer(p, WRITE_OBJECT, msg))
+		store_object_encode(item);
+		if (!pipeline_send_to_writer(p, WRITE_OBJECT, item))
 			break;
 	}
-	codec_thread_release();
+	store_thread_release();
 	return 0;
 }
 
@@ -97,7 +88,6 @@ int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipelin
 	backup_pipeline *p = st_calloc(1, sizeof *p);
 	p->config = *config;
 	p->stats = stats;
-	p->dedup = dedup_new(config->dedup_readers, config->dedup_reader_count);
 	p->budget = st_budget_new(PIPELINE_MEMORY_BUDGET);
 	p->node_queue = st_queue_new((size_t)config->io_threads * 4);
 	p->compress_queue = st_queue_new(1024);
@@ -151,13 +141,12 @@ static void free_pipeline(backup_pipeline *p)
 	while (st_queue_pop(p->node_queue, &item))
 		free(item);
 	while (st_queue_pop(p->compress_queue, &item))
-		object_message_free(p, item);
+		pipeline_object_free(p, item);
 	while (st_queue_pop(p->write_queue, &item))
 		free_writer_message(p, item);
 	st_queue_free(p->node_queue);
 	st_queue_free(p->compress_queue);
 	st_queue_free(p->write_queue);
-	dedup_free(p->dedup);
 	st_budget_free(p->budget);
 	pthread_mutex_destroy(&p->error_lock);
 	free(p);

@@ -1,13 +1,13 @@
 /*
  * backup_pipeline.h - the concurrent part of a backup: read, hash, dedup, compress, pack.
  *
- * Stages, joined by bounded queues:
+ * Stages, joined by bounded queues, each one step of a store put (store.h):
  *   1. many I/O workers: take one node's tree each from the source (scanner/source.h), read
- *      its files in the source's order, hash them (XXH3-128), and claim new content with
- *      dedup; I/O concurrency is what pays on a cold repository, so there are many of these;
- *   2. a few compressors (one per core): zstd, or raw where it does not pay;
- *   3. one writer: appends objects to pack files, seals a pack (fsync) before its objects
- *      enter the catalog, and streams node versions into the pending snapshot.
+ *      its files in the source's order, and put them with store_put (hash, chunk, claim); I/O
+ *      concurrency is what pays on a cold repository, so there are many of these;
+ *   2. a few compressors (one per core): store_object_encode;
+ *   3. one writer: store_append, store_seal when a pack is full (inside the catalog
+ *      transaction), and streams node versions into the pending snapshot.
  * File data in flight is bounded by a byte budget, so memory does not grow with the
  * repository. Any stage's error stops every stage and becomes the pipeline's error.
  */
@@ -16,6 +16,7 @@
 
 #include "catalog/dest.h"
 #include "scanner/source.h"
+#include "store/store.h"
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -24,26 +25,21 @@ typedef struct backup_pipeline backup_pipeline;
 
 typedef struct pipeline_config {
 	dest *destination;       /* its catalog is used by the writer thread only */
-	catalog **dedup_readers; /* more connections, for dedup lookups */
-	int dedup_reader_count;
+	store *objects;          /* the writer thread appends and seals */
 	int64_t snapshot_id;     /* the pending snapshot */
 	source *source;          /* the files, read concurrently by the I/O workers */
 	int io_threads;
 	int cpu_threads;
-	int compression_level;
 } pipeline_config;
 
-/* Counters, updated while the pipeline runs (a progress display may read them). */
+/* Counters, updated while the pipeline runs (a progress display may read them). What was
+ * stored is counted by the store (store_get_stats). */
 typedef struct pipeline_stats {
 	atomic_llong nodes_done;
 	atomic_llong nodes_with_folder;
 	atomic_llong files_read;  /* files opened and read */
 	atomic_llong bytes_read;
 	atomic_llong entries;     /* files, directories and links recorded */
-	atomic_llong objects_new;
-	atomic_llong bytes_new;   /* raw size of new objects */
-	atomic_llong stored_bytes; /* bytes appended to packs */
-	atomic_llong packs_sealed;
 } pipeline_stats;
 
 int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipeline_stats *stats);
@@ -55,7 +51,8 @@ int pipeline_submit(backup_pipeline *pipeline, const scan_node *node);
  * and frees the pipeline. Returns the first error of any stage. */
 int pipeline_finish(backup_pipeline *pipeline);
 
-/* Stops every stage, abandons the open pack, and frees the pipeline. */
+/* Stops every stage and frees the pipeline (an unsealed pack stays with the store, which
+ * abandons it when freed). */
 void pipeline_abort(backup_pipeline *pipeline);
 
 #endif

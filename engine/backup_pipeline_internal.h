@@ -8,31 +8,18 @@
 #include "engine/backup_pipeline.h"
 
 #include "catalog/catalog.h"
-#include "catalog/codec.h"
 #include "common/budget.h"
 #include "common/error.h"
 #include "common/queue.h"
 #include "common/workers.h"
-#include "engine/dedup.h"
 #include "scanner/source.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <stdbool.h>
 
-/* Files larger than this are stored as several objects of this size. */
-#define PIPELINE_CHUNK_SIZE ((size_t)4 << 20)
 /* Bound on file data in flight between reading and writing. */
 #define PIPELINE_MEMORY_BUDGET ((size_t)32 << 20)
-
-/* New content on its way from a reader to the writer. */
-typedef struct object_message {
-	st_hash hash;
-	void *data;         /* raw content until compressed, then what is stored */
-	size_t raw_size;
-	size_t stored_size;
-	codec_kind codec;
-	size_t budget;      /* bytes of the budget this message holds */
-} object_message;
 
 /* One node's tree, ready for the catalog. */
 typedef struct node_message {
@@ -48,7 +35,7 @@ typedef enum writer_message_kind { WRITE_OBJECT, WRITE_NODE } writer_message_kin
 typedef struct writer_message {
 	writer_message_kind kind;
 	union {
-		object_message *object;
+		store_object *object; /* holds store_object_size() bytes of the budget */
 		node_message *node;
 	} u;
 } writer_message;
@@ -56,10 +43,9 @@ typedef struct writer_message {
 struct backup_pipeline {
 	pipeline_config config;
 	pipeline_stats *stats;
-	dedup *dedup;
 	st_budget *budget;
 	st_queue *node_queue;     /* scan_node * */
-	st_queue *compress_queue; /* object_message * */
+	st_queue *compress_queue; /* store_object * */
 	st_queue *write_queue;    /* writer_message * */
 	st_workers *readers;
 	st_workers *compressors;
@@ -77,7 +63,8 @@ int backup_writer_run(void *pipeline);
 /* Hands a message to the writer; false when the pipeline stopped (message freed). */
 bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
 
-void object_message_free(backup_pipeline *p, object_message *msg);
+/* Frees obj and gives its bytes back to the budget. */
+void pipeline_object_free(backup_pipeline *p, store_object *obj);
 void node_message_free(node_message *msg);
 
 #endif

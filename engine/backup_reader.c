@@ -1,6 +1,7 @@
 /*
  * backup_reader.c - the I/O workers: one node at a time, its tree and its files' bytes from the
- * source (scanner/source.h, whatever its kind), then hash and claim.
+ * source (scanner/source.h, whatever its kind), each file put into the store (read, hash,
+ * chunk, claim) with the compressors as its sink.
  *
  * Files of a node are read in the order the source suggests (1.x: inode order, close to disk
  * order on ext4); many workers keep many lookups and reads in flight, which is what a cold
@@ -14,65 +15,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Claims one piece of content; if it is new, hands it to the compressors (taking ownership of
- * data), otherwise frees it. */
-static int store_content(backup_pipeline *p, const st_hash *hash, void *data, size_t len, size_t budget)
+/* The store hands new content to the compressors through these, charged to the budget. */
+static int send_to_compressors(void *ctx, store_object *obj)
 {
-	bool is_new = false;
-	int rc = dedup_claim(p->dedup, hash, &is_new);
-	if (rc != 0 || !is_new) {
-		free(data);
-		st_budget_give(p->budget, budget);
-		return rc;
-	}
-	object_message *msg = st_calloc(1, sizeof *msg);
-	msg->hash = *hash;
-	msg->data = data;
-	msg->raw_size = len;
-	msg->budget = budget;
-	atomic_fetch_add(&p->stats->objects_new, 1);
-	atomic_fetch_add(&p->stats->bytes_new, (long long)len);
-	if (!st_queue_push(p->compress_queue, msg)) {
-		object_message_free(p, msg);
-		return st_error_set(ST_ERR_GENERIC, "backup stopped");
-	}
-	return 0;
+	backup_pipeline *p = ctx;
+	if (st_queue_push(p->compress_queue, obj))
+		return 0;
+	pipeline_object_free(p, obj);
+	return st_error_set(ST_ERR_GENERIC, "backup stopped");
 }
 
-/* Reads the entry's next len bytes into a new buffer charged to the budget. */
-static int read_piece(backup_pipeline *p, void **out, source_entry *file, size_t len)
+static void reserve_budget(void *ctx, size_t len)
 {
-	st_budget_take(p->budget, len);
-	void *buf = st_malloc(len ? len : 1);
-	int rc = source_entry_read(file, buf, len);
-	if (rc != 0) {
-		free(buf);
-		st_budget_give(p->budget, len);
-		return rc;
-	}
-	*out = buf;
-	return 0;
+	st_budget_take(((backup_pipeline *)ctx)->budget, len);
 }
 
-/* Reads a file larger than one chunk: each chunk is an object, the entry lists them. */
-static int read_chunked(backup_pipeline *p, catalog_entry *entry, st_hash *chunks, source_entry *file)
+static void release_budget(void *ctx, size_t len)
 {
-	st_hasher *whole = st_hasher_new();
-	int rc = 0;
-	size_t index = 0;
-	for (uint64_t offset = 0; offset < entry->size && rc == 0; offset += PIPELINE_CHUNK_SIZE, index++) {
-		size_t len = (size_t)(entry->size - offset < PIPELINE_CHUNK_SIZE ? entry->size - offset : PIPELINE_CHUNK_SIZE);
-		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, file, len)) != 0)
-			break;
-		st_hasher_update(whole, buf, len);
-		st_hash_buffer(&chunks[index], buf, len);
-		rc = store_content(p, &chunks[index], buf, len, len);
-	}
-	st_hasher_final(&entry->hash, whole);
-	entry->chunks = chunks;
-	entry->chunk_count = index;
-	return rc;
+	st_budget_give(((backup_pipeline *)ctx)->budget, len);
+}
+
+/* The store reads a file's bytes from the source's open entry. */
+static int read_from_source(void *ctx, void *buf, size_t len)
+{
+	return source_entry_read(ctx, buf, len);
 }
 
 static int read_file(backup_pipeline *p, const scan_node *node, const scan_entry *found, catalog_entry *entry,
@@ -82,25 +48,15 @@ static int read_file(backup_pipeline *p, const scan_node *node, const scan_entry
 	int rc = source_open_entry(&file, p->config.source, node, found);
 	if (rc != 0)
 		return rc;
-	if (entry->size > PIPELINE_CHUNK_SIZE) {
-		rc = read_chunked(p, entry, chunks, file);
-	} else {
-		size_t len = (size_t)entry->size;
-		void *buf = NULL;
-		if ((rc = read_piece(p, &buf, file, len)) == 0) {
-			st_hash_buffer(&entry->hash, buf, len);
-			rc = store_content(p, &entry->hash, buf, len, len);
-		}
-	}
+	store_sink sink = {.send = send_to_compressors, .reserve = reserve_budget, .release = release_budget, .ctx = p};
+	store_reader reader = {.read = read_from_source, .ctx = file};
+	entry->chunk_count = store_chunk_count(entry->size);
+	entry->chunks = entry->chunk_count ? chunks : NULL;
+	rc = store_put(p->config.objects, &reader, entry->size, &sink, &entry->hash, chunks);
+	source_entry_close(file);
 	atomic_fetch_add(&p->stats->files_read, 1);
 	atomic_fetch_add(&p->stats->bytes_read, (long long)entry->size);
-	source_entry_close(file);
 	return rc;
-}
-
-static size_t chunk_count_of(uint64_t size)
-{
-	return size > PIPELINE_CHUNK_SIZE ? (size_t)((size + PIPELINE_CHUNK_SIZE - 1) / PIPELINE_CHUNK_SIZE) : 0;
 }
 
 static _Thread_local const scan_tree *inode_order_tree;
@@ -144,7 +100,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const scan_nod
 		dst->mode = src->mode;
 		dst->type = (catalog_entry_type)src->type;
 		if (src->type == SCAN_ENTRY_FILE) {
-			total_chunks += chunk_count_of(src->size);
+			total_chunks += store_chunk_count(src->size);
 			msg->node.files++;
 			msg->node.bytes += src->size;
 		}
@@ -156,7 +112,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const scan_nod
 	for (size_t k = 0; k < file_count && rc == 0 && !atomic_load(&p->aborted); k++) {
 		catalog_entry *entry = &msg->entries[order[k]];
 		rc = read_file(p, node, &tree->entries[order[k]], entry, msg->chunk_hashes + next_chunk);
-		next_chunk += chunk_count_of(entry->size);
+		next_chunk += store_chunk_count(entry->size);
 	}
 	free(order);
 	return rc;

@@ -1,15 +1,14 @@
 /*
- * backup_writer.c - the one writer: objects into packs, node versions into the catalog.
+ * backup_writer.c - the one writer: objects into the store, node versions into the catalog.
  *
- * Objects go through a pack_sink (which seals a pack before its objects enter the catalog).
+ * Objects go through store_append; a full pack is sealed (store_seal) inside the catalog
+ * transaction, which then commits, so the catalog never names objects of an unsealed pack.
  * Node versions go into the pending snapshot in the same transactions; they become
  * visible only when the backup completes the snapshot.
  */
 #include "engine/backup_pipeline_internal.h"
 
 #include "catalog/dest.h"
-#include "catalog/pack.h"
-#include "engine/pack_sink.h"
 #include "common/error.h"
 #include "common/mem.h"
 
@@ -21,7 +20,7 @@
 typedef struct writer_state {
 	backup_pipeline *p;
 	catalog *cat;
-	pack_sink *sink;
+	store *objects;
 	bool in_transaction;
 	size_t nodes_in_transaction;
 } writer_state;
@@ -44,26 +43,23 @@ static int commit(writer_state *w)
 	return catalog_commit(w->cat);
 }
 
-/* Seals the open pack and registers it and its objects, then commits. */
+/* Seals the open pack and stages its objects, then commits. */
 static int seal_pack(writer_state *w)
 {
-	int sealed = 0;
 	int rc = ensure_transaction(w);
 	if (rc == 0)
-		rc = pack_sink_seal(w->sink, &sealed);
+		rc = store_seal(w->objects, NULL);
 	if (rc == 0)
 		rc = commit(w);
-	atomic_fetch_add(&w->p->stats->packs_sealed, sealed);
 	return rc;
 }
 
-static int write_object(writer_state *w, const object_message *msg)
+static int write_object(writer_state *w, store_object *obj)
 {
 	bool full = false;
-	int rc = pack_sink_append(w->sink, &msg->hash, msg->codec, msg->raw_size, msg->data, msg->stored_size, &full);
+	int rc = store_append(w->objects, obj, NULL, &full);
 	if (rc != 0)
 		return rc;
-	atomic_fetch_add(&w->p->stats->stored_bytes, (long long)(msg->stored_size + PACK_RECORD_HEADER_SIZE));
 	return full ? seal_pack(w) : 0;
 }
 
@@ -82,7 +78,7 @@ static int handle(writer_state *w, writer_message *msg)
 	int rc;
 	if (msg->kind == WRITE_OBJECT) {
 		rc = write_object(w, msg->u.object);
-		object_message_free(w->p, msg->u.object);
+		pipeline_object_free(w->p, msg->u.object);
 	} else {
 		rc = write_node(w, msg->u.node);
 		node_message_free(msg->u.node);
@@ -93,8 +89,8 @@ static int handle(writer_state *w, writer_message *msg)
 
 int backup_writer_run(void *arg)
 {
-	dest *d = ((backup_pipeline *)arg)->config.destination;
-	writer_state w = {.p = arg, .cat = dest_catalog(d), .sink = pack_sink_new(d)};
+	const pipeline_config *config = &((backup_pipeline *)arg)->config;
+	writer_state w = {.p = arg, .cat = dest_catalog(config->destination), .objects = config->objects};
 	void *item;
 	int rc = 0;
 	while (rc == 0 && st_queue_pop(w.p->write_queue, &item))
@@ -107,6 +103,6 @@ int backup_writer_run(void *arg)
 		rc = commit(&w);
 	if (rc != 0 && w.in_transaction)
 		catalog_rollback(w.cat);
-	pack_sink_free(w.sink);
+	store_thread_release();
 	return rc;
 }

@@ -6,12 +6,10 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
-#include "engine/blob_store.h"
 #include "engine/delta.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -26,9 +24,10 @@
 
 struct db_dump {
 	dest *d;
+	store *objects;    /* while the files are stored */
 	pg_tool pg_dump;
 	pg_tool pg_restore;
-	char *scratch;     /* <dest>/tmp/dump-<pid> */
+	char *scratch;     /* <scratch dir>/dump-<pid> */
 	char *dump_dir;    /* <scratch>/dump */
 	char *snapshot_id;
 	char *dsn;         /* without password */
@@ -41,19 +40,6 @@ struct db_dump {
 	st_error dump_error;
 	double dump_seconds;
 };
-
-static char *scratch_root(dest *d)
-{
-	return st_sprintf("%s/tmp", dest_path(d));
-}
-
-int db_dump_clean_scratch(dest *d)
-{
-	char *root = scratch_root(d);
-	int rc = st_remove_tree(root);
-	free(root);
-	return rc;
-}
 
 static int read_facts(db_dump *dump, scan_db *db)
 {
@@ -127,13 +113,15 @@ int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs
 	free(dbname);
 	if (rc == 0)
 		rc = read_facts(dump, db);
+	char *root = NULL;
+	if (rc == 0)
+		rc = dest_scratch_dir(d, &root);
 	if (rc == 0) {
-		char *root = scratch_root(d);
 		dump->scratch = st_sprintf("%s/dump-%d", root, (int)getpid());
 		dump->dump_dir = st_sprintf("%s/dump", dump->scratch);
-		free(root);
 		rc = st_mkdir_p(dump->scratch, 0700);
 	}
+	free(root);
 	if (rc == 0) {
 		dump->snapshot_id = st_strdup(scan_db_get_info(db)->snapshot_id);
 		dump->jobs = st_sprintf("%d", jobs > 0 ? jobs : 1);
@@ -192,26 +180,6 @@ static const char *key_of(const toc_item *items, size_t count, const char *file)
 	return file;
 }
 
-static int list_files(const char *dir_path, char ***out, size_t *out_count)
-{
-	DIR *dir = opendir(dir_path);
-	if (dir == NULL)
-		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read dump directory '%s'", dir_path);
-	char **names = NULL;
-	size_t count = 0;
-	struct dirent *entry;
-	while ((entry = readdir(dir)) != NULL) {
-		if (entry->d_name[0] == '.')
-			continue;
-		names = st_realloc(names, (count + 1) * sizeof *names);
-		names[count++] = st_strdup(entry->d_name);
-	}
-	closedir(dir);
-	*out = names;
-	*out_count = count;
-	return 0;
-}
-
 static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -240,20 +208,20 @@ static uint64_t file_size(const char *path)
 }
 
 /* Tries to store path as a delta against prev; *out_done false when a full copy is better. */
-static int try_delta(db_dump *dump, blob_store *store, pack_files *packs, const catalog_dump_file *prev,
-		     const char *path, catalog_dump_file *out, uint64_t *stored, bool *out_done)
+static int try_delta(db_dump *dump, const catalog_dump_file *prev, const char *path, catalog_dump_file *out,
+		     bool *out_done)
 {
 	*out_done = false;
 	if (!prev->has_signature || prev->chain_length + 1 >= DB_DUMP_MAX_CHAIN || out->size < DELTA_MIN_SIZE)
 		return 0;
 	char *sig = st_sprintf("%s/previous.sig", dump->scratch);
 	char *delta = st_sprintf("%s/file.delta", dump->scratch);
-	int rc = blob_read_to_file(packs, dest_catalog(dump->d), &prev->signature, sig);
+	int rc = store_get_to_path(dump->objects, &prev->signature, sig);
 	if (rc == 0)
 		rc = delta_create(sig, path, delta);
 	uint64_t delta_size = rc == 0 ? file_size(delta) : UINT64_MAX;
 	if (rc == 0 && delta_size < out->size && prev->chain_bytes + delta_size < out->size) {
-		rc = blob_store_file(store, delta, &out->content, stored);
+		rc = store_put_file(dump->objects, delta, &out->content);
 		out->storage = CATALOG_DUMP_DELTA;
 		out->base_snapshot = prev->snapshot_id;
 		out->chain_length = prev->chain_length + 1;
@@ -267,14 +235,14 @@ static int try_delta(db_dump *dump, blob_store *store, pack_files *packs, const 
 	return rc;
 }
 
-static int store_signature(db_dump *dump, blob_store *store, const char *path, catalog_dump_file *out, uint64_t *stored)
+static int store_signature(db_dump *dump, const char *path, catalog_dump_file *out)
 {
 	if (out->size < DELTA_MIN_SIZE)
 		return 0;
 	char *sig = st_sprintf("%s/file.sig", dump->scratch);
 	int rc = delta_signature(path, sig);
 	if (rc == 0)
-		rc = blob_store_file(store, sig, &out->signature, stored);
+		rc = store_put_file(dump->objects, sig, &out->signature);
 	out->has_signature = rc == 0;
 	unlink(sig);
 	free(sig);
@@ -282,13 +250,14 @@ static int store_signature(db_dump *dump, blob_store *store, const char *path, c
 }
 
 /* Stores one dump file: unchanged (reuse the previous row), delta, or full. */
-static int store_one(db_dump *dump, blob_store *store, pack_files *packs, int64_t snapshot_id, const char *name,
-		     const char *key, catalog_dump_file *out, db_dump_stats *stats)
+static int store_one(db_dump *dump, int64_t snapshot_id, const char *name, const char *key, catalog_dump_file *out,
+		     db_dump_stats *stats)
 {
 	char *path = st_sprintf("%s/%s", dump->dump_dir, name);
 	catalog_dump_file prev;
 	bool has_prev = false, done = false;
-	uint64_t stored = 0;
+	store_stats before, after;
+	store_get_stats(dump->objects, &before);
 	memset(out, 0, sizeof *out);
 	int rc = hash_file(path, &out->hash, &out->size);
 	if (rc == 0)
@@ -299,16 +268,16 @@ static int store_one(db_dump *dump, blob_store *store, pack_files *packs, int64_
 		has_prev = false;
 		done = true;
 	} else if (rc == 0 && has_prev) {
-		rc = try_delta(dump, store, packs, &prev, path, out, &stored, &done);
+		rc = try_delta(dump, &prev, path, out, &done);
 	}
 	if (rc == 0 && !done) {
-		rc = blob_store_file(store, path, &out->content, &stored);
+		rc = store_put_file(dump->objects, path, &out->content);
 		out->storage = CATALOG_DUMP_FULL;
 		out->chain_bytes = 0; /* a chain's cost is the deltas stored since its full copy */
 		out->hash = out->content.hash;
 	}
 	if (rc == 0 && !out->has_signature)
-		rc = store_signature(dump, store, path, out, &stored);
+		rc = store_signature(dump, path, out);
 	free((char *)out->name);
 	free((char *)out->table_key);
 	out->name = st_strdup(name);
@@ -319,44 +288,41 @@ static int store_one(db_dump *dump, blob_store *store, pack_files *packs, int64_
 	stats->files++;
 	stats->bytes += (int64_t)out->size;
 	stats->delta_files += out->storage == CATALOG_DUMP_DELTA;
-	stats->stored_bytes += (int64_t)stored;
+	store_get_stats(dump->objects, &after);
+	stats->stored_bytes += after.stored_bytes - before.stored_bytes;
 	free(path);
 	return rc;
 }
 
-static int store_dump(db_dump *dump, int64_t snapshot_id, int level, catalog_dump_file **out_files, size_t *out_count,
+static int store_dump(db_dump *dump, int64_t snapshot_id, catalog_dump_file **out_files, size_t *out_count,
 		      db_dump_stats *stats)
 {
 	toc_item *toc = NULL;
 	char **names = NULL;
 	size_t toc_count = 0, name_count = 0;
-	pack_files *packs = NULL;
 	catalog_dump_file *files = NULL;
 	size_t count = 0;
+	store_stats before, after;
+	store_get_stats(dump->objects, &before);
 	int rc = read_toc(dump, &toc, &toc_count);
 	if (rc == 0)
-		rc = list_files(dump->dump_dir, &names, &name_count);
-	if (rc == 0)
-		rc = pack_files_new(&packs, dump->d);
-	blob_store *store = rc == 0 ? blob_store_new(dump->d, level) : NULL;
+		rc = st_list_dir(dump->dump_dir, &names, &name_count);
 	if (rc == 0)
 		files = st_calloc(name_count ? name_count : 1, sizeof *files);
 	for (size_t i = 0; i < name_count && rc == 0; i++) {
-		rc = store_one(dump, store, packs, snapshot_id, names[i], key_of(toc, toc_count, names[i]), &files[i], stats);
+		rc = store_one(dump, snapshot_id, names[i], key_of(toc, toc_count, names[i]), &files[i], stats);
 		count = i + 1;
 	}
-	if (store != NULL) {
-		int finish_rc = blob_store_finish(store, rc == 0, &stats->packs_new);
-		if (rc == 0)
-			rc = finish_rc;
-	}
+	if (rc == 0)
+		rc = store_flush(dump->objects);
+	store_get_stats(dump->objects, &after);
+	stats->packs_new = after.packs_sealed - before.packs_sealed;
 	for (size_t i = 0; i < toc_count; i++)
 		free(toc[i].key);
 	free(toc);
 	for (size_t i = 0; i < name_count; i++)
 		free(names[i]);
 	free(names);
-	pack_files_free(packs);
 	if (rc != 0) {
 		catalog_dump_files_free(files, count);
 		return rc;
@@ -375,7 +341,7 @@ void db_dump_abort(db_dump *dump)
 	free_dump(dump);
 }
 
-int db_dump_finish(db_dump *dump, int64_t snapshot_id, int compression_level, catalog_dump_file **out_files,
+int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_dump_file **out_files,
 		   size_t *out_count, char **out_db_info, db_dump_stats *stats)
 {
 	memset(stats, 0, sizeof *stats);
@@ -386,8 +352,9 @@ int db_dump_finish(db_dump *dump, int64_t snapshot_id, int compression_level, ca
 	snprintf(stats->pg_dump_version, sizeof stats->pg_dump_version, "%s", dump->pg_dump.version);
 	if (dump->dump_rc != 0)
 		rc = st_error_restore(&dump->dump_error);
+	dump->objects = objects;
 	if (rc == 0)
-		rc = store_dump(dump, snapshot_id, compression_level, out_files, out_count, stats);
+		rc = store_dump(dump, snapshot_id, out_files, out_count, stats);
 	if (rc == 0) {
 		*out_db_info = dump->db_info;
 		dump->db_info = NULL;

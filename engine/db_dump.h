@@ -3,9 +3,9 @@
  * deduplicated objects and rsync deltas.
  *
  * db_dump_start() runs `pg_dump --snapshot=<exported id> --format=directory --jobs=N
- * --compress=0` in a background thread while the file pipeline works, into a scratch folder
- * of the destination (removed by the next run if this one is killed). db_dump_finish() waits
- * for it, then stores every file of the dump: a table's data file as an rsync delta against
+ * --compress=0` in a background thread while the file pipeline works, into the destination's
+ * scratch folder (dest_scratch_dir; cleaned by the next run if this one is killed).
+ * db_dump_finish() waits for it, then puts every file of the dump into the store: a table's data file as an rsync delta against
  * its previous version when that is smaller (chains end with a full copy at least every
  * DB_DUMP_MAX_CHAIN snapshots, or earlier when the chain would cost more than a full copy),
  * otherwise in full; the new version's signature is kept for the next delta.
@@ -16,6 +16,7 @@
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
 #include "scanner/source_db.h"
+#include "store/store.h"
 
 #include <stdint.h>
 
@@ -39,16 +40,14 @@ typedef struct db_dump_stats {
  * and starts pg_dump. dsn is the user's; its password goes to pg_dump's environment only. */
 int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs);
 
-/* Waits for pg_dump and stores its files for snapshot_id. out_files and out_count are the rows
- * to insert in the final transaction (free with catalog_dump_files_free); out_db_info the
- * JSON facts (caller frees). Always frees the dump, also on failure. */
-int db_dump_finish(db_dump *dump, int64_t snapshot_id, int compression_level, catalog_dump_file **out_files,
+/* Waits for pg_dump and puts its files into objects (sealing the last pack) for snapshot_id.
+ * out_files and out_count are the rows to insert in the final transaction (free with
+ * catalog_dump_files_free); out_db_info the JSON facts (caller frees). Always frees the dump,
+ * also on failure. */
+int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_dump_file **out_files,
 		   size_t *out_count, char **out_db_info, db_dump_stats *stats);
 
 /* Stops waiting for the dump (joins pg_dump) and frees everything, storing nothing. */
 void db_dump_abort(db_dump *dump);
-
-/* Removes scratch folders left by killed runs (call under the destination's lock). */
-int db_dump_clean_scratch(dest *d);
 
 #endif

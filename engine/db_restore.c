@@ -3,18 +3,16 @@
  */
 #include "engine/db_restore.h"
 
-
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
 #include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
-#include "engine/blob_store.h"
 #include "engine/delta.h"
-#include "engine/pack_files.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +25,7 @@
 typedef struct db_restore_job {
 	const db_restore_options *options;
 	dest *d;
-	pack_files *packs;
+	store *objects;
 	catalog_snapshot snap;
 	char *dir;        /* the dump directory being written */
 	int dir_fd;       /* that directory, opened once: every file is created below it */
@@ -102,7 +100,7 @@ static int materialize(db_restore_job *job, const catalog_dump_file *file, int o
 {
 	catalog *cat = dest_catalog(job->d);
 	if (file->storage == CATALOG_DUMP_FULL)
-		return blob_read_to_fd(job->packs, cat, &file->content, out_fd, what);
+		return store_get_to_fd(job->objects, out_fd, &file->content, what);
 	if (depth > 64)
 		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
 	catalog_dump_file base;
@@ -115,7 +113,7 @@ static int materialize(db_restore_job *job, const catalog_dump_file *file, int o
 		catalog_dump_file_release(&base);
 	}
 	if (rc == 0)
-		rc = blob_read_to_fd(job->packs, cat, &file->content, delta, what);
+		rc = store_get_to_fd(job->objects, delta, &file->content, what);
 	if (rc == 0)
 		rc = rewind_fd(basis, what);
 	if (rc == 0)
@@ -395,7 +393,7 @@ static int open_snapshot(db_restore_job *job, db_restore_result *out)
 		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no database (it was taken with --files-only)",
 				  (long long)job->snap.id);
 	if (rc == 0)
-		rc = pack_files_new(&job->packs, job->d);
+		rc = store_open(&job->objects, job->d, NULL);
 	if (rc == 0) {
 		char database[128];
 		db_info_schema_version(out->schema_version, sizeof out->schema_version, job->snap.db_info);
@@ -456,7 +454,7 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	free(job.dir);
 	free(job.target_db);
 	pg_session_close(job.target);
-	pack_files_free(job.packs);
+	store_free(job.objects);
 	catalog_snapshot_release(&job.snap);
 	dest_close(job.d);
 	return rc;

@@ -10,7 +10,6 @@
 
 #include "catalog/catalog.h"
 #include "catalog/dest.h"
-#include "catalog/pack.h"
 #include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -19,8 +18,8 @@
 #include "common/queue.h"
 #include "common/workers.h"
 #include "engine/db_restore.h"
-#include "engine/pack_files.h"
 #include "scanner/node_tree.h"
+#include "store/store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +35,7 @@ typedef struct restore_job {
 	const restore_options *options;
 	int root_fd;               /* the target root, opened once; everything is created below it */
 	unsigned confine_flags;    /* ST_CONFINE_REPLACE with --force */
-	pack_files *packs;
+	store *objects;
 	st_queue *queue;           /* catalog_node_tree * */
 	atomic_llong folders, files, directories, symlinks, bytes;
 } restore_job;
@@ -49,51 +48,6 @@ int restore_check_path(const char *path)
 	if (path[0] == '\0')
 		return st_error_set(ST_ERR_TARGET, "path '' would escape the restore target");
 	return st_confine_check_path(path, "the restore target");
-}
-
-/* Reads one object into a new buffer, checking it against hash. */
-static int read_object(restore_job *job, void **out, const pack_location *loc, const st_hash *hash)
-{
-	int fd;
-	const char *pack_name;
-	int rc = pack_files_get(job->packs, loc->pack_id, &fd, &pack_name);
-	if (rc == 0)
-		rc = pack_check_location(loc, pack_name);
-	if (rc != 0)
-		return rc;
-	void *buf = st_malloc(loc->raw_size ? (size_t)loc->raw_size : 1);
-	if ((rc = pack_read_object(buf, fd, loc, hash, pack_name)) != 0) {
-		free(buf);
-		return rc;
-	}
-	*out = buf;
-	return 0;
-}
-
-static int write_content(restore_job *job, int fd, const catalog_tree_entry *e, const char *path)
-{
-	void *buf = NULL;
-	int rc = 0;
-	if (e->entry.chunk_count == 0) {
-		if ((rc = read_object(job, &buf, &e->location, &e->entry.hash)) == 0)
-			rc = st_write_all(fd, buf, (size_t)e->location.raw_size, path);
-		free(buf);
-		return rc;
-	}
-	st_hasher *whole = st_hasher_new();
-	for (size_t i = 0; i < e->entry.chunk_count && rc == 0; i++) {
-		if ((rc = read_object(job, &buf, &e->chunk_locations[i], &e->entry.chunks[i])) != 0)
-			break;
-		st_hasher_update(whole, buf, (size_t)e->chunk_locations[i].raw_size);
-		rc = st_write_all(fd, buf, (size_t)e->chunk_locations[i].raw_size, path);
-		free(buf);
-		buf = NULL;
-	}
-	st_hash actual;
-	st_hasher_final(&actual, whole);
-	if (rc == 0 && !st_hash_equal(&actual, &e->entry.hash))
-		rc = st_error_set(ST_ERR_CORRUPT, "restored content of '%s' does not match its hash", path);
-	return rc;
 }
 
 /* One node folder being restored: its descriptor, and its path for messages. */
@@ -121,7 +75,7 @@ static int restore_file(restore_job *job, const node_target *node, const catalog
 		return rc;
 	char shown[PATH_MAX];
 	snprintf(shown, sizeof shown, "%s/%s", node->display, path);
-	rc = write_content(job, fd, e, shown);
+	rc = store_get_entry_to_fd(job->objects, fd, e, shown);
 	if (rc == 0)
 		rc = set_fd_metadata(fd, e->entry.mode, e->entry.mtime_ns, node->display, path);
 	if (close(fd) != 0 && rc == 0)
@@ -242,6 +196,7 @@ static int restore_worker(void *arg)
 		rc = restore_node(job, item);
 		catalog_node_tree_free(item);
 	}
+	store_thread_release();
 	return rc;
 }
 
@@ -346,7 +301,7 @@ int restore_run(const restore_options *options, restore_result *out)
 	if (rc == 0)
 		rc = prepare_target(&job);
 	if (rc == 0)
-		rc = pack_files_new(&job.packs, d);
+		rc = store_open(&job.objects, d, NULL);
 	if (rc == 0) {
 		int jobs = options->jobs > 0 ? options->jobs : st_cpu_count();
 		job.queue = st_queue_new(256);
@@ -375,7 +330,7 @@ int restore_run(const restore_options *options, restore_result *out)
 			catalog_node_tree_free(item);
 		st_queue_free(job.queue);
 	}
-	pack_files_free(job.packs);
+	store_free(job.objects);
 	if (job.root_fd >= 0)
 		close(job.root_fd);
 	dest_close(d);

@@ -11,9 +11,8 @@
 int main(void)
 {
 	int failed = 0;
-	failed += run_codec_tests();
-	failed += run_pack_tests();
 	failed += run_catalog_tests();
 	failed += run_dest_tests();
+	failed += run_backend_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -8,6 +8,9 @@
 #include "catalog/catalog_internal.h"
 #include "common/error.h"
 
+/* The catalog stores the store's codec ids without interpreting them (store/codec.h). */
+enum { CODEC_RAW = 0, CODEC_ZSTD = 1 };
+
 static catalog *create_catalog(const char *dir, char *path_out)
 {
 	char path[TU_PATH_MAX];

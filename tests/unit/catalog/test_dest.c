@@ -1,6 +1,6 @@
 /*
- * test_dest.c - destinations: initialisation, recognition, the lock, orphan packs
- * (catalog/dest.h).
+ * test_dest.c - destinations: initialisation, recognition, the lock (catalog/dest.h). Orphan
+ * packs are the store's: tests/unit/store/test_store.c.
  */
 #include "../testutil.h"
 #include "tests.h"
@@ -51,7 +51,7 @@ static void test_init_new_directory(void **state)
 	assert_int_equal(strspn(id, "0123456789abcdef"), 32);
 	free(id);
 
-	char *pack = dest_pack_path(d, "0123456789abcdef.pack");
+	char *pack = backend_describe(dest_backend(d), BACKEND_SPACE_PACKS, "0123456789abcdef.pack");
 	char expected[TU_PATH_MAX];
 	snprintf(expected, sizeof expected, "%s/packs/0123456789abcdef.pack", path);
 	assert_string_equal(pack, expected);
@@ -176,43 +176,6 @@ static void test_lock_is_exclusive(void **state)
 	dest_close(second);
 }
 
-static void test_remove_orphan_packs(void **state)
-{
-	const char *tmp = *state;
-	char path[TU_PATH_MAX];
-	init_dest(tmp, path);
-	dest *d = NULL;
-	assert_int_equal(dest_open(&d, path, DEST_WRITE), 0);
-
-	int removed = -1;
-	assert_int_equal(dest_remove_orphan_packs(d, &removed), 0);
-	assert_int_equal(removed, 0);
-
-	int64_t id = 0;
-	assert_int_equal(catalog_pack_add(dest_catalog(d), "1111111111111111.pack", 16, 0, &id), 0);
-	char *listed = dest_pack_path(d, "1111111111111111.pack");
-	char *orphan1 = dest_pack_path(d, "2222222222222222.pack");
-	char *orphan2 = dest_pack_path(d, "3333333333333333.pack");
-	tu_write_file(listed, "STRATAPK", 8);
-	tu_write_file(orphan1, "STRATAPK", 8);
-	tu_write_file(orphan2, "", 0);
-
-	assert_int_equal(dest_remove_orphan_packs(d, &removed), 0);
-	assert_int_equal(removed, 2);
-	assert_true(tu_exists(listed));
-	assert_false(tu_exists(orphan1));
-	assert_false(tu_exists(orphan2));
-
-	/* Nothing left to remove. */
-	assert_int_equal(dest_remove_orphan_packs(d, &removed), 0);
-	assert_int_equal(removed, 0);
-	assert_true(tu_exists(listed));
-	free(listed);
-	free(orphan1);
-	free(orphan2);
-	dest_close(d);
-}
-
 static void test_new_pack_names(void **state)
 {
 	(void)state;
@@ -235,7 +198,6 @@ int run_dest_tests(void)
 		DEST_TEST(test_init_refusals),
 		DEST_TEST(test_open_refusals),
 		DEST_TEST(test_lock_is_exclusive),
-		DEST_TEST(test_remove_orphan_packs),
 		cmocka_unit_test(test_new_pack_names),
 	};
 	return cmocka_run_group_tests_name("catalog/dest", tests, NULL, NULL);

@@ -6,10 +6,9 @@
 #define STRATA_TESTS_UNIT_CATALOG_TESTS_H
 
 /* Each returns the number of failed tests of its group. */
-int run_codec_tests(void);
-int run_pack_tests(void);
 int run_catalog_tests(void);
 int run_dest_tests(void);
+int run_backend_tests(void);
 
 /* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
  * path), removed again with everything in it. */

@@ -1,7 +1,7 @@
 /*
  * dedup.c - content dedup: this run's claims in an open-addressing hash set, then the catalog.
  */
-#include "engine/dedup.h"
+#include "store/dedup.h"
 
 #include "common/mem.h"
 
@@ -105,12 +105,9 @@ static bool set_contains(const dedup *d, const st_hash *hash)
 	return false;
 }
 
-/* Looks hash up in the catalog on a reader chosen by the hash, so lookups spread out. */
-static int catalog_has(dedup *d, const st_hash *hash, bool *out)
+int dedup_lookup(dedup *d, const st_hash *hash, bool *out)
 {
-	*out = false;
-	if (d->catalog_empty)
-		return 0;
+	/* A reader chosen by the hash, so lookups spread out. */
 	dedup_reader *reader = &d->readers[hash->bytes[0] % d->reader_count];
 	pthread_mutex_lock(&reader->lock);
 	int rc = catalog_object_find(reader->cat, hash, NULL, out);
@@ -127,7 +124,7 @@ int dedup_claim(dedup *d, const st_hash *hash, bool *out_new)
 	pthread_mutex_unlock(&d->lock);
 	if (known)
 		return 0;
-	int rc = catalog_has(d, hash, &known);
+	int rc = d->catalog_empty ? 0 : dedup_lookup(d, hash, &known);
 	if (rc != 0 || known)
 		return rc;
 	/* Claim it, unless another worker did since we looked. */

@@ -1,14 +1,52 @@
 /*
- * test_pack.c - pack files: writing, reading back, and detecting damage (catalog/pack.h).
+ * test_pack.c - pack files: writing, reading back, and detecting damage (store/pack.h).
+ *
+ * Packs are written and read through a local backend rooted at the test's directory, so a
+ * pack named N is the file <tmp>/packs/N.
  */
 #include "../testutil.h"
 #include "tests.h"
 
-#include "catalog/pack.h"
+#include "catalog/backend.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "store/pack.h"
 
 #include <errno.h>
+#include <libgen.h>
+
+/* A local backend rooted at dir, with its packs folder. */
+static backend *backend_at(const char *dir)
+{
+	char packs[TU_PATH_MAX];
+	tu_join(packs, dir, "packs");
+	if (mkdir(packs, 0700) != 0)
+		assert_int_equal(errno, EEXIST);
+	backend *b = NULL;
+	assert_int_equal(backend_local_new(&b, dir), 0);
+	return b;
+}
+
+/* The pack file at path (<root>/packs/<name>), open for reading; *out_b must be freed after
+ * *out_r is closed. */
+static int open_pack_file(const char *path, backend **out_b, backend_read **out_r)
+{
+	char copy[TU_PATH_MAX], name[TU_PATH_MAX];
+	snprintf(copy, sizeof copy, "%s", path);
+	snprintf(name, sizeof name, "%s", basename(copy));
+	snprintf(copy, sizeof copy, "%s", path);
+	char *packs = dirname(copy);
+	*out_b = backend_at(dirname(packs));
+	int rc = backend_open_read(*out_b, BACKEND_SPACE_PACKS, name, out_r);
+	assert_int_equal(rc, 0);
+	return rc;
+}
+
+static void close_pack_file(backend *b, backend_read *r)
+{
+	backend_read_close(r);
+	backend_free(b);
+}
 
 #define OBJECTS 6
 
@@ -22,27 +60,11 @@ typedef struct object {
 
 typedef struct pack_fixture {
 	char path[TU_PATH_MAX];
+	char name[64];
 	object objects[OBJECTS];
 	size_t count;
 	uint64_t size;
 } pack_fixture;
-
-static unsigned char *text_data(size_t len, unsigned seed)
-{
-	unsigned char *data = malloc(len ? len : 1);
-	assert_non_null(data);
-	for (size_t i = 0; i < len; i++)
-		data[i] = (unsigned char)("abcdefgh\n"[(i / 3 + seed) % 9]);
-	return data;
-}
-
-static unsigned char *random_data(size_t len, uint64_t seed)
-{
-	unsigned char *data = malloc(len ? len : 1);
-	assert_non_null(data);
-	tu_fill_random(data, len, seed);
-	return data;
-}
 
 /* Appends data as one object (compressed when it pays). */
 static void add_object(pack_fixture *f, pack_writer *w, unsigned char *raw, size_t len)
@@ -70,9 +92,13 @@ static void add_object(pack_fixture *f, pack_writer *w, unsigned char *raw, size
 static void write_pack(pack_fixture *f, const char *dir, const char *name, bool large)
 {
 	memset(f, 0, sizeof *f);
-	tu_join(f->path, dir, name);
+	char packs[TU_PATH_MAX];
+	tu_join(packs, dir, "packs");
+	tu_join(f->path, packs, name);
+	snprintf(f->name, sizeof f->name, "%s", name);
+	backend *b = backend_at(dir);
 	pack_writer *w = NULL;
-	assert_int_equal(pack_writer_open(&w, f->path), 0);
+	assert_int_equal(pack_writer_open(&w, b, name), 0);
 	assert_int_equal(pack_writer_size(w), PACK_FILE_HEADER_SIZE);
 	add_object(f, w, text_data(5000, 1), 5000);
 	add_object(f, w, random_data(700, 2), 700);
@@ -83,6 +109,7 @@ static void write_pack(pack_fixture *f, const char *dir, const char *name, bool 
 	add_object(f, w, random_data(1, 5), 1);
 	f->size = pack_writer_size(w);
 	assert_int_equal(pack_writer_seal(w), 0);
+	backend_free(b);
 	struct stat st;
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_size, f->size);
@@ -97,15 +124,16 @@ static void free_pack(pack_fixture *f)
 /* Reads object i from the pack at path; returns pack_read_object's code. */
 static int read_back(const char *path, const object *o, const st_hash *expected)
 {
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
+	backend *b = NULL;
+	backend_read *r = NULL;
+	open_pack_file(path, &b, &r);
 	unsigned char *out = malloc(o->raw_len ? o->raw_len : 1);
 	assert_non_null(out);
-	int rc = pack_read_object(out, fd, &o->loc, expected, "test.pack");
+	int rc = pack_read_object(out, r, &o->loc, expected);
 	if (rc == 0)
 		assert_memory_equal(out, o->raw, o->raw_len);
 	free(out);
-	close(fd);
+	close_pack_file(b, r);
 	return rc;
 }
 
@@ -138,18 +166,19 @@ static void test_write_and_read_back(void **state)
 	assert_int_equal(expected_offset, f.size);
 	assert_true(saw_raw && saw_zstd);
 
-	int fd = open(f.path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(pack_check_file_header(fd, "p"), 0);
+	backend *b = NULL;
+	backend_read *r = NULL;
+	open_pack_file(f.path, &b, &r);
+	assert_int_equal(pack_check_file_header(r), 0);
 	for (size_t i = 0; i < f.count; i++) {
 		pack_record rec;
-		assert_int_equal(pack_read_record_header(&rec, fd, f.objects[i].loc.offset, "p"), 0);
+		assert_int_equal(pack_read_record_header(&rec, r, f.objects[i].loc.offset), 0);
 		assert_true(st_hash_equal(&rec.hash, &f.objects[i].hash));
 		assert_int_equal(rec.raw_size, f.objects[i].loc.raw_size);
 		assert_int_equal(rec.stored_size, f.objects[i].loc.stored_size);
 		assert_int_equal(rec.codec, f.objects[i].loc.codec);
 	}
-	close(fd);
+	close_pack_file(b, r);
 	/* In reverse order too: reads are positional. */
 	for (size_t i = f.count; i-- > 0;)
 		assert_int_equal(read_back(f.path, &f.objects[i], &f.objects[i].hash), 0);
@@ -160,10 +189,11 @@ static void test_open_refuses_existing_file(void **state)
 {
 	const char *tmp = *state;
 	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "exists.pack");
+	backend *b = backend_at(tmp);
+	tu_join(path, tmp, "packs/exists.pack");
 	tu_write_file(path, "keep me", 7);
 	pack_writer *w = NULL;
-	assert_int_equal(pack_writer_open(&w, path), ST_ERR_DEST);
+	assert_int_equal(pack_writer_open(&w, b, "exists.pack"), ST_ERR_DEST);
 	assert_non_null(strstr(st_error_message(), "exists.pack"));
 	size_t len = 0;
 	unsigned char *back = tu_read_file(path, &len);
@@ -172,16 +202,18 @@ static void test_open_refuses_existing_file(void **state)
 	free(back);
 
 	tu_join(path, tmp, "missing-dir/x.pack");
-	assert_int_equal(pack_writer_open(&w, path), ST_ERR_DEST);
+	assert_int_equal(pack_writer_open(&w, b, "missing-dir/x.pack"), ST_ERR_DEST);
+	backend_free(b);
 }
 
 static void test_abandon_leaves_an_orphan(void **state)
 {
 	const char *tmp = *state;
 	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "abandoned.pack");
+	backend *b = backend_at(tmp);
+	tu_join(path, tmp, "packs/abandoned.pack");
 	pack_writer *w = NULL;
-	assert_int_equal(pack_writer_open(&w, path), 0);
+	assert_int_equal(pack_writer_open(&w, b, "abandoned.pack"), 0);
 	st_hash h;
 	st_hash_buffer(&h, "x", 1);
 	uint64_t offset = 0;
@@ -189,6 +221,7 @@ static void test_abandon_leaves_an_orphan(void **state)
 	pack_writer_abandon(w);
 	pack_writer_abandon(NULL);
 	assert_true(tu_exists(path));
+	backend_free(b);
 }
 
 static void test_flipped_payload_byte(void **state)
@@ -207,7 +240,7 @@ static void test_flipped_payload_byte(void **state)
 			flip_byte(f.path, positions[p], 0x01);
 			st_error_clear();
 			assert_int_equal(read_back(f.path, o, &o->hash), ST_ERR_CORRUPT);
-			assert_non_null(strstr(st_error_message(), "test.pack"));
+			assert_non_null(strstr(st_error_message(), f.name));
 			flip_byte(f.path, positions[p], 0x01);
 			assert_int_equal(read_back(f.path, o, &o->hash), 0);
 		}
@@ -221,21 +254,22 @@ static void test_flipped_header_byte(void **state)
 	pack_fixture f;
 	write_pack(&f, tmp, "header.pack", false);
 	object *o = &f.objects[1];
-	int fd = open(f.path, O_RDONLY);
-	assert_true(fd >= 0);
+	backend *be = NULL;
+	backend_read *r = NULL;
+	open_pack_file(f.path, &be, &r);
 	/* Every byte of the record header is covered: magic, codec, reserved, sizes, hash, checksum. */
 	for (uint64_t b = 0; b < PACK_RECORD_HEADER_SIZE; b++) {
 		flip_byte(f.path, o->loc.offset + b, 0x80);
 		assert_int_equal(read_back(f.path, o, &o->hash), ST_ERR_CORRUPT);
 		pack_record rec;
-		assert_int_equal(pack_read_record_header(&rec, fd, o->loc.offset, "p"), ST_ERR_CORRUPT);
+		assert_int_equal(pack_read_record_header(&rec, r, o->loc.offset), ST_ERR_CORRUPT);
 		char offset_text[32];
 		snprintf(offset_text, sizeof offset_text, "offset %llu", (unsigned long long)o->loc.offset);
 		assert_non_null(strstr(st_error_message(), offset_text));
 		flip_byte(f.path, o->loc.offset + b, 0x80);
 	}
 	assert_int_equal(read_back(f.path, o, &o->hash), 0);
-	close(fd);
+	close_pack_file(be, r);
 	free_pack(&f);
 }
 
@@ -279,12 +313,12 @@ typedef struct oversized {
 static int read_oversized(void *arg)
 {
 	oversized *o = arg;
-	int fd = open(o->path, O_RDONLY);
-	if (fd < 0)
-		return 2;
+	backend *b = NULL;
+	backend_read *r = NULL;
+	open_pack_file(o->path, &b, &r);
 	unsigned char out[16];
-	int rc = pack_read_object(out, fd, &o->loc, &o->hash, "test.pack");
-	close(fd);
+	int rc = pack_read_object(out, r, &o->loc, &o->hash);
+	close_pack_file(b, r);
 	return rc == ST_ERR_CORRUPT ? 0 : 1;
 }
 
@@ -320,10 +354,11 @@ static void test_truncated_pack(void **state)
 
 static int check_header_of(const char *path)
 {
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	int rc = pack_check_file_header(fd, "candidate");
-	close(fd);
+	backend *b = NULL;
+	backend_read *r = NULL;
+	open_pack_file(path, &b, &r);
+	int rc = pack_check_file_header(r);
+	close_pack_file(b, r);
 	return rc;
 }
 
@@ -331,7 +366,8 @@ static void test_file_header_checks(void **state)
 {
 	const char *tmp = *state;
 	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "not-a-pack");
+	backend_free(backend_at(tmp));
+	tu_join(path, tmp, "packs/not-a-pack");
 
 	tu_write_file(path, "this is just some text, not a pack file\n", 41);
 	assert_int_equal(check_header_of(path), ST_ERR_CORRUPT);
@@ -359,10 +395,9 @@ static void test_file_header_checks(void **state)
 static void test_seal_reports_full_disk(void **state)
 {
 	const char *tmp = *state;
-	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "full.pack");
+	backend *b = backend_at(tmp);
 	pack_writer *w = NULL;
-	assert_int_equal(pack_writer_open(&w, path), 0);
+	assert_int_equal(pack_writer_open(&w, b, "full.pack"), 0);
 	st_hash h;
 	st_hash_buffer(&h, "data", 4);
 	uint64_t offset = 0;
@@ -377,8 +412,7 @@ static void test_seal_reports_full_disk(void **state)
 	assert_non_null(strstr(st_error_message(), "full.pack"));
 
 	/* A large append goes straight to the file: the fault shows at append time. */
-	tu_join(path, tmp, "full2.pack");
-	assert_int_equal(pack_writer_open(&w, path), 0);
+	assert_int_equal(pack_writer_open(&w, b, "full2.pack"), 0);
 	size_t big = 2u << 20;
 	unsigned char *data = random_data(big, 9);
 	st_hash_buffer(&h, data, big);
@@ -390,6 +424,7 @@ static void test_seal_reports_full_disk(void **state)
 	assert_int_equal(rc, ST_ERR_NOSPACE);
 	pack_writer_abandon(w);
 	free(data);
+	backend_free(b);
 }
 
 /* Mutates a copy of a small pack at random and checks that every object either reads back
@@ -406,7 +441,7 @@ static void test_random_corruption_is_always_detected(void **state)
 	unsigned char *copy = malloc(len);
 	assert_non_null(copy);
 	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "fuzz.pack");
+	tu_join(path, tmp, "packs/fuzz.pack");
 
 	uint64_t rng = 20240601;
 	size_t detected = 0;
@@ -420,11 +455,12 @@ static void test_random_corruption_is_always_detected(void **state)
 			cut = (size_t)(tu_rand(&rng) % len);
 		tu_write_file(path, copy, cut);
 
-		int fd = open(path, O_RDONLY);
-		assert_true(fd >= 0);
+		backend *b = NULL;
+		backend_read *r = NULL;
+		open_pack_file(path, &b, &r);
 		/* File header: magic and format are checked, the reserved bytes are not. */
 		bool header_damaged = cut < PACK_FILE_HEADER_SIZE || memcmp(copy, original, 12) != 0;
-		int rc = pack_check_file_header(fd, "fuzz");
+		int rc = pack_check_file_header(r);
 		assert_int_equal(rc, header_damaged ? ST_ERR_CORRUPT : 0);
 
 		for (size_t i = 0; i < f.count; i++) {
@@ -434,7 +470,7 @@ static void test_random_corruption_is_always_detected(void **state)
 			bool damaged = cut < end || memcmp(copy + start, original + start, end - start) != 0;
 			unsigned char *out = malloc(o->raw_len ? o->raw_len : 1);
 			assert_non_null(out);
-			rc = pack_read_object(out, fd, &o->loc, &o->hash, "fuzz");
+			rc = pack_read_object(out, r, &o->loc, &o->hash);
 			if (damaged) {
 				assert_int_equal(rc, ST_ERR_CORRUPT);
 				detected++;
@@ -445,12 +481,12 @@ static void test_random_corruption_is_always_detected(void **state)
 			free(out);
 
 			pack_record rec;
-			rc = pack_read_record_header(&rec, fd, o->loc.offset, "fuzz");
+			rc = pack_read_record_header(&rec, r, o->loc.offset);
 			bool header_hit = cut < start + PACK_RECORD_HEADER_SIZE ||
 					  memcmp(copy + start, original + start, PACK_RECORD_HEADER_SIZE) != 0;
 			assert_int_equal(rc, header_hit ? ST_ERR_CORRUPT : 0);
 		}
-		close(fd);
+		close_pack_file(b, r);
 	}
 	assert_true(detected > 0);
 	free(copy);
@@ -475,5 +511,5 @@ int run_pack_tests(void)
 		PACK_TEST(test_seal_reports_full_disk),
 		PACK_TEST(test_random_corruption_is_always_detected),
 	};
-	return cmocka_run_group_tests_name("catalog/pack", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("store/pack", tests, NULL, NULL);
 }

@@ -1,10 +1,10 @@
 /*
- * test_codec.c - object compression (catalog/codec.h).
+ * test_codec.c - object compression (store/codec.h).
  */
 #include "../testutil.h"
 #include "tests.h"
 
-#include "catalog/codec.h"
+#include "store/codec.h"
 #include "common/error.h"
 
 #include <pthread.h>
@@ -195,7 +195,7 @@ int run_codec_tests(void)
 		cmocka_unit_test(test_corrupt_frames_are_detected),
 		cmocka_unit_test(test_thread_contexts),
 	};
-	int failed = cmocka_run_group_tests_name("catalog/codec", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("store/codec", tests, NULL, NULL);
 	codec_thread_release(); /* the main thread's cached contexts, for the leak checker */
 	return failed;
 }

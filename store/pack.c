@@ -1,17 +1,13 @@
 /*
- * pack.c - pack files (see pack.h for the format).
+ * pack.c - pack files over a destination backend (see pack.h for the format).
  */
-#include "catalog/pack.h"
+#include "store/pack.h"
 
 #include "common/error.h"
-#include "common/fsutil.h"
 #include "common/mem.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define PACK_FORMAT 1
 #define WRITE_BUFFER_SIZE (1u << 20)
@@ -20,8 +16,7 @@ static const char file_magic[8] = {'S', 'T', 'R', 'A', 'T', 'A', 'P', 'K'};
 static const char record_magic[4] = {'S', 'O', 'B', 'J'};
 
 struct pack_writer {
-	int fd;
-	char *path;
+	backend_write *file;
 	uint64_t size;
 	unsigned char *buffer;
 	size_t buffered;
@@ -57,7 +52,7 @@ static uint64_t get_u64(const unsigned char *p)
 
 static int flush_buffer(pack_writer *writer)
 {
-	int rc = st_write_all(writer->fd, writer->buffer, writer->buffered, writer->path);
+	int rc = writer->buffered ? backend_append(writer->file, writer->buffer, writer->buffered) : 0;
 	writer->buffered = 0;
 	return rc;
 }
@@ -70,7 +65,7 @@ static int write_bytes(pack_writer *writer, const void *data, size_t len)
 			return rc;
 	}
 	if (len >= WRITE_BUFFER_SIZE) {
-		int rc = st_write_all(writer->fd, data, len, writer->path);
+		int rc = backend_append(writer->file, data, len);
 		if (rc == 0)
 			writer->size += len;
 		return rc;
@@ -81,19 +76,19 @@ static int write_bytes(pack_writer *writer, const void *data, size_t len)
 	return 0;
 }
 
-int pack_writer_open(pack_writer **out, const char *path)
+int pack_writer_open(pack_writer **out, backend *b, const char *name)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return st_error_set_errno(ST_ERR_DEST, errno, "unable to create pack '%s'", path);
+	backend_write *file = NULL;
+	int rc = backend_create(b, BACKEND_SPACE_PACKS, name, &file);
+	if (rc != 0)
+		return st_error_prefix("unable to create pack");
 	pack_writer *writer = st_calloc(1, sizeof *writer);
-	writer->fd = fd;
-	writer->path = st_strdup(path);
+	writer->file = file;
 	writer->buffer = st_malloc(WRITE_BUFFER_SIZE);
 	unsigned char header[PACK_FILE_HEADER_SIZE] = {0};
 	memcpy(header, file_magic, sizeof file_magic);
 	put_u32(header + 8, PACK_FORMAT);
-	int rc = write_bytes(writer, header, sizeof header);
+	rc = write_bytes(writer, header, sizeof header);
 	if (rc != 0) {
 		pack_writer_abandon(writer);
 		return rc;
@@ -131,45 +126,36 @@ uint64_t pack_writer_size(const pack_writer *writer)
 	return writer->size;
 }
 
-static void free_writer(pack_writer *writer)
-{
-	if (writer->fd >= 0)
-		close(writer->fd);
-	free(writer->buffer);
-	free(writer->path);
-	free(writer);
-}
-
 int pack_writer_seal(pack_writer *writer)
 {
 	int rc = flush_buffer(writer);
 	if (rc == 0)
-		rc = st_fsync_fd(writer->fd, writer->path);
-	if (rc == 0 && close(writer->fd) != 0)
-		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to close pack '%s'", writer->path);
-	writer->fd = -1;
-	if (rc == 0) {
-		char *dir = st_strdup(writer->path);
-		char *slash = strrchr(dir, '/');
-		if (slash != NULL)
-			*slash = '\0';
-		rc = st_fsync_dir(slash != NULL ? dir : ".");
-		free(dir);
-	}
-	free_writer(writer);
+		rc = backend_sync(writer->file);
+	int close_rc = backend_write_close(writer->file);
+	if (rc == 0)
+		rc = close_rc;
+	free(writer->buffer);
+	free(writer);
 	return rc;
 }
 
 void pack_writer_abandon(pack_writer *writer)
 {
-	if (writer != NULL)
-		free_writer(writer);
+	if (writer == NULL)
+		return;
+	st_error saved;
+	st_error_save(&saved);
+	backend_write_close(writer->file);
+	st_error_restore(&saved);
+	free(writer->buffer);
+	free(writer);
 }
 
-int pack_check_file_header(int fd, const char *what)
+int pack_check_file_header(backend_read *r)
 {
+	const char *what = backend_read_name(r);
 	unsigned char header[PACK_FILE_HEADER_SIZE];
-	int rc = st_pread_all(fd, header, sizeof header, 0, what);
+	int rc = backend_read_range(r, header, sizeof header, 0);
 	if (rc != 0)
 		return rc == ST_ERR_CORRUPT ? st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: truncated header", what) : rc;
 	if (memcmp(header, file_magic, sizeof file_magic) != 0)
@@ -192,13 +178,13 @@ static int decode_record_header(pack_record *out, const unsigned char *header, u
 	return 0;
 }
 
-int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const char *what)
+int pack_read_record_header(pack_record *out, backend_read *r, uint64_t offset)
 {
 	unsigned char header[PACK_RECORD_HEADER_SIZE];
-	int rc = st_pread_all(fd, header, sizeof header, offset, what);
+	int rc = backend_read_range(r, header, sizeof header, offset);
 	if (rc != 0)
 		return rc;
-	return decode_record_header(out, header, offset, what);
+	return decode_record_header(out, header, offset, backend_read_name(r));
 }
 
 int pack_check_location(const pack_location *loc, const char *what)
@@ -209,25 +195,26 @@ int pack_check_location(const pack_location *loc, const char *what)
 	return 0;
 }
 
-int pack_read_object(void *out, int fd, const pack_location *loc, const st_hash *expected,
-		     const char *what)
+int pack_read_object(void *out, backend_read *r, const pack_location *loc, const st_hash *expected)
 {
+	const char *what = backend_read_name(r);
 	unsigned char *buf = NULL;
 	pack_record record;
 	/* The header is checked against the location before anything is sized from it. */
 	int rc = pack_check_location(loc, what);
 	if (rc == 0)
-		rc = pack_read_record_header(&record, fd, loc->offset, what);
+		rc = pack_read_record_header(&record, r, loc->offset);
 	if (rc != 0)
 		return rc;
 	if (!st_hash_equal(&record.hash, expected) || record.raw_size != loc->raw_size ||
-	    record.stored_size != loc->stored_size || record.codec != loc->codec)
+	    record.stored_size != loc->stored_size || (int)record.codec != loc->codec)
 		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: object at offset %llu is not the one the catalog names",
 				    what, (unsigned long long)loc->offset);
 	buf = st_malloc(loc->stored_size ? (size_t)loc->stored_size : 1);
-	if ((rc = st_pread_all(fd, buf, (size_t)loc->stored_size, loc->offset + PACK_RECORD_HEADER_SIZE, what)) != 0)
+	if ((rc = backend_read_range(r, buf, (size_t)loc->stored_size, loc->offset + PACK_RECORD_HEADER_SIZE)) != 0)
 		goto cleanup;
-	if ((rc = codec_decompress(out, (size_t)loc->raw_size, buf, (size_t)loc->stored_size, loc->codec, what)) != 0)
+	if ((rc = codec_decompress(out, (size_t)loc->raw_size, buf, (size_t)loc->stored_size, (codec_kind)loc->codec,
+				   what)) != 0)
 		goto cleanup;
 	st_hash actual;
 	st_hash_buffer(&actual, out, (size_t)loc->raw_size);

@@ -1,5 +1,6 @@
 /*
- * dedup.h - "is this content already stored?" for the backup's I/O workers.
+ * dedup.h - "is this content already stored?" for the store's writers (the backup's I/O
+ * workers, the dump store); internal to the store.
  *
  * Content is new when it is neither in the catalog (committed objects of earlier runs,
  * including a killed run's sealed packs) nor claimed earlier in this run. dedup_claim() both
@@ -10,8 +11,8 @@
  * a few reader connections, so many I/O workers do not queue behind one SQLite lookup. When
  * the catalog held no object when the run began (a first backup), no lookup is needed at all.
  */
-#ifndef STRATA_ENGINE_DEDUP_H
-#define STRATA_ENGINE_DEDUP_H
+#ifndef STRATA_STORE_DEDUP_H
+#define STRATA_STORE_DEDUP_H
 
 #include "catalog/catalog.h"
 #include "common/hash.h"
@@ -26,5 +27,8 @@ void dedup_free(dedup *d);
 
 /* *out_new is true when the caller must store the content (it now holds the claim). */
 int dedup_claim(dedup *d, const st_hash *hash, bool *out_new);
+
+/* *out is true when the catalog holds hash as a published object (claims do not count). */
+int dedup_lookup(dedup *d, const st_hash *hash, bool *out);
 
 #endif

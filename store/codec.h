@@ -1,11 +1,11 @@
 /*
  * codec.h - object compression: zstd, or raw where compression does not pay.
  *
- * The only place that calls zstd. Compression contexts are cached per thread, so the
- * compressing workers do not allocate one per object.
+ * The only place that calls zstd; internal to the store. Compression contexts are cached per
+ * thread, so the compressing workers do not allocate one per object.
  */
-#ifndef STRATA_CATALOG_CODEC_H
-#define STRATA_CATALOG_CODEC_H
+#ifndef STRATA_STORE_CODEC_H
+#define STRATA_STORE_CODEC_H
 
 #include <stddef.h>
 #include <stdint.h>

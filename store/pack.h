@@ -8,14 +8,18 @@
  * self-describing: a lost catalog can be rebuilt by reading them, and a reader can check every
  * object without the catalog.
  *
- * Packs are append-only while written and never changed after pack_writer_seal(), which
- * fsyncs the file and its directory: only then may the catalog point at its objects.
+ * Packs are append-only while written and never changed after pack_writer_seal(), which makes
+ * the pack durable through the backend (fsync of file and folder; the PUT on object storage):
+ * only then may the catalog point at its objects. Internal to the store: nothing outside
+ * store/ sees a record header or a location.
  */
-#ifndef STRATA_CATALOG_PACK_H
-#define STRATA_CATALOG_PACK_H
+#ifndef STRATA_STORE_PACK_H
+#define STRATA_STORE_PACK_H
 
-#include "catalog/codec.h"
+#include "catalog/backend.h"
+#include "catalog/catalog.h"
 #include "common/hash.h"
+#include "store/codec.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -28,15 +32,6 @@
 
 typedef struct pack_writer pack_writer;
 
-/* Where an object is, as the catalog records it. */
-typedef struct pack_location {
-	int64_t pack_id;
-	uint64_t offset;      /* of the record header */
-	uint64_t raw_size;
-	uint64_t stored_size; /* bytes after the record header */
-	codec_kind codec;
-} pack_location;
-
 /* The decoded header of one record. */
 typedef struct pack_record {
 	st_hash hash;
@@ -45,8 +40,8 @@ typedef struct pack_record {
 	codec_kind codec;
 } pack_record;
 
-/* Creates the pack file path (which must not exist) and writes its file header. */
-int pack_writer_open(pack_writer **out, const char *path);
+/* Creates pack name (which must not exist) on b and writes its file header. */
+int pack_writer_open(pack_writer **out, backend *b, const char *name);
 
 /* Appends one record; *out_offset is where its header starts. */
 int pack_writer_append(pack_writer *writer, const st_hash *hash, codec_kind codec, uint64_t raw_size,
@@ -55,27 +50,26 @@ int pack_writer_append(pack_writer *writer, const st_hash *hash, codec_kind code
 /* Bytes written so far, file header included. */
 uint64_t pack_writer_size(const pack_writer *writer);
 
-/* Flushes, fsyncs the pack and its directory, closes and frees the writer. On failure the
+/* Flushes, syncs the pack (and its folder), closes and frees the writer. On failure the
  * writer is freed too and the pack must be treated as lost. */
 int pack_writer_seal(pack_writer *writer);
 
 /* Closes and frees without sealing (the file stays, as an orphan to be removed). */
 void pack_writer_abandon(pack_writer *writer);
 
-/* Checks the file header of the pack open at fd; what names it in errors. */
-int pack_check_file_header(int fd, const char *what);
+/* Checks the file header of the pack open at r; errors name it. */
+int pack_check_file_header(backend_read *r);
 
 /* Reads and validates the record header at offset. */
-int pack_read_record_header(pack_record *out, int fd, uint64_t offset, const char *what);
+int pack_read_record_header(pack_record *out, backend_read *r, uint64_t offset);
 
 /* ST_ERR_CORRUPT when loc's sizes exceed PACK_MAX_OBJECT_SIZE: callers check a location from
  * the catalog before they allocate loc->raw_size bytes for it. */
 int pack_check_location(const pack_location *loc, const char *what);
 
-/* Reads the object at loc from the pack open at fd into out (loc->raw_size bytes), decodes it
- * and checks that it hashes to expected. Any mismatch is ST_ERR_CORRUPT naming what and the
- * offset. */
-int pack_read_object(void *out, int fd, const pack_location *loc, const st_hash *expected,
-		     const char *what);
+/* Reads the object at loc from the pack open at r into out (loc->raw_size bytes), decodes it
+ * and checks that it hashes to expected. Any mismatch is ST_ERR_CORRUPT naming the pack and
+ * the offset. */
+int pack_read_object(void *out, backend_read *r, const pack_location *loc, const st_hash *expected);
 
 #endif

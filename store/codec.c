@@ -1,7 +1,7 @@
 /*
  * codec.c - zstd compression with per-thread contexts (see codec.h).
  */
-#include "catalog/codec.h"
+#include "store/codec.h"
 
 #include "common/error.h"
 #include "common/mem.h"
