@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@ static const char usage[] =
 	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
 	"  8 corruption found, 9 restore target error, 10 out of disk space, 130 interrupted\n";
 
+/* glibc's malloc arenas: few, whatever the number of threads. */
+#define CLI_MALLOC_ARENAS 4
+
 typedef struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -45,6 +49,23 @@ static const command commands[] = {
 	{"check", cmd_check},
 };
 
+/* How each kind of log message starts after "strata: ". */
+static const char *const log_prefixes[] = {
+	[ST_LOG_KIND_WARNING] = "warning: ",
+	[ST_LOG_KIND_NOTE] = "",
+	[ST_LOG_KIND_INFO] = "",
+	[ST_LOG_KIND_DEBUG] = "debug: ",
+};
+_Static_assert(sizeof log_prefixes / sizeof log_prefixes[0] == ST_LOG_KIND_END,
+	       "log_prefixes needs one entry per st_log_kind");
+
+/* The sink of the library tiers' messages (common/log.h): one "strata: " line each on stderr. */
+static void log_to_stderr(void *ctx, st_log_kind kind, const char *message)
+{
+	(void)ctx;
+	fprintf(stderr, "strata: %s%s\n", log_prefixes[kind], message);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -55,13 +76,16 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	st_log_set_sink(log_to_stderr, NULL);
 	st_fault_inject_from_env();
 	/* Dozens of I/O threads would otherwise each get a malloc arena: memory must stay bounded. */
-	mallopt(M_ARENA_MAX, 4);
+	mallopt(M_ARENA_MAX, CLI_MALLOC_ARENAS);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		int rc = commands[i].run(argc - 1, argv + 1);
+		if (rc == CLI_HELP_SHOWN)
+			return 0;
 		if (rc != 0)
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
 		return st_error_exit_code(rc);

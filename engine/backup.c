@@ -3,6 +3,8 @@
  */
 #include "engine/backup.h"
 
+#include "engine/backup_pipeline.h"
+
 #include "catalog/dest.h"
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -47,6 +49,7 @@ typedef struct backup_job {
 	db_dump *dump;
 	catalog_dump_file *dump_files;
 	size_t dump_file_count;
+	double started;             /* st_now_seconds() at the start */
 } backup_job;
 
 static int64_t wall_clock_us(void)
@@ -144,16 +147,31 @@ static int plan_selection(backup_job *job)
 	return rc;
 }
 
+/* The pipeline's counters as the caller's progress callback sees them. */
+static void report_progress(backup_job *job)
+{
+	int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
+	backup_progress p = {
+		.nodes_done = atomic_load(&job->stats.nodes_done),
+		.nodes_expected = expected > 0 ? expected : 0,
+		.files_read = atomic_load(&job->stats.files_read),
+		.bytes_read = atomic_load(&job->stats.bytes_read),
+		.objects_new = atomic_load(&job->stats.objects_new),
+		.stored_bytes = atomic_load(&job->stats.stored_bytes),
+		.seconds = st_now_seconds() - job->started,
+	};
+	job->options->progress(job->options->progress_ctx, &p);
+}
+
 static void *progress_thread(void *arg)
 {
 	backup_job *job = arg;
-	struct timespec pause = {0, 500 * 1000 * 1000};
+	struct timespec pause = {BACKUP_PROGRESS_INTERVAL_MS / 1000, (BACKUP_PROGRESS_INTERVAL_MS % 1000) * 1000000L};
 	for (;;) {
 		nanosleep(&pause, NULL);
 		if (atomic_load(&job->progress_stop))
 			break;
-		int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
-		job->options->progress(job->options->progress_ctx, &job->stats, expected > 0 ? expected : 0);
+		report_progress(job);
 	}
 	return NULL;
 }
@@ -183,11 +201,17 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 	return rc;
 }
 
+static int compression_level(const backup_options *o)
+{
+	return o->compression_level > 0 ? o->compression_level : BACKUP_COMPRESSION_LEVEL_DEFAULT;
+}
+
 static int run_pipeline(backup_job *job)
 {
 	const backup_options *o = job->options;
 	int jobs = o->jobs > 0 ? o->jobs : st_cpu_count();
-	int io = o->io_threads > 0 ? o->io_threads : (32 * jobs > 128 ? 128 : 32 * jobs);
+	int per_job = BACKUP_IO_THREADS_PER_JOB * jobs;
+	int io = o->io_threads > 0 ? o->io_threads : (per_job > BACKUP_IO_THREADS_MAX ? BACKUP_IO_THREADS_MAX : per_job);
 	pipeline_config config = {
 		.destination = job->destination,
 		.dedup_readers = job->dedup_readers,
@@ -196,7 +220,7 @@ static int run_pipeline(backup_job *job)
 		.repository = job->repository,
 		.io_threads = io,
 		.cpu_threads = jobs,
-		.compression_level = o->compression_level > 0 ? o->compression_level : 3,
+		.compression_level = compression_level(o),
 	};
 	backup_pipeline *pipeline = NULL;
 	pthread_t progress;
@@ -331,8 +355,7 @@ static int finish_dump(backup_job *job)
 {
 	db_dump *dump = job->dump;
 	job->dump = NULL;
-	int level = job->options->compression_level > 0 ? job->options->compression_level : 3;
-	int rc = db_dump_finish(dump, job->snapshot.id, level, &job->dump_files, &job->dump_file_count,
+	int rc = db_dump_finish(dump, job->snapshot.id, compression_level(job->options), &job->dump_files, &job->dump_file_count,
 				&job->snapshot.db_info, &job->result->db);
 	if (rc == 0)
 		job->snapshot.has_database = true;
@@ -347,8 +370,7 @@ static int start_dump(backup_job *job)
 
 int backup_run(const backup_options *options, backup_result *out)
 {
-	double started = st_now_seconds();
-	backup_job job = {.options = options, .result = out};
+	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.progress_stop, false);
 	int rc = prepare(&job);
@@ -380,7 +402,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	db_dump_abort(job.dump);
 	if (rc != 0 && created)
 		discard_failed_snapshot(&job);
-	out->seconds = st_now_seconds() - started;
+	out->seconds = st_now_seconds() - job.started;
 	for (int i = 0; i < DEDUP_READERS; i++)
 		catalog_close(job.dedup_readers[i]);
 	catalog_close(job.node_reader);

@@ -7,6 +7,7 @@
 #include "common/fsutil.h"
 #include "common/mem.h"
 #include "engine/blob_store.h"
+#include "engine/db_info.h"
 #include "engine/delta.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
@@ -58,24 +59,23 @@ int db_dump_clean_scratch(dest *d)
 static int read_facts(db_dump *dump, scan_db *db)
 {
 	pg_session *s = scan_db_session(db);
-	char *schema = NULL, *size = NULL, *tables = NULL;
-	int rc = pg_session_schema_version(s, &schema);
+	const scan_db_info *source = scan_db_get_info(db);
+	db_info info = {.server_version = (char *)source->server_version,
+			.pg_dump_version = dump->pg_dump.version,
+			.database = (char *)source->database};
+	char *size = NULL;
+	int rc = pg_session_schema_version(s, &info.schema_version);
 	if (rc == 0)
 		rc = pg_session_query_text(s, "SELECT pg_database_size(current_database())", &size);
 	if (rc == 0)
-		rc = pg_session_table_counts(s, &tables);
+		rc = pg_session_table_counts(s, &info.tables, &info.table_count);
 	if (rc == 0) {
-		const scan_db_info *info = scan_db_get_info(db);
-		char *schema_json = schema ? st_sprintf("\"%s\"", schema) : st_strdup("null");
-		dump->db_info = st_sprintf("{\"server_version\": \"%s\", \"pg_dump_version\": \"%s\", \"schema_version\": %s,"
-					   " \"database\": \"%s\", \"size_bytes\": %s, \"tables\": %s}",
-					   info->server_version, dump->pg_dump.version, schema_json, info->database,
-					   size ? size : "0", tables);
-		free(schema_json);
+		info.size_bytes = size ? strtoll(size, NULL, 10) : 0;
+		dump->db_info = db_info_to_json(&info);
 	}
-	free(schema);
+	free(info.schema_version);
+	pg_table_rows_free(info.tables, info.table_count);
 	free(size);
-	free(tables);
 	return rc;
 }
 

@@ -8,15 +8,17 @@
 #include "catalog/dest.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "engine/blob_store.h"
+#include "engine/db_dump.h"
+#include "engine/db_info.h"
 #include "engine/delta.h"
 #include "engine/pack_files.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,44 +29,12 @@ typedef struct db_restore_job {
 	dest *d;
 	pack_files *packs;
 	catalog_snapshot snap;
+	db_info facts;    /* what the backup recorded about the database */
 	char *dir;        /* the dump directory being written */
 	bool dir_is_temp;
 	char *target_db;
 	pg_session *target;
 } db_restore_job;
-
-static void say(const db_restore_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(const db_restore_job *job, const char *fmt, ...)
-{
-	if (job->options->say == NULL)
-		return;
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	job->options->say(job->options->say_ctx, line);
-}
-
-/* The string value of "key" in the flat JSON strata writes, or "" (also for null). */
-static void json_string_field(char *out, size_t cap, const char *json, const char *key)
-{
-	char *needle = st_sprintf("\"%s\": \"", key);
-	const char *at = json ? strstr(json, needle) : NULL;
-	out[0] = '\0';
-	if (at != NULL) {
-		at += strlen(needle);
-		size_t len = strcspn(at, "\"");
-		snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), at);
-	}
-	free(needle);
-}
-
-void db_info_schema_version(char *out, size_t cap, const char *db_info)
-{
-	json_string_field(out, cap, db_info, "schema_version");
-}
 
 /* Rebuilds one dump file (following its delta chain) into path. */
 static int materialize(db_restore_job *job, const catalog_dump_file *file, const char *path, int depth)
@@ -163,7 +133,7 @@ static int open_target(db_restore_job *job, db_restore_result *out)
 		return rc;
 	char *name = pg_quote_identifier(admin, job->target_db);
 	char *sql = st_sprintf("CREATE DATABASE %s", name);
-	say(job, "creating database '%s' on the target cluster", job->target_db);
+	st_log_note("creating database '%s' on the target cluster", job->target_db);
 	rc = pg_session_exec(admin, sql);
 	if (rc != 0) {
 		/* The server's reason follows the last ": " of the message. */
@@ -234,8 +204,8 @@ static int run_pg_restore(db_restore_job *job)
 	if (rc == 0 && job->options->keep_owners)
 		rc = check_owners(job, &tool);
 	if (rc == 0 && !job->options->keep_owners && pg_session_query_text(job->target, "SELECT current_user", &user) == 0)
-		say(job, "restored objects will belong to role '%s' (the target connection's); --keep-owners keeps the dump's owners",
-		    user ? user : "?");
+		st_log_note("restored objects will belong to role '%s' (the target connection's); --keep-owners keeps the dump's owners",
+			    user ? user : "?");
 	if (rc == 0) {
 		char *dbarg = st_sprintf("--dbname=%s", dsn);
 		char *jobs = st_sprintf("--jobs=%d", job->options->jobs > 0 ? job->options->jobs : 1);
@@ -269,40 +239,26 @@ static int run_pg_restore(db_restore_job *job)
 /* Compares every table's row count and the schema version with the snapshot's record. */
 static int verify(db_restore_job *job, db_restore_result *out)
 {
-	const char *tables = job->snap.db_info ? strstr(job->snap.db_info, "\"tables\": {") : NULL;
 	int rc = 0;
-	for (const char *p = tables ? tables + 11 : NULL; p && rc == 0;) {
-		const char *open_quote = strchr(p, '"');
-		if (open_quote == NULL)
-			break;
-		const char *close_quote = strchr(open_quote + 1, '"');
-		if (close_quote == NULL)
-			break;
-		char *name = st_sprintf("%.*s", (int)(close_quote - open_quote - 1), open_quote + 1);
-		long long expected = strtoll(close_quote + 2, NULL, 10);
-		char *dot = strchr(name, '.');
-		char *schema_q = NULL, *table_q = NULL, *sql = NULL, *count = NULL;
-		if (dot != NULL) {
-			*dot = '\0';
-			schema_q = pg_quote_identifier(job->target, name);
-			table_q = pg_quote_identifier(job->target, dot + 1);
-			*dot = '.';
-			sql = st_sprintf("SELECT count(*) FROM %s.%s", schema_q, table_q);
-			rc = pg_session_query_text(job->target, sql, &count);
-		}
-		if (rc == 0 && count != NULL && strtoll(count, NULL, 10) != expected)
-			rc = st_error_set(ST_ERR_CORRUPT, "verification failed: table '%s' has %s rows, the snapshot recorded %lld",
-					  name, count, expected);
+	for (size_t i = 0; i < job->facts.table_count && rc == 0; i++) {
+		const pg_table_rows *t = &job->facts.tables[i];
+		char *schema_q = pg_quote_identifier(job->target, t->schema);
+		char *table_q = pg_quote_identifier(job->target, t->table);
+		char *sql = st_sprintf("SELECT count(*) FROM %s.%s", schema_q, table_q);
+		char *count = NULL;
+		rc = pg_session_query_text(job->target, sql, &count);
+		if (rc == 0 && count != NULL && strtoll(count, NULL, 10) != t->rows)
+			rc = st_error_set(ST_ERR_CORRUPT,
+					  "verification failed: table '%s.%s' has %s rows, the snapshot recorded %lld", t->schema,
+					  t->table, count, (long long)t->rows);
 		if (rc == 0) {
 			out->tables++;
-			out->rows += expected;
+			out->rows += t->rows;
 		}
-		free(name);
 		free(schema_q);
 		free(table_q);
 		free(sql);
 		free(count);
-		p = strchr(close_quote, ',');
 	}
 	char *schema = NULL;
 	if (rc == 0)
@@ -313,8 +269,8 @@ static int verify(db_restore_job *job, db_restore_result *out)
 	free(schema);
 	out->verified = rc == 0;
 	if (rc == 0)
-		say(job, "verified: %lld tables, %lld rows, every row count matches the snapshot; schema version %s",
-		    (long long)out->tables, (long long)out->rows, out->schema_version[0] ? out->schema_version : "(none)");
+		st_log_note("verified: %lld tables, %lld rows, every row count matches the snapshot; schema version %s",
+			    (long long)out->tables, (long long)out->rows, out->schema_version[0] ? out->schema_version : "(none)");
 	return rc;
 }
 
@@ -327,14 +283,16 @@ static int open_snapshot(db_restore_job *job, db_restore_result *out)
 		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no database (it was taken with --files-only)",
 				  (long long)job->snap.id);
 	if (rc == 0)
+		rc = db_info_parse(&job->facts, job->snap.db_info, job->snap.id);
+	if (rc == 0)
 		rc = pack_files_new(&job->packs, job->d);
 	if (rc == 0) {
-		char database[128];
-		db_info_schema_version(out->schema_version, sizeof out->schema_version, job->snap.db_info);
-		json_string_field(out->server_version, sizeof out->server_version, job->snap.db_info, "server_version");
-		json_string_field(database, sizeof database, job->snap.db_info, "database");
-		say(job, "snapshot %lld: database '%s' from PostgreSQL %s, AiiDA schema version %s", (long long)job->snap.id,
-		    database, out->server_version, out->schema_version[0] ? out->schema_version : "(none)");
+		const db_info *facts = &job->facts;
+		snprintf(out->schema_version, sizeof out->schema_version, "%s", facts->schema_version ? facts->schema_version : "");
+		snprintf(out->server_version, sizeof out->server_version, "%s", facts->server_version ? facts->server_version : "");
+		st_log_note("snapshot %lld: database '%s' from PostgreSQL %s, AiiDA schema version %s", (long long)job->snap.id,
+			    facts->database ? facts->database : "", out->server_version,
+			    out->schema_version[0] ? out->schema_version : "(none)");
 	}
 	return rc;
 }
@@ -371,7 +329,7 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	if (rc == 0)
 		rc = write_dump_dir(&job);
 	if (rc == 0 && options->to_dsn == NULL)
-		say(&job, "wrote the pg_dump directory '%s' (stock pg_restore reads it)", job.dir);
+		st_log_note("wrote the pg_dump directory '%s' (stock pg_restore reads it)", job.dir);
 	if (rc == 0 && options->to_dsn != NULL)
 		rc = run_pg_restore(&job);
 	if (rc == 0 && options->to_dsn != NULL)
@@ -385,6 +343,7 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	free(job.target_db);
 	pg_session_close(job.target);
 	pack_files_free(job.packs);
+	db_info_release(&job.facts);
 	catalog_snapshot_release(&job.snap);
 	dest_close(job.d);
 	return rc;

@@ -16,7 +16,7 @@
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
-#include "engine/db_restore.h"
+#include "engine/db_info.h"
 #include "engine/pack_files.h"
 #include "scanner/node_tree.h"
 

@@ -227,6 +227,8 @@ static void test_concurrent_claims(void **state)
 
 #define DEDUP_TEST(name) cmocka_unit_test_setup_teardown(name, open_catalog, close_catalog)
 
+int run_db_info_tests(void); /* test_db_info.c */
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -237,5 +239,6 @@ int main(void)
 		DEDUP_TEST(test_hashes_sharing_a_prefix),
 		DEDUP_TEST(test_concurrent_claims),
 	};
-	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+	return failed + run_db_info_tests();
 }
