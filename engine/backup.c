@@ -26,6 +26,8 @@
 #include <time.h>
 
 #define SELECT_BATCH 1024
+/* First capacity of the id lists of reconciliation (they double from there). */
+#define ID_LIST_INITIAL 256
 /* Catalog connections for the dedup lookups of the I/O workers. */
 #define DEDUP_READERS 4
 
@@ -97,7 +99,7 @@ static int check_source_identity(backup_job *job)
 static void append_id(int64_t **ids, size_t *count, size_t *capacity, int64_t id)
 {
 	if (*count == *capacity) {
-		*capacity = *capacity ? 2 * *capacity : 256;
+		*capacity = *capacity ? 2 * *capacity : ID_LIST_INITIAL;
 		*ids = st_realloc(*ids, *capacity * sizeof **ids);
 	}
 	(*ids)[(*count)++] = id;

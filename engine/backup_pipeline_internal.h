@@ -23,6 +23,10 @@
 #define PIPELINE_CHUNK_SIZE ((size_t)4 << 20)
 /* Bound on file data in flight between reading and writing. */
 #define PIPELINE_MEMORY_BUDGET ((size_t)32 << 20)
+/* Nodes queued ahead of the readers, per reader. */
+#define PIPELINE_NODES_PER_READER 4
+/* Messages queued ahead of the compressors and of the writer. */
+#define PIPELINE_QUEUE_DEPTH 1024
 
 /* New content on its way from a reader to the writer. */
 typedef struct object_message {
@@ -74,8 +78,9 @@ struct backup_pipeline {
 int backup_reader_run(void *pipeline);
 int backup_writer_run(void *pipeline);
 
-/* Hands a message to the writer; false when the pipeline stopped (message freed). */
-bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
+/* Hands a message to the writer; "backup stopped" (ST_ERR_GENERIC, message freed) when the
+ * pipeline stopped. */
+int pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
 
 void object_message_free(backup_pipeline *p, object_message *msg);
 void node_message_free(node_message *msg);

@@ -69,7 +69,8 @@ static int store_object(blob_store *store, const st_hash *hash, const void *data
 	void *packed = NULL;
 	size_t stored_len = 0;
 	codec_kind codec;
-	codec_compress(&packed, &stored_len, &codec, data, len, store->level);
+	if ((rc = codec_compress(&packed, &stored_len, &codec, data, len, store->level)) != 0)
+		return rc;
 	rc = pack_sink_append(store->sink, hash, codec, len, packed ? packed : data, stored_len, &full);
 	free(packed);
 	*out_stored += stored_len + PACK_RECORD_HEADER_SIZE;

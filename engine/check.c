@@ -128,11 +128,16 @@ static int verify_worker(void *arg)
 	return 0;
 }
 
+/* Packs queued ahead of the verifying workers (each is a list of its objects). */
+#define CHECK_PACKS_QUEUED 4
+/* First capacity of a pack's object list (it doubles from there). */
+#define CHECK_OBJECTS_INITIAL 1024
+
 static int collect_object(void *ctx, const st_hash *hash, const pack_location *loc)
 {
 	pack_task *task = ctx;
 	if (task->count == task->capacity) {
-		task->capacity = task->capacity ? 2 * task->capacity : 1024;
+		task->capacity = task->capacity ? 2 * task->capacity : CHECK_OBJECTS_INITIAL;
 		task->objects = st_realloc(task->objects, task->capacity * sizeof *task->objects);
 	}
 	task->objects[task->count++] = (located_object){.hash = *hash, .location = *loc};
@@ -142,11 +147,13 @@ static int collect_object(void *ctx, const st_hash *hash, const pack_location *l
 static int read_all_data(check_job *job, const catalog_pack *packs, size_t count)
 {
 	int jobs = job->options->jobs > 0 ? job->options->jobs : st_cpu_count();
-	job->queue = st_queue_new(4);
-	st_workers *workers = st_workers_start(jobs, verify_worker, NULL, job);
-	if (workers == NULL)
-		return st_error_code();
-	int rc = 0;
+	job->queue = st_queue_new(CHECK_PACKS_QUEUED);
+	st_workers *workers = NULL;
+	int rc = st_workers_start(&workers, jobs, verify_worker, NULL, job);
+	if (rc != 0) {
+		st_queue_free(job->queue);
+		return rc;
+	}
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		pack_task *task = st_calloc(1, sizeof *task);
 		task->pack_id = packs[i].id;

@@ -24,6 +24,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A delta chain longer than this is damage (a loop), not data: backups end chains far earlier. */
+#define DB_RESTORE_CHAIN_DEPTH_MAX 64
+_Static_assert(DB_RESTORE_CHAIN_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "restore must follow every chain a backup writes");
+/* Reads of a rebuilt dump file, to hash it. */
+#define DB_RESTORE_READ_SIZE ((size_t)1 << 20)
+
 typedef struct db_restore_job {
 	const db_restore_options *options;
 	dest *d;
@@ -42,7 +48,7 @@ static int materialize(db_restore_job *job, const catalog_dump_file *file, const
 	catalog *cat = dest_catalog(job->d);
 	if (file->storage == CATALOG_DUMP_FULL)
 		return blob_read_to_file(job->packs, cat, &file->content, path);
-	if (depth > 64)
+	if (depth > DB_RESTORE_CHAIN_DEPTH_MAX)
 		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
 	catalog_dump_file base;
 	char *basis = st_sprintf("%s.basis%d", path, depth);
@@ -72,8 +78,8 @@ static int check_file_hash(const char *path, const st_hash *expected)
 	if (f == NULL)
 		return st_error_set(ST_ERR_TARGET, "unable to read back '%s'", path);
 	st_hasher *hasher = st_hasher_new();
-	data = st_malloc(1 << 20);
-	while ((len = fread(data, 1, 1 << 20, f)) > 0)
+	data = st_malloc(DB_RESTORE_READ_SIZE);
+	while ((len = fread(data, 1, DB_RESTORE_READ_SIZE, f)) > 0)
 		st_hasher_update(hasher, data, len);
 	fclose(f);
 	free(data);

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 
 extern char **environ;
 
-static int is_executable(const char *path)
+static bool is_executable(const char *path)
 {
 	return access(path, X_OK) == 0;
 }
@@ -40,28 +41,33 @@ static int newest_installed_major(void)
 	return best;
 }
 
+/* Finds name's executable into out; ST_ERR_DATABASE saying what to install when there is none. */
 static int locate(char *out, size_t cap, const char *name, int server_major)
 {
 	const char *bindir = getenv("STRATA_PG_BINDIR");
+	bool found = false;
 	if (bindir != NULL && *bindir) {
 		snprintf(out, cap, "%s/%s", bindir, name);
-		return is_executable(out);
-	}
-	snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", server_major, name);
-	if (is_executable(out))
-		return 1;
-	snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", newest_installed_major(), name);
-	if (is_executable(out))
-		return 1;
-	const char *path = getenv("PATH");
-	char *copy = st_strdup(path ? path : "/usr/bin:/bin");
-	int found = 0;
-	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(out, cap, "%s/%s", dir, name);
 		found = is_executable(out);
+	} else {
+		snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", server_major, name);
+		found = is_executable(out);
+		if (!found) {
+			snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", newest_installed_major(), name);
+			found = is_executable(out);
+		}
+		const char *path = getenv("PATH");
+		char *copy = st_strdup(path ? path : "/usr/bin:/bin");
+		for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(out, cap, "%s/%s", dir, name);
+			found = is_executable(out);
+		}
+		free(copy);
 	}
-	free(copy);
-	return found;
+	if (!found)
+		return st_error_set(ST_ERR_DATABASE, "%s not found: install postgresql-client-%d (or set STRATA_PG_BINDIR)",
+				    name, server_major);
+	return 0;
 }
 
 /* Reads both pipes until the child closes them; keeps all of stdout and the tail of stderr. */
@@ -182,12 +188,12 @@ int pg_tool_find(pg_tool *out, const char *name, int server_major)
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->name, sizeof out->name, "%s", name);
-	if (!locate(out->path, sizeof out->path, name, server_major))
-		return st_error_set(ST_ERR_DATABASE, "%s not found: install postgresql-client-%d (or set STRATA_PG_BINDIR)",
-				    name, server_major);
+	int rc = locate(out->path, sizeof out->path, name, server_major);
+	if (rc != 0)
+		return rc;
 	char *text = NULL;
 	const char *args[] = {"--version", NULL};
-	int rc = pg_tool_run(out, args, NULL, &text);
+	rc = pg_tool_run(out, args, NULL, &text);
 	if (rc != 0) {
 		free(text);
 		return rc;
