@@ -24,6 +24,10 @@
 
 /* Files smaller than this are always stored in full, without a signature. */
 #define DELTA_MIN_SIZE ((uint64_t)64 << 10)
+/* Reads of a dump file, to hash it. */
+#define DUMP_READ_SIZE ((size_t)1 << 20)
+/* Size of a data file's name in the dump ("<toc id>.dat"). */
+#define DUMP_FILE_NAME_MAX 32
 
 struct db_dump {
 	dest *d;
@@ -153,7 +157,7 @@ int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs
 /* "3354; 0 16403 TABLE DATA public db_dbnode postgres" -> id 3354, key "TABLE DATA public
  * db_dbnode" (the owner, last, is left out). */
 typedef struct toc_item {
-	char file[32];
+	char file[DUMP_FILE_NAME_MAX];
 	char *key;
 } toc_item;
 
@@ -218,10 +222,10 @@ static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", path);
 	st_hasher *hasher = st_hasher_new();
-	char *buf = st_malloc(1 << 20);
+	char *buf = st_malloc(DUMP_READ_SIZE);
 	uint64_t size = 0;
 	ssize_t n;
-	while ((n = read(fd, buf, 1 << 20)) > 0) {
+	while ((n = read(fd, buf, DUMP_READ_SIZE)) > 0) {
 		st_hasher_update(hasher, buf, (size_t)n);
 		size += (uint64_t)n;
 	}

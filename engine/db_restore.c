@@ -27,6 +27,9 @@
 /* A delta chain longer than this is damage (a loop), not data: backups end chains far earlier. */
 #define DB_RESTORE_CHAIN_DEPTH_MAX 64
 _Static_assert(DB_RESTORE_CHAIN_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "restore must follow every chain a backup writes");
+/* Room for pg_restore's arguments: connection, jobs, two fixed flags, two for owners, two for
+ * --clean, the dump directory and the terminating NULL. */
+#define PG_RESTORE_ARGS_MAX 12
 /* Reads of a rebuilt dump file, to hash it. */
 #define DB_RESTORE_READ_SIZE ((size_t)1 << 20)
 
@@ -215,7 +218,7 @@ static int run_pg_restore(db_restore_job *job)
 	if (rc == 0) {
 		char *dbarg = st_sprintf("--dbname=%s", dsn);
 		char *jobs = st_sprintf("--jobs=%d", job->options->jobs > 0 ? job->options->jobs : 1);
-		const char *args[12];
+		const char *args[PG_RESTORE_ARGS_MAX];
 		int n = 0;
 		args[n++] = dbarg;
 		args[n++] = jobs;

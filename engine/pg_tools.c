@@ -20,6 +20,11 @@
 
 extern char **environ;
 
+/* Reads from the child's pipes. */
+#define PIPE_READ_SIZE 8192
+/* How much of the end of the child's stderr is kept for the error message. */
+#define STDERR_TAIL_MAX 2048
+
 static bool is_executable(const char *path)
 {
 	return access(path, X_OK) == 0;
@@ -74,7 +79,7 @@ static int locate(char *out, size_t cap, const char *name, int server_major)
 static void drain(int out_fd, int err_fd, char **out_text, char *err_tail, size_t err_cap)
 {
 	size_t out_len = 0, err_len = 0;
-	char buf[8192];
+	char buf[PIPE_READ_SIZE];
 	struct pollfd fds[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	int open_count = 2;
 	err_tail[0] = '\0';
@@ -168,7 +173,7 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 		rc = st_error_set_errno(ST_ERR_DATABASE, spawn_rc, "unable to run '%s'", tool->path);
 		goto cleanup;
 	}
-	char err_tail[2048];
+	char err_tail[STDERR_TAIL_MAX];
 	drain(out_pipe[0], err_pipe[0], out_stdout, err_tail, sizeof err_tail);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -54,7 +54,7 @@ static void ignore_notice(void *arg, const char *message)
 int pg_session_open(pg_session **out, const char *dsn, const char *dbname)
 {
 	pg_session *s = st_calloc(1, sizeof *s);
-	char line[512];
+	char line[PG_LINE_MAX];
 	int rc = connect_params(&s->conn, dsn, dbname);
 	if (rc == 0 && PQstatus(s->conn) != CONNECTION_OK) {
 		const char *host = PQhost(s->conn), *port = PQport(s->conn), *name = PQdb(s->conn);
@@ -85,7 +85,7 @@ int pg_session_exec_status(pg_session *s, const char *sql, ExecStatusType expect
 {
 	PGresult *res = PQexec(s->conn, sql);
 	if (PQresultStatus(res) != expected) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		int rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(s->conn),
 				      pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 		PQclear(res);
@@ -104,7 +104,7 @@ int pg_session_exec(pg_session *s, const char *sql)
 	ExecStatusType status = PQresultStatus(res);
 	int rc = 0;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(s->conn),
 				  pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 	}
@@ -242,7 +242,7 @@ static int rebuild(const char *dsn, bool drop_password, const char *dbname, char
 	char *error = NULL;
 	PQconninfoOption *options = PQconninfoParse(dsn, &error);
 	if (options == NULL) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		int rc = st_error_set(ST_ERR_USAGE, "invalid connection string: %s",
 				      pg_first_line(error ? error : "out of memory", line, sizeof line));
 		PQfreemem(error);
