@@ -47,7 +47,10 @@ static int parse_simple(simple_args *out, int argc, char **argv, const char *com
 static const char init_help[] =
 	"usage: strata init --dest DIR\n"
 	"\n"
-	"Creates a destination in DIR (a new or empty directory): a catalog and a folder of packs.\n";
+	"Creates a destination in DIR (a new or empty directory): a catalog and a folder of packs.\n"
+	"\n"
+	"  --dest DIR     the new destination (default: $STRATA_DEST)\n"
+	"  -h, --help     show this help\n";
 
 int cmd_init(int argc, char **argv)
 {
@@ -68,7 +71,11 @@ static const char snapshots_help[] =
 	"\n"
 	"Lists the complete snapshots of a destination, oldest first: id, time, nodes, files,\n"
 	"bytes (the snapshot's whole view) and stored bytes (what that backup added).\n"
-	"With --json: {\"snapshots\": [{\"id\", \"time\", \"nodes\", \"files\", \"bytes\", \"stored_bytes\", ...}]}\n";
+	"With --json: {\"snapshots\": [{\"id\", \"time\", \"nodes\", \"files\", \"bytes\", \"stored_bytes\", ...}]}\n"
+	"\n"
+	"  --dest DIR     the destination (default: $STRATA_DEST)\n"
+	"  --json         print the list as one JSON document\n"
+	"  -h, --help     show this help\n";
 
 /* The snapshot's database facts as stored (a JSON object), or null when it has none. */
 static st_json *database_json(const catalog_snapshot *s)
@@ -159,7 +166,13 @@ static const char check_help[] =
 	"\n"
 	"Verifies the catalog (SQLite integrity, references) and the packs (present, sizes,\n"
 	"headers). --read-data also reads every object back, decodes it and checks its hash.\n"
-	"Each problem is printed as one line on stderr; any problem makes the exit code 8.\n";
+	"Each problem is printed as one line on stderr; any problem makes the exit code 8.\n"
+	"\n"
+	"  --dest DIR     the destination (default: $STRATA_DEST)\n"
+	"  --read-data    read, decode and hash every object\n"
+	"  --jobs N       reading threads with --read-data (default: number of cores)\n"
+	"  --json         print the result as one JSON document\n"
+	"  -h, --help     show this help\n";
 
 static void print_problem(void *ctx, const char *problem)
 {
