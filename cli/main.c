@@ -1,6 +1,9 @@
 /*
  * main.c - the strata command: dispatch to a subcommand, print its error, exit with its code.
  *
+ * main() also sets the sink of the library's log (common/log.h): warnings and notes of the
+ * engine and scanner become "strata: ..." lines on stderr, the only place they are written.
+ *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
  * 10 out of disk space, 130 interrupted.

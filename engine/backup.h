@@ -11,9 +11,12 @@
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
  * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
- * files are read; --files-only and --database-only limit a backup to one side. When the number of nodes at or below the watermark differs between
- * the database and the catalog - or with full_scan - every id is reconciled: missing nodes are
- * added, vanished ones marked deleted.
+ * files are read; --files-only and --database-only limit a backup to one side. When the
+ * number of nodes at or below the watermark differs between the database and the catalog - or
+ * with full_scan - every id is reconciled: missing nodes are added, vanished ones marked deleted.
+ *
+ * The caller sees the work in progress through a callback with a struct of counters
+ * (backup_progress), never the pipeline's own state; notices go to the log (common/log.h).
  */
 #ifndef STRATA_ENGINE_BACKUP_H
 #define STRATA_ENGINE_BACKUP_H
