@@ -1,9 +1,9 @@
 /*
  * output.h - what the strata command prints: JSON documents, sizes, times, progress.
  *
- * JSON (built with common/json.h, never by hand) goes to stdout as one document per command; human text goes to stdout only when it is
- * a terminal or --verbose asks for it (cron stays quiet on success); progress goes to stderr,
- * only on a terminal.
+ * JSON (built with common/json.h, never by hand) goes to stdout as one document per command;
+ * human text goes to stdout only when it is a terminal or --verbose asks for it (cron stays
+ * quiet on success); progress goes to stderr, only on a terminal.
  */
 #ifndef STRATA_CLI_OUTPUT_H
 #define STRATA_CLI_OUTPUT_H

@@ -357,8 +357,8 @@ static int finish_dump(backup_job *job)
 {
 	db_dump *dump = job->dump;
 	job->dump = NULL;
-	int rc = db_dump_finish(dump, job->snapshot.id, compression_level(job->options), &job->dump_files, &job->dump_file_count,
-				&job->snapshot.db_info, &job->result->db);
+	int rc = db_dump_finish(dump, job->snapshot.id, compression_level(job->options), &job->dump_files,
+				&job->dump_file_count, &job->snapshot.db_info, &job->result->db);
 	if (rc == 0)
 		job->snapshot.has_database = true;
 	return rc;

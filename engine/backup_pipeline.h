@@ -33,7 +33,8 @@ typedef struct pipeline_config {
 	int compression_level;
 } pipeline_config;
 
-/* Counters, updated while the pipeline runs (a progress display may read them). */
+/* Counters, updated while the pipeline runs; the backup job reads them for its progress
+ * callback (backup.h), which is how the caller sees them. */
 typedef struct pipeline_stats {
 	atomic_llong nodes_done;
 	atomic_llong nodes_with_folder;
