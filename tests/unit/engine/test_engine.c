@@ -228,6 +228,7 @@ static void test_concurrent_claims(void **state)
 #define DEDUP_TEST(name) cmocka_unit_test_setup_teardown(name, open_catalog, close_catalog)
 
 int run_db_info_tests(void); /* test_db_info.c */
+int run_jobs_tests(void);    /* test_jobs.c */
 
 int main(void)
 {
@@ -240,5 +241,5 @@ int main(void)
 		DEDUP_TEST(test_concurrent_claims),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
-	return failed + run_db_info_tests();
+	return failed + run_db_info_tests() + run_jobs_tests();
 }
