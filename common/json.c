@@ -159,8 +159,9 @@ char *st_json_dump(const st_json *value)
 
 int st_json_print(FILE *f, const st_json *value)
 {
+	errno = 0;
 	if (json_dumpf(in_const(value), f, JSON_DUMP_FLAGS) != 0 || fputc('\n', f) == EOF || fflush(f) != 0)
-		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to write a JSON document");
+		return st_error_set_errno(ST_ERR_GENERIC, errno ? errno : EIO, "unable to write a JSON document");
 	return 0;
 }
 

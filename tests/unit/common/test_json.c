@@ -171,6 +171,22 @@ static void test_print(void **state)
 	rmdir(dir);
 }
 
+static void test_print_failure(void **state)
+{
+	(void)state;
+	/* /dev/full takes nothing: the write fails with ENOSPC, which is ST_ERR_NOSPACE. */
+	FILE *f = fopen("/dev/full", "w");
+	if (f == NULL)
+		skip();
+	st_json *doc = st_json_object();
+	st_json_set_int(doc, "a", 1);
+	assert_int_equal(st_json_print(f, doc), ST_ERR_NOSPACE);
+	assert_non_null(strstr(st_error_message(), "unable to write a JSON document"));
+	fclose(f);
+	st_json_free(doc);
+	st_error_clear();
+}
+
 int run_json_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -182,6 +198,7 @@ int run_json_tests(void)
 		cmocka_unit_test(test_parse_and_read),
 		cmocka_unit_test(test_parse_refuses_garbage),
 		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_print_failure),
 	};
 	return cmocka_run_group_tests_name("common/json", tests, NULL, NULL);
 }
