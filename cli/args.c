@@ -55,9 +55,10 @@ int cli_require_dest(const char **dest, const char *command)
 	return 0;
 }
 
-void cli_print_help(const char *text)
+int cli_help(const char *text)
 {
 	fputs(text, stdout);
+	return CLI_HELP_SHOWN;
 }
 
 bool cli_human_output(bool verbose)

@@ -5,12 +5,14 @@
 #include "cli/output.h"
 
 #include "common/error.h"
-#include "common/fsutil.h"
 #include "common/log.h"
 #include "engine/backup.h"
 
 #include <stdio.h>
 #include <unistd.h>
+
+/* A century: longer than any repository has existed. */
+#define CLI_OVERLAP_MAX (100LL * 365 * 86400)
 
 static const char help[] =
 	"usage: strata backup --dest DIR --dsn DSN --repository DIR [OPTIONS]\n"
@@ -26,55 +28,70 @@ static const char help[] =
 	"                      passwords may also come from PGPASSWORD or ~/.pgpass\n"
 	"  --repository DIR    the profile's repository root (it holds repository/node/)\n"
 	"  --jobs N            compressing threads (default: number of cores); the number of\n"
-	"                      concurrent readers is 32 per job, at most 128\n"
+	"                      concurrent readers is " CLI_STR(BACKUP_IO_THREADS_PER_JOB) " per job, at most "
+	CLI_STR(BACKUP_IO_THREADS_MAX) "\n"
 	"  --io-threads N      override the number of concurrent readers\n"
 	"  --full-scan         compare every node id of the database with the catalog\n"
 	"  --files-only        back up the node folders only (no database dump)\n"
 	"  --database-only     back up the database only (pg_dump), no node folders\n"
-	"  --overlap SECONDS   ctime window before the last snapshot's time (default: 3600)\n"
-	"  --level N           zstd level, 1-19 (default: 3)\n"
+	"  --overlap SECONDS   ctime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
+	"  --level N           zstd level, 1-19 (default: " CLI_STR(BACKUP_COMPRESSION_LEVEL_DEFAULT) ")\n"
 	"  --json              print the result as one JSON document\n"
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"Quiet on success unless on a terminal. Exit codes: see 'strata --help'.\n";
 
-static void show_progress(void *ctx, const pipeline_stats *stats, int64_t nodes_expected)
+static void show_progress(void *ctx, const backup_progress *p)
 {
-	const double *started = ctx;
-	char bytes[32], rate[32];
-	double elapsed = st_now_seconds() - *started;
-	long long done = atomic_load(&stats->nodes_done);
-	long long read = atomic_load(&stats->bytes_read);
-	out_size(rate, sizeof rate, elapsed > 0 ? (int64_t)((double)read / elapsed) : 0);
-	int percent = nodes_expected > 0 ? (int)(100.0 * (double)done / (double)nodes_expected) : 0;
-	double eta = done > 0 && nodes_expected > done ? elapsed * (double)(nodes_expected - done) / (double)done : 0;
+	(void)ctx;
+	char bytes[OUT_SIZE_MAX], rate[OUT_SIZE_MAX];
+	out_size(rate, sizeof rate, p->seconds > 0 ? (int64_t)((double)p->bytes_read / p->seconds) : 0);
+	int percent = p->nodes_expected > 0 ? (int)(100.0 * (double)p->nodes_done / (double)p->nodes_expected) : 0;
+	double eta = p->nodes_done > 0 && p->nodes_expected > p->nodes_done
+			     ? p->seconds * (double)(p->nodes_expected - p->nodes_done) / (double)p->nodes_done
+			     : 0;
 	out_progress("backup: [%3d%%] %lld/%lld nodes, %lld files, %s at %s/s, ETA %dm%02ds", percent > 100 ? 100 : percent,
-		     done, (long long)nodes_expected, (long long)atomic_load(&stats->files_read),
-		     out_size(bytes, sizeof bytes, read), rate, (int)eta / 60, (int)eta % 60);
+		     (long long)p->nodes_done, (long long)p->nodes_expected, (long long)p->files_read,
+		     out_size(bytes, sizeof bytes, p->bytes_read), rate, (int)eta / 60, (int)eta % 60);
 }
 
-static void print_json(const backup_result *r)
+static int print_json(const backup_result *r)
 {
-	printf("{\"snapshot\": %lld, \"nodes_selected\": %lld, \"nodes_new\": %lld, \"nodes_deleted\": %lld,"
-	       " \"nodes_reread\": %lld, \"nodes\": %lld, \"files\": %lld, \"bytes\": %lld, \"files_read\": %lld, \"bytes_read\": %lld,"
-	       " \"objects_new\": %lld, \"bytes_new\": %lld, \"stored_bytes\": %lld, \"packs_new\": %lld,"
-	       " \"reconciled\": %s, \"resumed_after_interruption\": %s, \"has_files\": %s, \"has_database\": %s,"
-	       " \"database\": {\"dump_files\": %lld, \"dump_bytes\": %lld, \"delta_files\": %lld, \"stored_bytes\": %lld,"
-	       " \"dump_seconds\": %.3f, \"pg_dump_version\": \"%s\"}, \"seconds\": %.3f}\n",
-	       (long long)r->snapshot_id, (long long)r->nodes_selected, (long long)r->nodes_new,
-	       (long long)r->nodes_deleted, (long long)r->nodes_reread, (long long)r->nodes_total, (long long)r->files_total,
-	       (long long)r->bytes_total, (long long)r->files_read, (long long)r->bytes_read, (long long)r->objects_new,
-	       (long long)r->bytes_new, (long long)r->stored_bytes, (long long)r->packs_new,
-	       r->reconciled ? "true" : "false", r->discarded_snapshots > 0 ? "true" : "false",
-	       r->has_files ? "true" : "false", r->has_database ? "true" : "false", (long long)r->db.files,
-	       (long long)r->db.bytes, (long long)r->db.delta_files, (long long)r->db.stored_bytes, r->db.dump_seconds,
-	       r->db.pg_dump_version, r->seconds);
+	const out_int_field counts[] = {
+		{"snapshot", r->snapshot_id},        {"nodes_selected", r->nodes_selected},
+		{"nodes_new", r->nodes_new},         {"nodes_deleted", r->nodes_deleted},
+		{"nodes_reread", r->nodes_reread},
+		{"nodes", r->nodes_total},           {"files", r->files_total},
+		{"bytes", r->bytes_total},           {"files_read", r->files_read},
+		{"bytes_read", r->bytes_read},       {"objects_new", r->objects_new},
+		{"bytes_new", r->bytes_new},         {"stored_bytes", r->stored_bytes},
+		{"packs_new", r->packs_new},
+	};
+	const out_int_field dump[] = {
+		{"dump_files", r->db.files},
+		{"dump_bytes", r->db.bytes},
+		{"delta_files", r->db.delta_files},
+		{"stored_bytes", r->db.stored_bytes},
+	};
+	st_json *doc = st_json_object();
+	out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
+	st_json_set_bool(doc, "reconciled", r->reconciled);
+	st_json_set_bool(doc, "resumed_after_interruption", r->discarded_snapshots > 0);
+	st_json_set_bool(doc, "has_files", r->has_files);
+	st_json_set_bool(doc, "has_database", r->has_database);
+	st_json *db = st_json_object();
+	out_json_set_ints(db, dump, sizeof dump / sizeof dump[0]);
+	out_json_seconds(db, "dump_seconds", r->db.dump_seconds);
+	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
+	st_json_set(doc, "database", db);
+	out_json_seconds(doc, "seconds", r->seconds);
+	return out_json_emit(doc);
 }
 
 static void print_summary(const backup_result *r)
 {
-	char read[32], stored[32], total[32];
+	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX], total[OUT_SIZE_MAX];
 	if (r->has_files)
 		printf("snapshot %lld: %lld new nodes (%lld files, %s read), %lld deleted; stored %s new in %.1f s\n",
 	       (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->files_read,
@@ -99,7 +116,7 @@ int cmd_backup(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
-	backup_options o = {.overlap_seconds = 3600};
+	backup_options o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT};
 	bool json = false, verbose = false;
 	long long n = 0;
 	int c, rc = 0;
@@ -108,16 +125,16 @@ int cmd_backup(int argc, char **argv)
 		case 'd': o.dest_path = optarg; break;
 		case 'D': o.dsn = optarg; break;
 		case 'r': o.repository = optarg; break;
-		case 'j': rc = cli_parse_int("--jobs", optarg, 1, 256, &n); o.jobs = (int)n; break;
-		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, 1024, &n); o.io_threads = (int)n; break;
+		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o.jobs = (int)n; break;
+		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, CLI_IO_THREADS_MAX, &n); o.io_threads = (int)n; break;
 		case 'F': o.full_scan = true; break;
 		case 'f': o.files_only = true; break;
 		case 'B': o.database_only = true; break;
-		case 'o': rc = cli_parse_int("--overlap", optarg, 0, 100LL * 365 * 86400, &n); o.overlap_seconds = n; break;
+		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o.overlap_seconds = n; break;
 		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o.compression_level = (int)n; break;
 		case 'J': json = true; break;
 		case 'v': verbose = true; break;
-		case 'h': cli_print_help(help); return 0;
+		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
 	}
@@ -136,11 +153,8 @@ int cmd_backup(int argc, char **argv)
 	if (verbose)
 		st_log_set_level(ST_LOG_VERBOSE);
 	bool progress = !json && isatty(STDERR_FILENO);
-	double started = st_now_seconds();
-	if (progress) {
+	if (progress)
 		o.progress = show_progress;
-		o.progress_ctx = &started;
-	}
 	backup_result r;
 	rc = backup_run(&o, &r);
 	if (progress)
@@ -148,8 +162,8 @@ int cmd_backup(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (json)
-		print_json(&r);
-	else if (cli_human_output(verbose))
+		return print_json(&r);
+	if (cli_human_output(verbose))
 		print_summary(&r);
 	return 0;
 }

@@ -5,15 +5,14 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 
-#include "catalog/dest.h"
 #include "common/error.h"
 #include "engine/check.h"
-#include "engine/db_restore.h"
+#include "engine/db_info.h"
+#include "engine/destination.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
-/* Parses the options of a command that takes only --dest plus flags in flag_names. */
+/* The options of a command that takes --dest plus a few flags. */
 typedef struct simple_args {
 	const char *dest;
 	bool json;
@@ -33,8 +32,8 @@ static int parse_simple(simple_args *out, int argc, char **argv, const char *com
 		case 'J': out->json = true; break;
 		case 'R': out->read_data = true; break;
 		case 'v': out->verbose = true; break;
-		case 'j': rc = cli_parse_int("--jobs", optarg, 1, 256, &n); out->jobs = n; break;
-		case 'h': cli_print_help(help); exit(0);
+		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); out->jobs = n; break;
+		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
 	}
@@ -48,7 +47,10 @@ static int parse_simple(simple_args *out, int argc, char **argv, const char *com
 static const char init_help[] =
 	"usage: strata init --dest DIR\n"
 	"\n"
-	"Creates a destination in DIR (a new or empty directory): a catalog and a folder of packs.\n";
+	"Creates a destination in DIR (a new or empty directory): a catalog and a folder of packs.\n"
+	"\n"
+	"  --dest DIR     the new destination (default: $STRATA_DEST)\n"
+	"  -h, --help     show this help\n";
 
 int cmd_init(int argc, char **argv)
 {
@@ -58,7 +60,7 @@ int cmd_init(int argc, char **argv)
 	simple_args args = {0};
 	int rc = parse_simple(&args, argc, argv, "init", options, init_help);
 	if (rc == 0)
-		rc = dest_init(args.dest);
+		rc = destination_init(args.dest);
 	if (rc == 0 && cli_human_output(false))
 		printf("initialised destination '%s'\n", args.dest);
 	return rc;
@@ -69,32 +71,52 @@ static const char snapshots_help[] =
 	"\n"
 	"Lists the complete snapshots of a destination, oldest first: id, time, nodes, files,\n"
 	"bytes (the snapshot's whole view) and stored bytes (what that backup added).\n"
-	"With --json: {\"snapshots\": [{\"id\", \"time\", \"nodes\", \"files\", \"bytes\", \"stored_bytes\", ...}]}\n";
+	"With --json: {\"snapshots\": [{\"id\", \"time\", \"nodes\", \"files\", \"bytes\", \"stored_bytes\", ...}]}\n"
+	"\n"
+	"  --dest DIR     the destination (default: $STRATA_DEST)\n"
+	"  --json         print the list as one JSON document\n"
+	"  -h, --help     show this help\n";
 
-static void print_snapshots_json(const catalog_snapshot *list, size_t count)
+/* The snapshot's database facts as stored (a JSON object), or null when it has none. */
+static st_json *database_json(const catalog_snapshot *s)
 {
-	char when[32];
-	printf("{\"snapshots\": [");
+	st_json *facts = NULL;
+	if (s->db_info != NULL && st_json_parse(&facts, s->db_info, "database facts") != 0)
+		st_error_clear(); /* a listing shows what it can: damage is check's to report */
+	return facts;
+}
+
+static int print_snapshots_json(const catalog_snapshot *list, size_t count)
+{
+	char when[OUT_TIME_MAX], schema[DB_INFO_SCHEMA_VERSION_MAX];
+	st_json *doc = st_json_object();
+	st_json *array = st_json_array();
 	for (size_t i = 0; i < count; i++) {
 		const catalog_snapshot *s = &list[i];
-		printf("%s{\"id\": %lld, \"time\": \"%s\", \"nodes\": %lld, \"files\": %lld, \"bytes\": %lld,"
-		       " \"stored_bytes\": %lld, \"new_nodes\": %lld, \"deleted_nodes\": %lld, \"new_bytes\": %lld,"
-		       " \"watermark\": %lld, \"has_files\": %s, \"has_database\": %s, \"source\": ",
-		       i ? ", " : "", (long long)s->id, out_time_iso(when, sizeof when, s->time_us), (long long)s->nodes,
-		       (long long)s->files, (long long)s->bytes, (long long)s->stored_bytes, (long long)s->new_nodes,
-		       (long long)s->deleted_nodes, (long long)s->new_bytes, (long long)s->watermark,
-		       s->has_files ? "true" : "false", s->has_database ? "true" : "false");
-		out_json_string(stdout, s->source);
-		char schema[64];
+		const out_int_field counts[] = {
+			{"nodes", s->nodes},
+			{"files", s->files},
+			{"bytes", s->bytes},
+			{"stored_bytes", s->stored_bytes},
+			{"new_nodes", s->new_nodes},
+			{"deleted_nodes", s->deleted_nodes},
+			{"new_bytes", s->new_bytes},
+			{"watermark", s->watermark},
+		};
+		st_json *item = st_json_object();
+		st_json_set_int(item, "id", s->id);
+		st_json_set_string(item, "time", out_time_iso(when, sizeof when, s->time_us));
+		out_json_set_ints(item, counts, sizeof counts / sizeof counts[0]);
+		st_json_set_bool(item, "has_files", s->has_files);
+		st_json_set_bool(item, "has_database", s->has_database);
+		st_json_set_string(item, "source", s->source);
 		db_info_schema_version(schema, sizeof schema, s->db_info);
-		printf(", \"schema_version\": ");
-		if (s->has_database && schema[0])
-			out_json_string(stdout, schema);
-		else
-			printf("null");
-		printf(", \"database\": %s}", s->db_info ? s->db_info : "null");
+		st_json_set_string(item, "schema_version", s->has_database && schema[0] ? schema : NULL);
+		st_json_set(item, "database", database_json(s));
+		st_json_append(array, item);
 	}
-	printf("]}\n");
+	st_json_set(doc, "snapshots", array);
+	return out_json_emit(doc);
 }
 
 static const char *sides_of(const catalog_snapshot *s)
@@ -104,7 +126,7 @@ static const char *sides_of(const catalog_snapshot *s)
 
 static void print_snapshots_table(const catalog_snapshot *list, size_t count)
 {
-	char when[32], bytes[32], stored[32], schema[64];
+	char when[OUT_TIME_MAX], bytes[OUT_SIZE_MAX], stored[OUT_SIZE_MAX], schema[DB_INFO_SCHEMA_VERSION_MAX];
 	printf("%6s  %-23s  %-8s  %10s  %10s  %10s  %10s  %s\n", "ID", "TIME", "HOLDS", "NODES", "FILES", "SIZE", "STORED",
 	       "SCHEMA");
 	for (size_t i = 0; i < count; i++) {
@@ -126,20 +148,16 @@ int cmd_snapshots(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	simple_args args = {0};
-	dest *d = NULL;
 	catalog_snapshot *list = NULL;
 	size_t count = 0;
 	int rc = parse_simple(&args, argc, argv, "snapshots", options, snapshots_help);
 	if (rc == 0)
-		rc = dest_open(&d, args.dest, DEST_READ);
-	if (rc == 0)
-		rc = catalog_snapshot_list(dest_catalog(d), &list, &count);
+		rc = destination_snapshots(args.dest, &list, &count);
 	if (rc == 0 && args.json)
-		print_snapshots_json(list, count);
+		rc = print_snapshots_json(list, count);
 	else if (rc == 0)
 		print_snapshots_table(list, count);
 	catalog_snapshot_list_free(list, count);
-	dest_close(d);
 	return rc;
 }
 
@@ -148,7 +166,13 @@ static const char check_help[] =
 	"\n"
 	"Verifies the catalog (SQLite integrity, references) and the packs (present, sizes,\n"
 	"headers). --read-data also reads every object back, decodes it and checks its hash.\n"
-	"Each problem is printed as one line on stderr; any problem makes the exit code 8.\n";
+	"Each problem is printed as one line on stderr; any problem makes the exit code 8.\n"
+	"\n"
+	"  --dest DIR     the destination (default: $STRATA_DEST)\n"
+	"  --read-data    read, decode and hash every object\n"
+	"  --jobs N       reading threads with --read-data (default: number of cores)\n"
+	"  --json         print the result as one JSON document\n"
+	"  -h, --help     show this help\n";
 
 static void print_problem(void *ctx, const char *problem)
 {
@@ -173,16 +197,21 @@ int cmd_check(int argc, char **argv)
 	rc = check_run(&o, &r);
 	if (rc != 0 && rc != ST_ERR_CORRUPT)
 		return rc;
-	char size[32];
-	if (args.json)
-		printf("{\"snapshots\": %lld, \"packs\": %lld, \"objects_read\": %lld, \"bytes_read\": %lld,"
-		       " \"problems\": %lld, \"seconds\": %.3f}\n",
-		       (long long)r.snapshots, (long long)r.packs, (long long)r.objects_read, (long long)r.bytes_read,
-		       (long long)r.problems, r.seconds);
-	else
-		printf("checked %lld snapshots, %lld packs%s%lld objects, %s read%s: %lld problem(s)\n",
-		       (long long)r.snapshots, (long long)r.packs, args.read_data ? ", " : " (", (long long)r.objects_read,
-		       out_size(size, sizeof size, r.bytes_read), args.read_data ? "" : " - use --read-data to read them)",
-		       (long long)r.problems);
+	char size[OUT_SIZE_MAX];
+	if (args.json) {
+		const out_int_field counts[] = {
+			{"snapshots", r.snapshots},   {"packs", r.packs},       {"objects_read", r.objects_read},
+			{"bytes_read", r.bytes_read}, {"problems", r.problems},
+		};
+		st_json *doc = st_json_object();
+		out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
+		out_json_seconds(doc, "seconds", r.seconds);
+		int print_rc = out_json_emit(doc);
+		return rc != 0 ? rc : print_rc;
+	}
+	printf("checked %lld snapshots, %lld packs%s%lld objects, %s read%s: %lld problem(s)\n", (long long)r.snapshots,
+	       (long long)r.packs, args.read_data ? ", " : " (", (long long)r.objects_read,
+	       out_size(size, sizeof size, r.bytes_read), args.read_data ? "" : " - use --read-data to read them)",
+	       (long long)r.problems);
 	return rc;
 }

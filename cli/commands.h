@@ -1,8 +1,10 @@
 /*
  * commands.h - the subcommands of the strata command and their shared argument helpers.
  *
- * Each cmd_* function parses its own options (getopt_long) and returns an st_error_kind;
- * main() turns that into the documented exit code and prints the one-line error.
+ * Each cmd_* function parses its own options (getopt_long), calls one engine entry point, and
+ * returns an st_error_kind; main() turns that into the documented exit code and prints the
+ * one-line error. --help is handled one way everywhere: the command's 'h' case returns
+ * cli_help(its help text), which prints it and returns CLI_HELP_SHOWN; main() exits 0.
  */
 #ifndef STRATA_CLI_COMMANDS_H
 #define STRATA_CLI_COMMANDS_H
@@ -10,6 +12,17 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Returned by a command that printed its help instead of running (exit code 0). */
+#define CLI_HELP_SHOWN 1
+
+/* Bounds of the parallelism options. */
+#define CLI_JOBS_MAX 256
+#define CLI_IO_THREADS_MAX 1024
+
+/* A numeric constant as a string literal, for help texts. */
+#define CLI_STR(x) CLI_STR_(x)
+#define CLI_STR_(x) #x
 
 int cmd_init(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
@@ -30,8 +43,8 @@ int cli_require_dest(const char **dest, const char *command);
 /* Usage error for a required option. */
 int cli_missing(const char *command, const char *option);
 
-/* Prints help to stdout. */
-void cli_print_help(const char *text);
+/* Prints a command's help to stdout; returns CLI_HELP_SHOWN. */
+int cli_help(const char *text);
 
 /* Whether human output goes to stdout: a terminal, or --verbose. */
 bool cli_human_output(bool verbose);

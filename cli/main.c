@@ -1,6 +1,9 @@
 /*
  * main.c - the strata command: dispatch to a subcommand, print its error, exit with its code.
  *
+ * main() also sets the sink of the library's log (common/log.h): warnings and notes of the
+ * engine and scanner become "strata: ..." lines on stderr, the only place they are written.
+ *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
  * 10 out of disk space, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
@@ -10,6 +13,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/interrupt.h"
+#include "common/log.h"
 
 #include <malloc.h>
 #include <stdio.h>
@@ -34,6 +38,9 @@ static const char usage[] =
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
+/* glibc's malloc arenas: few, whatever the number of threads. */
+#define CLI_MALLOC_ARENAS 4
+
 typedef struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -47,6 +54,23 @@ static const command commands[] = {
 	{"check", cmd_check},
 };
 
+/* How each kind of log message starts after "strata: ". */
+static const char *const log_prefixes[] = {
+	[ST_LOG_KIND_WARNING] = "warning: ",
+	[ST_LOG_KIND_NOTE] = "",
+	[ST_LOG_KIND_INFO] = "",
+	[ST_LOG_KIND_DEBUG] = "debug: ",
+};
+_Static_assert(sizeof log_prefixes / sizeof log_prefixes[0] == ST_LOG_KIND_END,
+	       "log_prefixes needs one entry per st_log_kind");
+
+/* The sink of the library tiers' messages (common/log.h): one "strata: " line each on stderr. */
+static void log_to_stderr(void *ctx, st_log_kind kind, const char *message)
+{
+	(void)ctx;
+	fprintf(stderr, "strata: %s%s\n", log_prefixes[kind], message);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -57,17 +81,20 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	st_log_set_sink(log_to_stderr, NULL);
 	st_fault_inject_from_env();
 	if (st_interrupt_install() != 0) {
 		fprintf(stderr, "strata: error: %s\n", st_error_message());
 		return st_error_exit_code(ST_ERR_GENERIC);
 	}
 	/* Dozens of I/O threads would otherwise each get a malloc arena: memory must stay bounded. */
-	mallopt(M_ARENA_MAX, 4);
+	mallopt(M_ARENA_MAX, CLI_MALLOC_ARENAS);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;
 		int rc = commands[i].run(argc - 1, argv + 1);
+		if (rc == CLI_HELP_SHOWN)
+			return 0;
 		if (rc != 0 && st_interrupted()) {
 			/* Whatever failed last, the run stopped because it was asked to. */
 			st_interrupt_check();

@@ -7,18 +7,23 @@
 #include <string.h>
 #include <time.h>
 
-void out_json_string(FILE *f, const char *s)
+void out_json_set_ints(st_json *obj, const out_int_field *fields, size_t count)
 {
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
+	for (size_t i = 0; i < count; i++)
+		st_json_set_int(obj, fields[i].key, fields[i].value);
+}
+
+void out_json_seconds(st_json *obj, const char *key, double seconds)
+{
+	/* Whole milliseconds, as "%.3f" printed them before: 1.25, not 1.2500000000000002. */
+	st_json_set_real(obj, key, (double)(int64_t)(seconds * 1000.0 + 0.5) / 1000.0);
+}
+
+int out_json_emit(st_json *doc)
+{
+	int rc = st_json_print(stdout, doc);
+	st_json_free(doc);
+	return rc;
 }
 
 const char *out_size(char *buf, size_t cap, int64_t bytes)

@@ -1,19 +1,37 @@
 /*
  * output.h - what the strata command prints: JSON documents, sizes, times, progress.
  *
- * JSON goes to stdout as one document per command; human text goes to stdout only when it is
- * a terminal or --verbose asks for it (cron stays quiet on success); progress goes to stderr,
- * only on a terminal.
+ * JSON (built with common/json.h, never by hand) goes to stdout as one document per command;
+ * human text goes to stdout only when it is a terminal or --verbose asks for it (cron stays
+ * quiet on success); progress goes to stderr, only on a terminal.
  */
 #ifndef STRATA_CLI_OUTPUT_H
 #define STRATA_CLI_OUTPUT_H
+
+#include "common/json.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* Writes s as a JSON string literal, escaped. */
-void out_json_string(FILE *f, const char *s);
+/* One integer member of a JSON object. */
+typedef struct out_int_field {
+	const char *key;
+	int64_t value;
+} out_int_field;
+
+/* Sets obj[fields[i].key] to fields[i].value for each field, in order. */
+void out_json_set_ints(st_json *obj, const out_int_field *fields, size_t count);
+
+/* Sets obj[key] to a duration in seconds, rounded to milliseconds. */
+void out_json_seconds(st_json *obj, const char *key, double seconds);
+
+/* Prints doc on stdout as one line and frees it; the error when stdout fails. */
+int out_json_emit(st_json *doc);
+
+/* Buffer sizes for out_size and out_time/out_time_iso. */
+#define OUT_SIZE_MAX 32
+#define OUT_TIME_MAX 32
 
 /* "1.5 GiB"-style size into buf. */
 const char *out_size(char *buf, size_t cap, int64_t bytes);

@@ -99,23 +99,38 @@ int st_error_restore(const st_error *saved)
 	return current.code;
 }
 
-static const char *const error_names[] = {
-	"ok", "error", "usage", "destination", "locked", "database", "source",
-	"not-found", "corrupt", "target", "no-space", "interrupted",
+/* Every kind's short name and the strata command's exit code, indexed by -kind. */
+static const struct error_row {
+	const char *name;
+	int exit_code;
+} error_table[] = {
+	[-ST_OK] = {"ok", 0},
+	[-ST_ERR_GENERIC] = {"error", 1},
+	[-ST_ERR_USAGE] = {"usage", 2},
+	[-ST_ERR_DEST] = {"destination", 3},
+	[-ST_ERR_LOCKED] = {"locked", 4},
+	[-ST_ERR_DATABASE] = {"database", 5},
+	[-ST_ERR_SOURCE] = {"source", 6},
+	[-ST_ERR_NOTFOUND] = {"not-found", 7},
+	[-ST_ERR_CORRUPT] = {"corrupt", 8},
+	[-ST_ERR_TARGET] = {"target", 9},
+	[-ST_ERR_NOSPACE] = {"no-space", 10},
+	[-ST_ERR_INTERRUPTED] = {"interrupted", 130},
 };
+_Static_assert(sizeof error_table / sizeof error_table[0] == -ST_ERR_KIND_END,
+	       "error_table needs one row per st_error_kind");
+
+static const struct error_row *row_of(int code)
+{
+	return code <= 0 && code > ST_ERR_KIND_END ? &error_table[-code] : &error_table[-ST_ERR_GENERIC];
+}
 
 int st_error_exit_code(int code)
 {
-	if (code == ST_OK)
-		return 0;
-	if (code < 0 && code >= ST_ERR_INTERRUPTED)
-		return code == ST_ERR_INTERRUPTED ? 130 : -code;
-	return 1;
+	return row_of(code)->exit_code;
 }
 
 const char *st_error_name(int code)
 {
-	if (code <= 0 && code >= ST_ERR_INTERRUPTED)
-		return error_names[-code];
-	return "error";
+	return row_of(code)->name;
 }

@@ -27,7 +27,8 @@ typedef enum st_error_kind {
 	ST_ERR_CORRUPT = -8,  /* catalog or pack damaged */
 	ST_ERR_TARGET = -9,   /* restore target not empty, or a path would escape it */
 	ST_ERR_NOSPACE = -10, /* out of disk space */
-	ST_ERR_INTERRUPTED = -11 /* stopped by a signal */
+	ST_ERR_INTERRUPTED = -11, /* stopped by a signal */
+	ST_ERR_KIND_END = -12     /* not a kind: one past the last, for tables indexed by -kind */
 } st_error_kind;
 
 #define ST_ERROR_MESSAGE_MAX 1024

@@ -45,8 +45,7 @@ static void *run_worker(void *self)
 	return NULL;
 }
 
-st_workers *st_workers_start(int count, int (*fn)(void *arg), void (*on_error)(void *arg),
-			     void *arg)
+int st_workers_start(st_workers **out, int count, int (*fn)(void *arg), void (*on_error)(void *arg), void *arg)
 {
 	st_workers *workers = st_calloc(1, sizeof *workers);
 	workers->threads = st_calloc((size_t)(count > 0 ? count : 1), sizeof *workers->threads);
@@ -59,16 +58,16 @@ st_workers *st_workers_start(int count, int (*fn)(void *arg), void (*on_error)(v
 		int rc = pthread_create(&workers->threads[i], NULL, run_worker, workers);
 		if (rc != 0) {
 			if (i == 0) {
-				st_error_set_errno(ST_ERR_GENERIC, rc, "unable to start a thread");
 				free(workers->threads);
 				free(workers);
-				return NULL;
+				return st_error_set_errno(ST_ERR_GENERIC, rc, "unable to start a thread");
 			}
 			break;
 		}
 		workers->count++;
 	}
-	return workers;
+	*out = workers;
+	return 0;
 }
 
 int st_workers_join(st_workers *workers)

@@ -13,10 +13,9 @@
 
 typedef struct st_workers st_workers;
 
-/* Starts count threads running fn(arg); on_error may be NULL. Returns NULL only if no thread
- * could start (error set). */
-st_workers *st_workers_start(int count, int (*fn)(void *arg), void (*on_error)(void *arg),
-			     void *arg);
+/* Starts count threads running fn(arg) into *out; on_error may be NULL. Fewer threads than
+ * count may start when the system refuses more; ST_ERR_GENERIC only when none could start. */
+int st_workers_start(st_workers **out, int count, int (*fn)(void *arg), void (*on_error)(void *arg), void *arg);
 
 /* Waits for every thread, frees the set; returns 0 or the first worker error (made current). */
 int st_workers_join(st_workers *workers);

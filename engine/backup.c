@@ -3,6 +3,8 @@
  */
 #include "engine/backup.h"
 
+#include "engine/backup_pipeline.h"
+
 #include "catalog/dest.h"
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -24,6 +26,8 @@
 #include <time.h>
 
 #define SELECT_BATCH 1024
+/* First capacity of the id lists of reconciliation (they double from there). */
+#define ID_LIST_INITIAL 256
 /* Catalog connections for the dedup lookups of the I/O workers. */
 #define DEDUP_READERS 4
 
@@ -51,6 +55,7 @@ typedef struct backup_job {
 	db_dump *dump;
 	catalog_dump_file *dump_files;
 	size_t dump_file_count;
+	double started;             /* st_now_seconds() at the start */
 } backup_job;
 
 static int64_t wall_clock_us(void)
@@ -81,7 +86,7 @@ static int check_source_identity(backup_job *job)
 static void append_id(int64_t **ids, size_t *count, size_t *capacity, int64_t id)
 {
 	if (*count == *capacity) {
-		*capacity = *capacity ? 2 * *capacity : 256;
+		*capacity = *capacity ? 2 * *capacity : ID_LIST_INITIAL;
 		*ids = st_realloc(*ids, *capacity * sizeof **ids);
 	}
 	(*ids)[(*count)++] = id;
@@ -168,16 +173,33 @@ static bool is_reread(const backup_job *job, int64_t id)
 	       bsearch(&id, job->reread_ids, job->reread_count, sizeof id, compare_ids) != NULL;
 }
 
+/* The pipeline's counters as the caller's progress callback sees them. */
+static void report_progress(backup_job *job)
+{
+	int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
+	store_stats stored;
+	store_get_stats(job->objects, &stored);
+	backup_progress p = {
+		.nodes_done = atomic_load(&job->stats.nodes_done),
+		.nodes_expected = expected > 0 ? expected : 0,
+		.files_read = atomic_load(&job->stats.files_read),
+		.bytes_read = atomic_load(&job->stats.bytes_read),
+		.objects_new = stored.objects_new,
+		.stored_bytes = stored.stored_bytes,
+		.seconds = st_now_seconds() - job->started,
+	};
+	job->options->progress(job->options->progress_ctx, &p);
+}
+
 static void *progress_thread(void *arg)
 {
 	backup_job *job = arg;
-	struct timespec pause = {0, 500 * 1000 * 1000};
+	struct timespec pause = {BACKUP_PROGRESS_INTERVAL_MS / 1000, (BACKUP_PROGRESS_INTERVAL_MS % 1000) * 1000000L};
 	for (;;) {
 		nanosleep(&pause, NULL);
 		if (atomic_load(&job->progress_stop))
 			break;
-		int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
-		job->options->progress(job->options->progress_ctx, &job->stats, expected > 0 ? expected : 0);
+		report_progress(job);
 	}
 	return NULL;
 }
@@ -209,11 +231,17 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 	return rc;
 }
 
+static int compression_level(const backup_options *o)
+{
+	return o->compression_level > 0 ? o->compression_level : BACKUP_COMPRESSION_LEVEL_DEFAULT;
+}
+
 static int run_pipeline(backup_job *job)
 {
 	const backup_options *o = job->options;
 	int jobs = o->jobs > 0 ? o->jobs : st_cpu_count();
-	int io = o->io_threads > 0 ? o->io_threads : (32 * jobs > 128 ? 128 : 32 * jobs);
+	int per_job = BACKUP_IO_THREADS_PER_JOB * jobs;
+	int io = o->io_threads > 0 ? o->io_threads : (per_job > BACKUP_IO_THREADS_MAX ? BACKUP_IO_THREADS_MAX : per_job);
 	pipeline_config config = {
 		.destination = job->destination,
 		.objects = job->objects,
@@ -257,7 +285,7 @@ static int open_store(backup_job *job)
 	for (int i = 0; i < DEDUP_READERS && rc == 0; i++)
 		rc = dest_open_reader(job->destination, &job->dedup_readers[i]);
 	store_options options = {
-		.compression_level = job->options->compression_level,
+		.compression_level = compression_level(job->options),
 		.readers = job->dedup_readers,
 		.reader_count = DEDUP_READERS,
 	};
@@ -386,8 +414,7 @@ static int start_dump(backup_job *job)
 
 int backup_run(const backup_options *options, backup_result *out)
 {
-	double started = st_now_seconds();
-	backup_job job = {.options = options, .result = out};
+	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.progress_stop, false);
 	/* A malformed connection string is a usage error, found before anything is touched. */
@@ -422,7 +449,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	db_dump_abort(job.dump);
 	if (rc != 0 && created)
 		discard_failed_snapshot(&job);
-	out->seconds = st_now_seconds() - started;
+	out->seconds = st_now_seconds() - job.started;
 	store_free(job.objects);
 	for (int i = 0; i < DEDUP_READERS; i++)
 		catalog_close(job.dedup_readers[i]);

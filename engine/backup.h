@@ -11,33 +11,57 @@
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
  * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
- * files are read; --files-only and --database-only limit a backup to one side. When the number of nodes at or below the watermark differs between
- * the database and the catalog - or with full_scan - every id is reconciled: missing nodes are
- * added, vanished ones marked deleted.
+ * files are read; --files-only and --database-only limit a backup to one side. When the
+ * number of nodes at or below the watermark differs between the database and the catalog - or
+ * with full_scan - every id is reconciled: missing nodes are added, vanished ones marked deleted.
+ *
+ * The caller sees the work in progress through a callback with a struct of counters
+ * (backup_progress), never the pipeline's own state; notices go to the log (common/log.h).
  */
 #ifndef STRATA_ENGINE_BACKUP_H
 #define STRATA_ENGINE_BACKUP_H
 
-#include "engine/backup_pipeline.h"
 #include "engine/db_dump.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Concurrent readers when io_threads is 0: this many per compressing job, at most the max. */
+#define BACKUP_IO_THREADS_PER_JOB 32
+#define BACKUP_IO_THREADS_MAX 128
+/* zstd level when compression_level is 0. */
+#define BACKUP_COMPRESSION_LEVEL_DEFAULT 3
+/* The ctime window (seconds) before the last snapshot's database time that the cli asks for:
+ * generous, as transactions that commit late add nodes below the watermark. */
+#define BACKUP_OVERLAP_DEFAULT 3600
+/* The progress callback runs this often. */
+#define BACKUP_PROGRESS_INTERVAL_MS 500
+
+/* What a running backup has done so far, for a progress display. */
+typedef struct backup_progress {
+	int64_t nodes_done;
+	int64_t nodes_expected;   /* estimate: nodes of the database less nodes of the catalog */
+	int64_t files_read;
+	int64_t bytes_read;
+	int64_t objects_new;
+	int64_t stored_bytes;     /* bytes appended to packs */
+	double seconds;           /* since the backup started */
+} backup_progress;
+
 typedef struct backup_options {
 	const char *dest_path;
 	const char *dsn;
 	const char *repository;   /* the source root: holds repository/node/ (1.x) or container/ (2.x) */
-	int jobs;                 /* compressing threads; I/O threads derive from it */
-	int io_threads;           /* 0: 32 per job, at most 128 */
+	int jobs;                 /* compressing threads (0: number of cores); I/O threads derive from it */
+	int io_threads;           /* 0: BACKUP_IO_THREADS_PER_JOB per job, at most BACKUP_IO_THREADS_MAX */
 	bool full_scan;
 	bool files_only;          /* no database dump */
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
-	int compression_level;
-	/* Called about twice a second from another thread while the pipeline runs; may be NULL.
-	 * nodes_expected estimates the nodes to read (database nodes less catalog nodes). */
-	void (*progress)(void *ctx, const pipeline_stats *stats, int64_t nodes_expected);
+	int compression_level;    /* 0: BACKUP_COMPRESSION_LEVEL_DEFAULT */
+	/* Called every BACKUP_PROGRESS_INTERVAL_MS from another thread while the files are read;
+	 * may be NULL. */
+	void (*progress)(void *ctx, const backup_progress *progress);
 	void *progress_ctx;
 } backup_options;
 

@@ -56,7 +56,7 @@ static void free_writer_message(backup_pipeline *p, writer_message *msg)
 	free(msg);
 }
 
-bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload)
+int pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload)
 {
 	writer_message *msg = st_malloc(sizeof *msg);
 	msg->kind = kind;
@@ -65,22 +65,27 @@ bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void 
 	else
 		msg->u.node = payload;
 	if (st_queue_push(p->write_queue, msg))
-		return true;
+		return 0;
 	free_writer_message(p, msg);
-	return false;
+	return st_error_set(ST_ERR_GENERIC, "backup stopped");
 }
 
 static int compressor_run(void *arg)
 {
 	backup_pipeline *p = arg;
 	void *item;
-	while (st_queue_pop(p->compress_queue, &item)) {
-		store_object_encode(item);
-		if (!pipeline_send_to_writer(p, WRITE_OBJECT, item))
+	int rc = 0;
+	while (rc == 0 && st_queue_pop(p->compress_queue, &item)) {
+		if ((rc = store_object_encode(item)) != 0) {
+			pipeline_object_free(p, item);
+			break;
+		}
+		/* A stopped pipeline already holds the error that stopped it. */
+		if (pipeline_send_to_writer(p, WRITE_OBJECT, item) != 0)
 			break;
 	}
 	store_thread_release();
-	return 0;
+	return rc;
 }
 
 int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipeline_stats *stats)
@@ -89,17 +94,20 @@ int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipelin
 	p->config = *config;
 	p->stats = stats;
 	p->budget = st_budget_new(PIPELINE_MEMORY_BUDGET);
-	p->node_queue = st_queue_new((size_t)config->io_threads * 4);
-	p->compress_queue = st_queue_new(1024);
-	p->write_queue = st_queue_new(1024);
+	p->node_queue = st_queue_new((size_t)config->io_threads * PIPELINE_NODES_PER_READER);
+	p->compress_queue = st_queue_new(PIPELINE_QUEUE_DEPTH);
+	p->write_queue = st_queue_new(PIPELINE_QUEUE_DEPTH);
 	atomic_init(&p->aborted, false);
 	pthread_mutex_init(&p->error_lock, NULL);
-	p->writer = st_workers_start(1, backup_writer_run, on_stage_error, p);
-	p->compressors = st_workers_start(config->cpu_threads, compressor_run, on_stage_error, p);
-	p->readers = st_workers_start(config->io_threads, backup_reader_run, on_stage_error, p);
-	if (p->writer == NULL || p->compressors == NULL || p->readers == NULL) {
+	int rc = st_workers_start(&p->writer, 1, backup_writer_run, on_stage_error, p);
+	if (rc == 0)
+		rc = st_workers_start(&p->compressors, config->cpu_threads, compressor_run, on_stage_error, p);
+	if (rc == 0)
+		rc = st_workers_start(&p->readers, config->io_threads, backup_reader_run, on_stage_error, p);
+	if (rc != 0) {
+		st_error_prefix("unable to start the backup's threads");
 		pipeline_abort(p);
-		return st_error_set(ST_ERR_GENERIC, "unable to start the backup's threads");
+		return rc;
 	}
 	*out = p;
 	return 0;

@@ -32,8 +32,9 @@ typedef struct pipeline_config {
 	int cpu_threads;
 } pipeline_config;
 
-/* Counters, updated while the pipeline runs (a progress display may read them). What was
- * stored is counted by the store (store_get_stats). */
+/* Counters, updated while the pipeline runs; the backup job reads them for its progress
+ * callback (backup.h), which is how the caller sees them. What was stored is counted by the
+ * store (store_get_stats). */
 typedef struct pipeline_stats {
 	atomic_llong nodes_done;
 	atomic_llong nodes_with_folder;

@@ -20,6 +20,10 @@
 
 /* Bound on file data in flight between reading and writing. */
 #define PIPELINE_MEMORY_BUDGET ((size_t)32 << 20)
+/* Nodes queued ahead of the readers, per reader. */
+#define PIPELINE_NODES_PER_READER 4
+/* Messages queued ahead of the compressors and of the writer. */
+#define PIPELINE_QUEUE_DEPTH 1024
 
 /* One node's tree, ready for the catalog. */
 typedef struct node_message {
@@ -60,8 +64,9 @@ struct backup_pipeline {
 int backup_reader_run(void *pipeline);
 int backup_writer_run(void *pipeline);
 
-/* Hands a message to the writer; false when the pipeline stopped (message freed). */
-bool pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
+/* Hands a message to the writer; "backup stopped" (ST_ERR_GENERIC, message freed) when the
+ * pipeline stopped. */
+int pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
 
 /* Frees obj and gives its bytes back to the budget. */
 void pipeline_object_free(backup_pipeline *p, store_object *obj);

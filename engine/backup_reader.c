@@ -85,6 +85,17 @@ static size_t *files_in_inode_order(const scan_tree *tree, size_t *out_count)
 }
 
 /* Fills msg's entries from its tree and reads every file. */
+/* The scanner's entry types and the catalog's are the same numbers: the catalog stores what the
+ * scanner saw. */
+_Static_assert(SCAN_ENTRY_FILE == (int)CATALOG_ENTRY_FILE && SCAN_ENTRY_DIR == (int)CATALOG_ENTRY_DIR &&
+		       SCAN_ENTRY_SYMLINK == (int)CATALOG_ENTRY_SYMLINK,
+	       "scan_entry_type and catalog_entry_type must mirror each other");
+
+static catalog_entry_type entry_type_of(scan_entry_type type)
+{
+	return (catalog_entry_type)type;
+}
+
 static int read_node_files(backup_pipeline *p, node_message *msg, const scan_node *node)
 {
 	const scan_tree *tree = &msg->tree;
@@ -98,7 +109,7 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const scan_nod
 		dst->size = src->size;
 		dst->mtime_ns = src->mtime_ns;
 		dst->mode = src->mode;
-		dst->type = (catalog_entry_type)src->type;
+		dst->type = entry_type_of(src->type);
 		if (src->type == SCAN_ENTRY_FILE) {
 			total_chunks += store_chunk_count(src->size);
 			msg->node.files++;
@@ -139,9 +150,7 @@ static int process_node(backup_pipeline *p, const scan_node *node)
 		return rc;
 	}
 	atomic_fetch_add(&p->stats->nodes_done, 1);
-	if (!pipeline_send_to_writer(p, WRITE_NODE, msg))
-		return st_error_set(ST_ERR_GENERIC, "backup stopped");
-	return 0;
+	return pipeline_send_to_writer(p, WRITE_NODE, msg);
 }
 
 int backup_reader_run(void *arg)

@@ -75,6 +75,9 @@ static int verify_worker(void *arg)
 	return 0;
 }
 
+/* Packs queued ahead of the verifying workers. */
+#define CHECK_PACKS_QUEUED 4
+
 static int read_all_data(check_job *job)
 {
 	int64_t *ids = NULL;
@@ -83,12 +86,10 @@ static int read_all_data(check_job *job)
 	if (rc != 0)
 		return rc;
 	int jobs = job->options->jobs > 0 ? job->options->jobs : st_cpu_count();
-	job->queue = st_queue_new(4);
-	st_workers *workers = st_workers_start(jobs, verify_worker, NULL, job);
-	if (workers == NULL) {
-		rc = st_error_code();
+	job->queue = st_queue_new(CHECK_PACKS_QUEUED);
+	st_workers *workers = NULL;
+	if ((rc = st_workers_start(&workers, jobs, verify_worker, NULL, job)) != 0)
 		goto cleanup;
-	}
 	for (size_t i = 0; i < count && (rc = st_interrupt_check()) == 0; i++) {
 		int64_t *id = st_malloc(sizeof *id);
 		*id = ids[i];

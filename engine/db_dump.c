@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/mem.h"
+#include "engine/db_info.h"
 #include "engine/delta.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
@@ -21,6 +22,10 @@
 
 /* Files smaller than this are always stored in full, without a signature. */
 #define DELTA_MIN_SIZE ((uint64_t)64 << 10)
+/* Reads of a dump file, to hash it. */
+#define DUMP_READ_SIZE ((size_t)1 << 20)
+/* Size of a data file's name in the dump ("<toc id>.dat"). */
+#define DUMP_FILE_NAME_MAX 32
 
 struct db_dump {
 	dest *d;
@@ -44,24 +49,23 @@ struct db_dump {
 static int read_facts(db_dump *dump, scan_db *db)
 {
 	pg_session *s = scan_db_session(db);
-	char *schema = NULL, *size = NULL, *tables = NULL;
-	int rc = pg_session_schema_version(s, &schema);
+	const scan_db_info *source = scan_db_get_info(db);
+	db_info info = {.server_version = (char *)source->server_version,
+			.pg_dump_version = dump->pg_dump.version,
+			.database = (char *)source->database};
+	char *size = NULL;
+	int rc = pg_session_schema_version(s, &info.schema_version);
 	if (rc == 0)
 		rc = pg_session_query_text(s, "SELECT pg_database_size(current_database())", &size);
 	if (rc == 0)
-		rc = pg_session_table_counts(s, &tables);
+		rc = pg_session_table_counts(s, &info.tables, &info.table_count);
 	if (rc == 0) {
-		const scan_db_info *info = scan_db_get_info(db);
-		char *schema_json = schema ? st_sprintf("\"%s\"", schema) : st_strdup("null");
-		dump->db_info = st_sprintf("{\"server_version\": \"%s\", \"pg_dump_version\": \"%s\", \"schema_version\": %s,"
-					   " \"database\": \"%s\", \"size_bytes\": %s, \"tables\": %s}",
-					   info->server_version, dump->pg_dump.version, schema_json, info->database,
-					   size ? size : "0", tables);
-		free(schema_json);
+		info.size_bytes = size ? strtoll(size, NULL, 10) : 0;
+		dump->db_info = db_info_to_json(&info);
 	}
-	free(schema);
+	free(info.schema_version);
+	pg_table_rows_free(info.tables, info.table_count);
 	free(size);
-	free(tables);
 	return rc;
 }
 
@@ -141,7 +145,7 @@ int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs
 /* "3354; 0 16403 TABLE DATA public db_dbnode postgres" -> id 3354, key "TABLE DATA public
  * db_dbnode" (the owner, last, is left out). */
 typedef struct toc_item {
-	char file[32];
+	char file[DUMP_FILE_NAME_MAX];
 	char *key;
 } toc_item;
 
@@ -186,10 +190,10 @@ static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", path);
 	st_hasher *hasher = st_hasher_new();
-	char *buf = st_malloc(1 << 20);
+	char *buf = st_malloc(DUMP_READ_SIZE);
 	uint64_t size = 0;
 	ssize_t n;
-	while ((n = read(fd, buf, 1 << 20)) > 0) {
+	while ((n = read(fd, buf, DUMP_READ_SIZE)) > 0) {
 		st_hasher_update(hasher, buf, (size_t)n);
 		size += (uint64_t)n;
 	}

@@ -32,8 +32,8 @@ typedef struct db_dump_stats {
 	int64_t stored_bytes;  /* bytes added to packs */
 	int64_t packs_new;
 	double dump_seconds;   /* pg_dump itself */
-	char server_version[32];
-	char pg_dump_version[32];
+	char server_version[PG_VERSION_MAX];
+	char pg_dump_version[PG_VERSION_MAX];
 } db_dump_stats;
 
 /* Checks pg_dump, reads the database facts at the snapshot (schema version, size, row counts)

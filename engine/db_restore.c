@@ -8,7 +8,10 @@
 #include "common/confine.h"
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/mem.h"
+#include "engine/db_dump.h"
+#include "engine/db_info.h"
 #include "engine/delta.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
@@ -16,56 +19,32 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* A delta chain longer than this is damage (a loop), not data: backups end chains far earlier. */
+#define DB_RESTORE_CHAIN_DEPTH_MAX 64
+_Static_assert(DB_RESTORE_CHAIN_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "restore must follow every chain a backup writes");
+/* Room for pg_restore's arguments: connection, jobs, two fixed flags, two for owners, two for
+ * --clean, the dump directory and the terminating NULL. */
+#define PG_RESTORE_ARGS_MAX 12
+/* Reads of a rebuilt dump file, to hash it. */
+#define DB_RESTORE_READ_SIZE ((size_t)1 << 20)
 
 typedef struct db_restore_job {
 	const db_restore_options *options;
 	dest *d;
 	store *objects;
 	catalog_snapshot snap;
+	db_info facts;    /* what the backup recorded about the database */
 	char *dir;        /* the dump directory being written */
 	int dir_fd;       /* that directory, opened once: every file is created below it */
 	bool dir_is_temp;
 	char *target_db;
 	pg_session *target;
 } db_restore_job;
-
-static void say(const db_restore_job *job, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void say(const db_restore_job *job, const char *fmt, ...)
-{
-	if (job->options->say == NULL)
-		return;
-	char line[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
-	va_end(ap);
-	job->options->say(job->options->say_ctx, line);
-}
-
-/* The string value of "key" in the flat JSON strata writes, or "" (also for null). */
-static void json_string_field(char *out, size_t cap, const char *json, const char *key)
-{
-	char *needle = st_sprintf("\"%s\": \"", key);
-	const char *at = json ? strstr(json, needle) : NULL;
-	out[0] = '\0';
-	if (at != NULL) {
-		at += strlen(needle);
-		size_t len = strcspn(at, "\"");
-		snprintf(out, cap, "%.*s", (int)(len < cap ? len : cap - 1), at);
-	}
-	free(needle);
-}
-
-void db_info_schema_version(char *out, size_t cap, const char *db_info)
-{
-	json_string_field(out, cap, db_info, "schema_version");
-}
 
 /* An unnamed scratch file in the dump directory (gone when closed), for the rebuild of a
  * delta chain. */
@@ -101,7 +80,7 @@ static int materialize(db_restore_job *job, const catalog_dump_file *file, int o
 	catalog *cat = dest_catalog(job->d);
 	if (file->storage == CATALOG_DUMP_FULL)
 		return store_get_to_fd(job->objects, out_fd, &file->content, what);
-	if (depth > 64)
+	if (depth > DB_RESTORE_CHAIN_DEPTH_MAX)
 		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
 	catalog_dump_file base;
 	int basis = -1, delta = -1;
@@ -132,9 +111,9 @@ static int check_file_hash(int fd, const char *what, const st_hash *expected)
 	/* Dump files can be large: hash them streaming. */
 	int rc = rewind_fd(fd, what);
 	st_hasher *hasher = st_hasher_new();
-	char *data = st_malloc(1 << 20);
+	char *data = st_malloc(DB_RESTORE_READ_SIZE);
 	ssize_t got;
-	while (rc == 0 && (got = read(fd, data, 1 << 20)) != 0) {
+	while (rc == 0 && (got = read(fd, data, DB_RESTORE_READ_SIZE)) != 0) {
 		if (got < 0)
 			rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
 		else
@@ -229,7 +208,7 @@ static int open_target(db_restore_job *job, db_restore_result *out)
 		return rc;
 	char *name = pg_quote_identifier(admin, job->target_db);
 	char *sql = st_sprintf("CREATE DATABASE %s", name);
-	say(job, "creating database '%s' on the target cluster", job->target_db);
+	st_log_note("creating database '%s' on the target cluster", job->target_db);
 	rc = pg_session_exec(admin, sql);
 	if (rc != 0) {
 		/* The server's reason follows the last ": " of the message. */
@@ -300,12 +279,12 @@ static int run_pg_restore(db_restore_job *job)
 	if (rc == 0 && job->options->keep_owners)
 		rc = check_owners(job, &tool);
 	if (rc == 0 && !job->options->keep_owners && pg_session_query_text(job->target, "SELECT current_user", &user) == 0)
-		say(job, "restored objects will belong to role '%s' (the target connection's); --keep-owners keeps the dump's owners",
-		    user ? user : "?");
+		st_log_note("restored objects will belong to role '%s' (the target connection's); --keep-owners keeps the dump's owners",
+			    user ? user : "?");
 	if (rc == 0) {
 		char *dbarg = st_sprintf("--dbname=%s", dsn);
 		char *jobs = st_sprintf("--jobs=%d", job->options->jobs > 0 ? job->options->jobs : 1);
-		const char *args[12];
+		const char *args[PG_RESTORE_ARGS_MAX];
 		int n = 0;
 		args[n++] = dbarg;
 		args[n++] = jobs;
@@ -335,40 +314,26 @@ static int run_pg_restore(db_restore_job *job)
 /* Compares every table's row count and the schema version with the snapshot's record. */
 static int verify(db_restore_job *job, db_restore_result *out)
 {
-	const char *tables = job->snap.db_info ? strstr(job->snap.db_info, "\"tables\": {") : NULL;
 	int rc = 0;
-	for (const char *p = tables ? tables + 11 : NULL; p && rc == 0;) {
-		const char *open_quote = strchr(p, '"');
-		if (open_quote == NULL)
-			break;
-		const char *close_quote = strchr(open_quote + 1, '"');
-		if (close_quote == NULL)
-			break;
-		char *name = st_sprintf("%.*s", (int)(close_quote - open_quote - 1), open_quote + 1);
-		long long expected = strtoll(close_quote + 2, NULL, 10);
-		char *dot = strchr(name, '.');
-		char *schema_q = NULL, *table_q = NULL, *sql = NULL, *count = NULL;
-		if (dot != NULL) {
-			*dot = '\0';
-			schema_q = pg_quote_identifier(job->target, name);
-			table_q = pg_quote_identifier(job->target, dot + 1);
-			*dot = '.';
-			sql = st_sprintf("SELECT count(*) FROM %s.%s", schema_q, table_q);
-			rc = pg_session_query_text(job->target, sql, &count);
-		}
-		if (rc == 0 && count != NULL && strtoll(count, NULL, 10) != expected)
-			rc = st_error_set(ST_ERR_CORRUPT, "verification failed: table '%s' has %s rows, the snapshot recorded %lld",
-					  name, count, expected);
+	for (size_t i = 0; i < job->facts.table_count && rc == 0; i++) {
+		const pg_table_rows *t = &job->facts.tables[i];
+		char *schema_q = pg_quote_identifier(job->target, t->schema);
+		char *table_q = pg_quote_identifier(job->target, t->table);
+		char *sql = st_sprintf("SELECT count(*) FROM %s.%s", schema_q, table_q);
+		char *count = NULL;
+		rc = pg_session_query_text(job->target, sql, &count);
+		if (rc == 0 && count != NULL && strtoll(count, NULL, 10) != t->rows)
+			rc = st_error_set(ST_ERR_CORRUPT,
+					  "verification failed: table '%s.%s' has %s rows, the snapshot recorded %lld", t->schema,
+					  t->table, count, (long long)t->rows);
 		if (rc == 0) {
 			out->tables++;
-			out->rows += expected;
+			out->rows += t->rows;
 		}
-		free(name);
 		free(schema_q);
 		free(table_q);
 		free(sql);
 		free(count);
-		p = strchr(close_quote, ',');
 	}
 	char *schema = NULL;
 	if (rc == 0)
@@ -379,8 +344,8 @@ static int verify(db_restore_job *job, db_restore_result *out)
 	free(schema);
 	out->verified = rc == 0;
 	if (rc == 0)
-		say(job, "verified: %lld tables, %lld rows, every row count matches the snapshot; schema version %s",
-		    (long long)out->tables, (long long)out->rows, out->schema_version[0] ? out->schema_version : "(none)");
+		st_log_note("verified: %lld tables, %lld rows, every row count matches the snapshot; schema version %s",
+			    (long long)out->tables, (long long)out->rows, out->schema_version[0] ? out->schema_version : "(none)");
 	return rc;
 }
 
@@ -393,14 +358,16 @@ static int open_snapshot(db_restore_job *job, db_restore_result *out)
 		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no database (it was taken with --files-only)",
 				  (long long)job->snap.id);
 	if (rc == 0)
+		rc = db_info_parse(&job->facts, job->snap.db_info, job->snap.id);
+	if (rc == 0)
 		rc = store_open(&job->objects, job->d, NULL);
 	if (rc == 0) {
-		char database[128];
-		db_info_schema_version(out->schema_version, sizeof out->schema_version, job->snap.db_info);
-		json_string_field(out->server_version, sizeof out->server_version, job->snap.db_info, "server_version");
-		json_string_field(database, sizeof database, job->snap.db_info, "database");
-		say(job, "snapshot %lld: database '%s' from PostgreSQL %s, AiiDA schema version %s", (long long)job->snap.id,
-		    database, out->server_version, out->schema_version[0] ? out->schema_version : "(none)");
+		const db_info *facts = &job->facts;
+		snprintf(out->schema_version, sizeof out->schema_version, "%s", facts->schema_version ? facts->schema_version : "");
+		snprintf(out->server_version, sizeof out->server_version, "%s", facts->server_version ? facts->server_version : "");
+		st_log_note("snapshot %lld: database '%s' from PostgreSQL %s, AiiDA schema version %s", (long long)job->snap.id,
+			    facts->database ? facts->database : "", out->server_version,
+			    out->schema_version[0] ? out->schema_version : "(none)");
 	}
 	return rc;
 }
@@ -439,7 +406,7 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	if (rc == 0)
 		rc = write_dump_dir(&job);
 	if (rc == 0 && options->to_dsn == NULL)
-		say(&job, "wrote the pg_dump directory '%s' (stock pg_restore reads it)", job.dir);
+		st_log_note("wrote the pg_dump directory '%s' (stock pg_restore reads it)", job.dir);
 	if (rc == 0 && options->to_dsn != NULL)
 		rc = run_pg_restore(&job);
 	if (rc == 0 && options->to_dsn != NULL)
@@ -455,6 +422,7 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	free(job.target_db);
 	pg_session_close(job.target);
 	store_free(job.objects);
+	db_info_release(&job.facts);
 	catalog_snapshot_release(&job.snap);
 	dest_close(job.d);
 	return rc;

@@ -8,10 +8,13 @@
  * refused unless clean is set. By default restored objects belong to the target connection's
  * role (a new cluster rarely has the source's roles); keep_owners keeps the dump's owners and
  * fails clearly when one is missing. Afterwards every table's row count and the AiiDA schema
- * version are compared with what the snapshot recorded.
+ * version are compared with what the snapshot recorded. Each step the user should know about
+ * ("creating database 'x'", "verified ...") is logged as a note (common/log.h).
  */
 #ifndef STRATA_ENGINE_DB_RESTORE_H
 #define STRATA_ENGINE_DB_RESTORE_H
+
+#include "engine/db_info.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -25,14 +28,11 @@ typedef struct db_restore_options {
 	int jobs;
 	bool clean;
 	bool keep_owners;
-	/* Progress notes for the user ("creating database 'x'", "verified ..."); may be NULL. */
-	void (*say)(void *ctx, const char *line);
-	void *say_ctx;
 } db_restore_options;
 
 typedef struct db_restore_result {
-	char schema_version[64];
-	char server_version[32];
+	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];
+	char server_version[PG_VERSION_MAX];
 	int64_t tables;
 	int64_t rows;
 	bool created_database;
@@ -41,8 +41,5 @@ typedef struct db_restore_result {
 } db_restore_result;
 
 int db_restore_run(const db_restore_options *options, db_restore_result *out);
-
-/* The AiiDA schema version recorded in a snapshot's db_info JSON ("" when none). */
-void db_info_schema_version(char *out, size_t cap, const char *db_info);
 
 #endif

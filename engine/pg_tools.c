@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,12 @@
 
 extern char **environ;
 
-static int is_executable(const char *path)
+/* Reads from the child's pipes. */
+#define PIPE_READ_SIZE 8192
+/* How much of the end of the child's stderr is kept for the error message. */
+#define STDERR_TAIL_MAX 2048
+
+static bool is_executable(const char *path)
 {
 	return access(path, X_OK) == 0;
 }
@@ -42,35 +48,40 @@ static int newest_installed_major(void)
 	return best;
 }
 
+/* Finds name's executable into out; ST_ERR_DATABASE saying what to install when there is none. */
 static int locate(char *out, size_t cap, const char *name, int server_major)
 {
 	const char *bindir = getenv("STRATA_PG_BINDIR");
+	bool found = false;
 	if (bindir != NULL && *bindir) {
 		snprintf(out, cap, "%s/%s", bindir, name);
-		return is_executable(out);
-	}
-	snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", server_major, name);
-	if (is_executable(out))
-		return 1;
-	snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", newest_installed_major(), name);
-	if (is_executable(out))
-		return 1;
-	const char *path = getenv("PATH");
-	char *copy = st_strdup(path ? path : "/usr/bin:/bin");
-	int found = 0;
-	for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(out, cap, "%s/%s", dir, name);
 		found = is_executable(out);
+	} else {
+		snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", server_major, name);
+		found = is_executable(out);
+		if (!found) {
+			snprintf(out, cap, "/usr/lib/postgresql/%d/bin/%s", newest_installed_major(), name);
+			found = is_executable(out);
+		}
+		const char *path = getenv("PATH");
+		char *copy = st_strdup(path ? path : "/usr/bin:/bin");
+		for (char *save = NULL, *dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+			snprintf(out, cap, "%s/%s", dir, name);
+			found = is_executable(out);
+		}
+		free(copy);
 	}
-	free(copy);
-	return found;
+	if (!found)
+		return st_error_set(ST_ERR_DATABASE, "%s not found: install postgresql-client-%d (or set STRATA_PG_BINDIR)",
+				    name, server_major);
+	return 0;
 }
 
 /* Reads both pipes until the child closes them; keeps all of stdout and the tail of stderr. */
 static void drain(int out_fd, int err_fd, char **out_text, char *err_tail, size_t err_cap)
 {
 	size_t out_len = 0, err_len = 0;
-	char buf[8192];
+	char buf[PIPE_READ_SIZE];
 	struct pollfd fds[2] = {{.fd = out_fd, .events = POLLIN}, {.fd = err_fd, .events = POLLIN}};
 	int open_count = 2;
 	err_tail[0] = '\0';
@@ -174,7 +185,7 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 		rc = st_error_set_errno(ST_ERR_DATABASE, spawn_rc, "unable to run '%s'", tool->path);
 		goto cleanup;
 	}
-	char err_tail[2048];
+	char err_tail[STDERR_TAIL_MAX];
 	drain(out_pipe[0], err_pipe[0], out_stdout, err_tail, sizeof err_tail);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
@@ -197,12 +208,12 @@ int pg_tool_find(pg_tool *out, const char *name, int server_major)
 {
 	memset(out, 0, sizeof *out);
 	snprintf(out->name, sizeof out->name, "%s", name);
-	if (!locate(out->path, sizeof out->path, name, server_major))
-		return st_error_set(ST_ERR_DATABASE, "%s not found: install postgresql-client-%d (or set STRATA_PG_BINDIR)",
-				    name, server_major);
+	int rc = locate(out->path, sizeof out->path, name, server_major);
+	if (rc != 0)
+		return rc;
 	char *text = NULL;
 	const char *args[] = {"--version", NULL};
-	int rc = pg_tool_run(out, args, NULL, &text);
+	rc = pg_tool_run(out, args, NULL, &text);
 	if (rc != 0) {
 		free(text);
 		return rc;

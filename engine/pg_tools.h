@@ -10,12 +10,17 @@
 #ifndef STRATA_ENGINE_PG_TOOLS_H
 #define STRATA_ENGINE_PG_TOOLS_H
 
+#include "scanner/pg_session.h"
+
 #include <limits.h>
 
+/* Size of a tool's name ("pg_restore"), terminator included. */
+#define PG_TOOL_NAME_MAX 32
+
 typedef struct pg_tool {
-	char name[32];
+	char name[PG_TOOL_NAME_MAX];
 	char path[PATH_MAX];
-	char version[32]; /* e.g. "15.18" */
+	char version[PG_VERSION_MAX]; /* e.g. "15.18" */
 	int major;
 } pg_tool;
 

@@ -17,7 +17,7 @@
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
-#include "engine/db_restore.h"
+#include "engine/db_info.h"
 #include "scanner/node_tree.h"
 #include "store/store.h"
 
@@ -30,6 +30,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* File-creating threads: creation latency, not bandwidth, is the cost, so many per job. */
+#define RESTORE_WORKERS_PER_JOB 16
+#define RESTORE_WORKERS_MAX 64
+/* Node trees queued ahead of the workers. */
+#define RESTORE_QUEUE_DEPTH 256
 
 typedef struct restore_job {
 	const restore_options *options;
@@ -304,10 +310,10 @@ int restore_run(const restore_options *options, restore_result *out)
 		rc = store_open(&job.objects, d, NULL);
 	if (rc == 0) {
 		int jobs = options->jobs > 0 ? options->jobs : st_cpu_count();
-		job.queue = st_queue_new(256);
-		workers = st_workers_start(jobs * 16 > 64 ? 64 : jobs * 16, restore_worker, stop_workers, &job);
-		if (workers == NULL)
-			rc = st_error_code();
+		int threads = jobs * RESTORE_WORKERS_PER_JOB;
+		job.queue = st_queue_new(RESTORE_QUEUE_DEPTH);
+		rc = st_workers_start(&workers, threads > RESTORE_WORKERS_MAX ? RESTORE_WORKERS_MAX : threads, restore_worker,
+				      stop_workers, &job);
 	}
 	if (rc == 0) {
 		int feed_rc = feed(&job, dest_catalog(d), out->snapshot_id, &out->nodes);

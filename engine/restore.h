@@ -11,6 +11,8 @@
 #ifndef STRATA_ENGINE_RESTORE_H
 #define STRATA_ENGINE_RESTORE_H
 
+#include "engine/db_info.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -42,7 +44,7 @@ typedef struct restore_snapshot_info {
 	int64_t id;
 	bool has_files;
 	bool has_database;
-	char schema_version[64];
+	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];
 } restore_snapshot_info;
 
 int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snapshot_info *out);

@@ -54,7 +54,7 @@ static void ignore_notice(void *arg, const char *message)
 int pg_session_open(pg_session **out, const char *dsn, const char *dbname)
 {
 	pg_session *s = st_calloc(1, sizeof *s);
-	char line[512];
+	char line[PG_LINE_MAX];
 	int rc = connect_params(&s->conn, dsn, dbname);
 	if (rc == 0 && PQstatus(s->conn) != CONNECTION_OK) {
 		const char *host = PQhost(s->conn), *port = PQport(s->conn), *name = PQdb(s->conn);
@@ -85,7 +85,7 @@ int pg_session_exec_status(pg_session *s, const char *sql, ExecStatusType expect
 {
 	PGresult *res = PQexec(s->conn, sql);
 	if (PQresultStatus(res) != expected) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		int rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(s->conn),
 				      pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 		PQclear(res);
@@ -104,7 +104,7 @@ int pg_session_exec(pg_session *s, const char *sql)
 	ExecStatusType status = PQresultStatus(res);
 	int rc = 0;
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		rc = st_error_set(ST_ERR_DATABASE, "query failed on database '%s': %s", PQdb(s->conn),
 				  pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 	}
@@ -144,47 +144,46 @@ int pg_session_count_tables(pg_session *s, int64_t *out)
 	return rc;
 }
 
-int pg_session_table_counts(pg_session *s, char **out_json)
+int pg_session_table_counts(pg_session *s, pg_table_rows **out, size_t *out_count)
 {
 	PGresult *tables = NULL;
 	int rc = pg_session_exec_status(s, "SELECT n.nspname, c.relname" USER_TABLES " ORDER BY 1, 2",
 					PGRES_TUPLES_OK, &tables);
 	if (rc != 0)
 		return rc;
-	size_t cap = 64, len = 0;
-	char *json = st_malloc(cap);
-	json[len++] = '{';
-	for (int i = 0; i < PQntuples(tables) && rc == 0; i++) {
-		char *schema = PQescapeIdentifier(s->conn, PQgetvalue(tables, i, 0), strlen(PQgetvalue(tables, i, 0)));
-		char *table = PQescapeIdentifier(s->conn, PQgetvalue(tables, i, 1), strlen(PQgetvalue(tables, i, 1)));
+	size_t count = (size_t)PQntuples(tables);
+	pg_table_rows *rows = st_calloc(count ? count : 1, sizeof *rows);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		rows[i].schema = st_strdup(PQgetvalue(tables, (int)i, 0));
+		rows[i].table = st_strdup(PQgetvalue(tables, (int)i, 1));
+		char *schema = pg_quote_identifier(s, rows[i].schema);
+		char *table = pg_quote_identifier(s, rows[i].table);
 		char *sql = st_sprintf("SELECT count(*) FROM %s.%s", schema, table);
-		char *count = NULL;
-		rc = pg_session_query_text(s, sql, &count);
-		if (rc == 0) {
-			char *item = st_sprintf("%s\"%s.%s\": %s", i ? ", " : "", PQgetvalue(tables, i, 0),
-						PQgetvalue(tables, i, 1), count ? count : "0");
-			size_t need = strlen(item);
-			while (len + need + 2 > cap)
-				cap *= 2;
-			json = st_realloc(json, cap);
-			memcpy(json + len, item, need);
-			len += need;
-			free(item);
-		}
-		free(count);
+		char *text = NULL;
+		rc = pg_session_query_text(s, sql, &text);
+		rows[i].rows = text ? strtoll(text, NULL, 10) : 0;
+		free(text);
 		free(sql);
-		PQfreemem(schema);
-		PQfreemem(table);
+		free(schema);
+		free(table);
 	}
-	json[len++] = '}';
-	json[len] = '\0';
 	PQclear(tables);
 	if (rc != 0) {
-		free(json);
+		pg_table_rows_free(rows, count);
 		return rc;
 	}
-	*out_json = json;
+	*out = rows;
+	*out_count = count;
 	return 0;
+}
+
+void pg_table_rows_free(pg_table_rows *rows, size_t count)
+{
+	for (size_t i = 0; rows != NULL && i < count; i++) {
+		free(rows[i].schema);
+		free(rows[i].table);
+	}
+	free(rows);
 }
 
 int pg_session_schema_version(pg_session *s, char **out)
@@ -256,7 +255,7 @@ static int rebuild(const char *dsn, bool drop_password, const char *dbname, char
 	PQconninfoOption *options = PQconninfoParse(dsn, &error);
 	free(named);
 	if (options == NULL) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		int rc = st_error_set(ST_ERR_USAGE, "invalid connection string: %s",
 				      pg_first_line(error ? error : "out of memory", line, sizeof line));
 		PQfreemem(error);

@@ -10,7 +10,14 @@
 #define STRATA_SCANNER_PG_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+/* Sizes of the short texts the server reports, terminator included. */
+#define PG_VERSION_MAX 32       /* "15.18", of a server or of pg_dump */
+#define PG_NAME_MAX 128         /* a database name (the server's limit is 63 bytes) */
+#define PG_SNAPSHOT_ID_MAX 64   /* what pg_export_snapshot() returns */
+#define PG_SYSTEM_ID_MAX 32     /* a cluster's system identifier, in decimal */
 
 typedef struct pg_session pg_session;
 
@@ -31,8 +38,17 @@ int pg_session_query_text(pg_session *s, const char *sql, char **out);
 /* The server's major version (e.g. 15). */
 int pg_session_server_major(pg_session *s);
 
-/* JSON object {"schema.table": rows, ...} of every ordinary table outside the system schemas. */
-int pg_session_table_counts(pg_session *s, char **out_json);
+/* The row count of one table. */
+typedef struct pg_table_rows {
+	char *schema;
+	char *table;
+	int64_t rows;
+} pg_table_rows;
+
+/* The row count of every ordinary table outside the system schemas, ordered by schema and
+ * table (free with pg_table_rows_free). */
+int pg_session_table_counts(pg_session *s, pg_table_rows **out, size_t *out_count);
+void pg_table_rows_free(pg_table_rows *rows, size_t count);
 
 /* The AiiDA schema version: alembic_version.version_num when that table exists, else
  * db_dbsetting 'db|schemaversion'; NULL when neither exists. */

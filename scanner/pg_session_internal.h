@@ -16,4 +16,7 @@ int pg_session_exec_status(pg_session *s, const char *sql, ExecStatusType expect
 /* The first line of a libpq message. */
 const char *pg_first_line(const char *message, char *buf, size_t cap);
 
+/* Size of the buffer that pg_first_line fills for an error message. */
+#define PG_LINE_MAX 512
+
 #endif

@@ -24,9 +24,12 @@ struct scan_db {
 	int cursor_serial;
 };
 
+/* Size of a cursor's name ("strata_nodes_N"). */
+#define CURSOR_NAME_MAX 32
+
 struct scan_cursor {
 	scan_db *db;
-	char name[32];
+	char name[CURSOR_NAME_MAX];
 	PGresult *batch;
 	int row;
 	bool done;
@@ -137,7 +140,7 @@ static int open_cursor(scan_cursor **out, scan_db *db, const char *query, const 
 	PGresult *res = PQexecParams(db->conn, sql, array_param ? 1 : 0, NULL, params, NULL, NULL, 0);
 	free(sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		char line[512];
+		char line[PG_LINE_MAX];
 		int rc = st_error_set(ST_ERR_DATABASE, "unable to list nodes of database '%s': %s",
 				      PQdb(db->conn), pg_first_line(PQresultErrorMessage(res), line, sizeof line));
 		PQclear(res);

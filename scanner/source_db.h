@@ -24,10 +24,10 @@ typedef struct scan_db scan_db;
 
 /* What the snapshot says about the database. */
 typedef struct scan_db_info {
-	char snapshot_id[64];     /* for pg_dump --snapshot */
-	char server_version[32];  /* e.g. "15.18" */
-	char database[128];       /* current_database() */
-	char system_id[32];       /* the cluster's system identifier, "" if not readable */
+	char snapshot_id[PG_SNAPSHOT_ID_MAX];  /* for pg_dump --snapshot */
+	char server_version[PG_VERSION_MAX];   /* e.g. "15.18" */
+	char database[PG_NAME_MAX];            /* current_database() */
+	char system_id[PG_SYSTEM_ID_MAX];      /* the cluster's system identifier, "" if not readable */
 	int64_t db_time_us;       /* the transaction's start time, microseconds since 1970 */
 	int64_t max_node_id;      /* highest db_dbnode.id visible, 0 when empty */
 	int64_t node_count;       /* rows of db_dbnode visible */

@@ -13,26 +13,26 @@
 static _Thread_local ZSTD_CCtx *thread_cctx;
 static _Thread_local ZSTD_DCtx *thread_dctx;
 
-void codec_compress(void **out, size_t *out_len, codec_kind *out_kind, const void *data, size_t len,
-		    int level)
+int codec_compress(void **out, size_t *out_len, codec_kind *out_kind, const void *data, size_t len, int level)
 {
 	*out = NULL;
 	*out_len = len;
 	*out_kind = CODEC_RAW;
 	if (len < 64)
-		return;
-	if (thread_cctx == NULL)
-		thread_cctx = ZSTD_createCCtx();
+		return 0;
+	if (thread_cctx == NULL && (thread_cctx = ZSTD_createCCtx()) == NULL)
+		return st_error_set(ST_ERR_GENERIC, "unable to create a zstd compression context");
 	size_t cap = ZSTD_compressBound(len);
 	void *buf = st_malloc(cap);
 	size_t n = ZSTD_compressCCtx(thread_cctx, buf, cap, data, len, level);
 	if (ZSTD_isError(n) || n >= len - len / 32) {
 		free(buf);
-		return;
+		return 0;
 	}
 	*out = buf;
 	*out_len = n;
 	*out_kind = CODEC_ZSTD;
+	return 0;
 }
 
 int codec_decompress(void *out, size_t raw_len, const void *stored, size_t stored_len, codec_kind kind,

@@ -17,8 +17,8 @@ typedef enum codec_kind {
 
 /* Compresses data at level. When zstd saves less than 1/32 of the size, *out_kind is CODEC_RAW
  * and *out is NULL: the caller stores data itself. Otherwise *out (caller frees) holds
- * *out_len bytes of zstd frame. */
-void codec_compress(void **out, size_t *out_len, codec_kind *out_kind, const void *data, size_t len,
+ * *out_len bytes of zstd frame. ST_ERR_GENERIC when zstd cannot make a context. */
+int codec_compress(void **out, size_t *out_len, codec_kind *out_kind, const void *data, size_t len,
 		    int level);
 
 /* Decodes stored (stored_len bytes of kind) into out, which holds exactly raw_len bytes.

@@ -81,8 +81,8 @@ static int open_pack(store *s)
 int store_append(store *s, store_object *obj, uint64_t *out_stored, bool *out_full)
 {
 	int rc = 0;
-	if (!obj->encoded)
-		store_object_encode(obj);
+	if (!obj->encoded && (rc = store_object_encode(obj)) != 0)
+		return rc;
 	if (s->pack == NULL && (rc = open_pack(s)) != 0)
 		return rc;
 	uint64_t offset = 0;

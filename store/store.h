@@ -116,7 +116,7 @@ int store_claim(store *s, const st_hash *hash, bool *out_new);
 int store_has(store *s, const st_hash *hash, bool *out);
 
 /* Compresses obj (a compressor thread); store_append does it when nobody did. */
-void store_object_encode(store_object *obj);
+int store_object_encode(store_object *obj);
 
 /* The raw size of obj: what a memory budget holds for it. */
 size_t store_object_size(const store_object *obj);

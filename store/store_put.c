@@ -14,15 +14,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void store_object_encode(store_object *obj)
+int store_object_encode(store_object *obj)
 {
 	void *packed = NULL;
-	codec_compress(&packed, &obj->stored_size, &obj->codec, obj->data, obj->raw_size, obj->level);
+	int rc = codec_compress(&packed, &obj->stored_size, &obj->codec, obj->data, obj->raw_size, obj->level);
+	if (rc != 0)
+		return rc;
 	if (packed != NULL) {
 		free(obj->data);
 		obj->data = packed;
 	}
 	obj->encoded = true;
+	return 0;
 }
 
 size_t store_object_size(const store_object *obj)

@@ -12,7 +12,7 @@ STRATA_DEB_PACKAGES=(
   build-essential cmake pkg-config
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
-  libcmocka-dev
+  libjansson-dev libcmocka-dev
   rsync restic borgbackup time
   python3
 )

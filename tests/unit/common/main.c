@@ -13,5 +13,7 @@ int main(void)
 	failed += run_fsutil_tests();
 	failed += run_hash_tests();
 	failed += run_confine_tests();
+	failed += run_json_tests();
+	failed += run_log_tests();
 	return failed == 0 ? 0 : 1;
 }

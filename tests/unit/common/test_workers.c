@@ -46,8 +46,8 @@ static void test_all_succeed(void **state)
 	(void)state;
 	job j = {.fail_ticket = -1};
 	st_error_clear();
-	st_workers *w = st_workers_start(6, work, count_on_error, &j);
-	assert_non_null(w);
+	st_workers *w = NULL;
+	assert_int_equal(st_workers_start(&w, 6, work, count_on_error, &j), 0);
 	assert_int_equal(st_workers_join(w), 0);
 	assert_int_equal(atomic_load(&j.started), 6);
 	assert_int_equal(atomic_load(&j.finished), 6);
@@ -60,8 +60,8 @@ static void test_one_failure_reaches_join(void **state)
 	(void)state;
 	job j = {.fail_ticket = 2};
 	st_error_clear();
-	st_workers *w = st_workers_start(5, work, count_on_error, &j);
-	assert_non_null(w);
+	st_workers *w = NULL;
+	assert_int_equal(st_workers_start(&w, 5, work, count_on_error, &j), 0);
 	assert_int_equal(st_workers_join(w), ST_ERR_CORRUPT);
 	/* The worker's record became the joining thread's. */
 	assert_int_equal(st_error_code(), ST_ERR_CORRUPT);
@@ -77,8 +77,8 @@ static void test_first_error_wins_and_on_error_runs_once(void **state)
 	(void)state;
 	job j = {.fail_ticket = 0, .others_fail = true};
 	st_error_clear();
-	st_workers *w = st_workers_start(8, work, count_on_error, &j);
-	assert_non_null(w);
+	st_workers *w = NULL;
+	assert_int_equal(st_workers_start(&w, 8, work, count_on_error, &j), 0);
 	assert_int_equal(st_workers_join(w), ST_ERR_CORRUPT);
 	assert_string_equal(st_error_message(), "worker 0 failed first");
 	assert_int_equal(atomic_load(&j.on_error_calls), 1);
@@ -97,8 +97,8 @@ static void test_null_on_error(void **state)
 {
 	(void)state;
 	atomic_int calls = 0;
-	st_workers *w = st_workers_start(3, fail_without_callback, NULL, &calls);
-	assert_non_null(w);
+	st_workers *w = NULL;
+	assert_int_equal(st_workers_start(&w, 3, fail_without_callback, NULL, &calls), 0);
 	assert_int_equal(st_workers_join(w), ST_ERR_SOURCE);
 	assert_string_equal(st_error_message(), "no callback");
 	assert_int_equal(atomic_load(&calls), 3);

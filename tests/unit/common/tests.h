@@ -13,5 +13,7 @@ int run_budget_tests(void);
 int run_fsutil_tests(void);
 int run_hash_tests(void);
 int run_confine_tests(void);
+int run_json_tests(void);
+int run_log_tests(void);
 
 #endif

@@ -44,11 +44,15 @@ static void test_check_path_rejects(void **state)
 	st_error_clear();
 }
 
+int run_db_info_tests(void); /* test_db_info.c */
+int run_jobs_tests(void);    /* test_jobs.c */
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_path_accepts),
 		cmocka_unit_test(test_check_path_rejects),
 	};
-	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+	return failed + run_db_info_tests() + run_jobs_tests();
 }

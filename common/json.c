@@ -1,0 +1,213 @@
+/*
+ * json.c - JSON through jansson (see json.h).
+ *
+ * st_json is never defined: a st_json * is a json_t * seen from outside this file.
+ */
+#include "common/json.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Writes of reals keep this many significant digits ("%.15g"). */
+#define JSON_REAL_DIGITS 15
+/* One line, ", " and ": " between members, members in insertion order. */
+#define JSON_DUMP_FLAGS (JSON_ENCODE_ANY | JSON_REAL_PRECISION(JSON_REAL_DIGITS))
+
+static json_t *in(st_json *value)
+{
+	return (json_t *)value;
+}
+
+static const json_t *in_const(const st_json *value)
+{
+	return (const json_t *)value;
+}
+
+static pthread_once_t alloc_once = PTHREAD_ONCE_INIT;
+
+/* jansson allocates through st_malloc, so running out of memory aborts as everywhere else. */
+static void use_st_malloc(void)
+{
+	json_set_alloc_funcs(st_malloc, free);
+}
+
+/* Every value is built by a constructor below, which makes sure of use_st_malloc first. */
+static void init_alloc(void)
+{
+	pthread_once(&alloc_once, use_st_malloc);
+}
+
+/* With st_malloc, jansson returns NULL only for input it refuses, which callers never pass. */
+static st_json *out(json_t *value)
+{
+	if (value == NULL)
+		abort();
+	return (st_json *)value;
+}
+
+/* Length of the valid UTF-8 sequence at p (at most left bytes), 0 when it is not one. */
+static size_t utf8_sequence(const unsigned char *p, size_t left)
+{
+	size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (len == 0 || len > left)
+		return 0;
+	uint32_t code = len == 1 ? p[0] : (uint32_t)(p[0] & (0x7f >> len));
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		code = code << 6 | (uint32_t)(p[i] & 0x3f);
+	}
+	static const uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+	if (code < smallest[len] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* s with every byte that is not part of valid UTF-8 replaced by '?' (caller frees). */
+static char *valid_utf8(const char *s)
+{
+	size_t len = strlen(s);
+	char *copy = st_strdup(s);
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence((const unsigned char *)s + i, len - i);
+		if (n == 0) {
+			copy[i] = '?';
+			n = 1;
+		}
+		i += n;
+	}
+	return copy;
+}
+
+static json_t *new_string(const char *s)
+{
+	json_t *value = json_string(s);
+	if (value == NULL) {
+		char *fixed = valid_utf8(s);
+		value = json_string(fixed);
+		free(fixed);
+	}
+	return value;
+}
+
+st_json *st_json_object(void)
+{
+	init_alloc();
+	return out(json_object());
+}
+
+st_json *st_json_array(void)
+{
+	init_alloc();
+	return out(json_array());
+}
+
+void st_json_free(st_json *value)
+{
+	json_decref(in(value));
+}
+
+void st_json_set(st_json *obj, const char *key, st_json *child)
+{
+	/* jansson refuses a key that is not UTF-8; a table or file name may not be. */
+	char *fixed = valid_utf8(key);
+	if (json_object_set_new(in(obj), fixed, child ? in(child) : json_null()) != 0)
+		out(NULL);
+	free(fixed);
+}
+
+void st_json_set_int(st_json *obj, const char *key, int64_t value)
+{
+	st_json_set(obj, key, out(json_integer((json_int_t)value)));
+}
+
+void st_json_set_real(st_json *obj, const char *key, double value)
+{
+	st_json_set(obj, key, out(json_real(value)));
+}
+
+void st_json_set_bool(st_json *obj, const char *key, bool value)
+{
+	st_json_set(obj, key, out(json_boolean(value)));
+}
+
+void st_json_set_string(st_json *obj, const char *key, const char *value)
+{
+	st_json_set(obj, key, value ? out(new_string(value)) : NULL);
+}
+
+void st_json_append(st_json *array, st_json *child)
+{
+	if (json_array_append_new(in(array), child ? in(child) : json_null()) != 0)
+		out(NULL);
+}
+
+char *st_json_dump(const st_json *value)
+{
+	char *text = json_dumps(in_const(value), JSON_DUMP_FLAGS);
+	if (text == NULL)
+		out(NULL);
+	/* Allocated by st_malloc: the caller's free() releases it. */
+	return text;
+}
+
+int st_json_print(FILE *f, const st_json *value)
+{
+	errno = 0;
+	if (json_dumpf(in_const(value), f, JSON_DUMP_FLAGS) != 0 || fputc('\n', f) == EOF || fflush(f) != 0)
+		return st_error_set_errno(ST_ERR_GENERIC, errno ? errno : EIO, "unable to write a JSON document");
+	return 0;
+}
+
+int st_json_parse(st_json **out_value, const char *text, const char *what)
+{
+	json_error_t error;
+	init_alloc();
+	json_t *value = json_loads(text, JSON_DECODE_ANY, &error);
+	if (value == NULL)
+		return st_error_set(ST_ERR_CORRUPT, "%s is not valid JSON: %s (line %d, column %d)", what, error.text,
+				    error.line, error.column);
+	*out_value = (st_json *)value;
+	return 0;
+}
+
+const st_json *st_json_get(const st_json *obj, const char *key)
+{
+	if (obj == NULL || !json_is_object(in_const(obj)))
+		return NULL;
+	return (const st_json *)json_object_get(in_const(obj), key);
+}
+
+const char *st_json_string_value(const st_json *value)
+{
+	return value ? json_string_value(in_const(value)) : NULL;
+}
+
+bool st_json_int_value(const st_json *value, int64_t *out_int)
+{
+	if (value == NULL || !json_is_integer(in_const(value)))
+		return false;
+	*out_int = (int64_t)json_integer_value(in_const(value));
+	return true;
+}
+
+int st_json_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value), void *ctx)
+{
+	if (obj == NULL || !json_is_object(in_const(obj)))
+		return 0;
+	const char *key;
+	json_t *value;
+	json_object_foreach((json_t *)in_const(obj), key, value)
+	{
+		int rc = fn(ctx, key, (const st_json *)value);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}

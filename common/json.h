@@ -1,0 +1,66 @@
+/*
+ * json.h - JSON documents: built, printed, parsed and read, through jansson.
+ *
+ * The only place that includes jansson.h: st_json is an opaque handle, so no jansson type
+ * appears in another module's header. Every string written is escaped by the library; a string
+ * that is not valid UTF-8 is written with each offending byte replaced by '?' (JSON text is
+ * UTF-8), so a name never makes a document invalid. Objects keep their members in insertion
+ * order, and documents are written on one line as {"key": value, ...} - the shape strata's
+ * --json outputs and stored database facts have always had.
+ *
+ * Ownership: a value returned by st_json_object/st_json_array/st_json_parse is the caller's, freed
+ * with st_json_free; st_json_set and st_json_append take ownership of the child they are given;
+ * a value returned by st_json_get is borrowed from its parent. Allocation failure aborts, as
+ * st_malloc does (mem.h).
+ */
+#ifndef STRATA_COMMON_JSON_H
+#define STRATA_COMMON_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct st_json st_json;
+
+/* New empty object or array (caller frees with st_json_free). */
+st_json *st_json_object(void);
+st_json *st_json_array(void);
+void st_json_free(st_json *value);
+
+/* Sets obj[key] to child, taking ownership of it; a NULL child sets JSON null. */
+void st_json_set(st_json *obj, const char *key, st_json *child);
+void st_json_set_int(st_json *obj, const char *key, int64_t value);
+/* Written with up to 15 significant digits. */
+void st_json_set_real(st_json *obj, const char *key, double value);
+void st_json_set_bool(st_json *obj, const char *key, bool value);
+/* NULL sets JSON null. */
+void st_json_set_string(st_json *obj, const char *key, const char *value);
+
+/* Appends child to array, taking ownership of it. */
+void st_json_append(st_json *array, st_json *child);
+
+/* The document as one line of text, without a newline (caller frees). */
+char *st_json_dump(const st_json *value);
+
+/* Writes the document and a newline to f; ST_ERR_GENERIC (or ST_ERR_NOSPACE) when f fails. */
+int st_json_print(FILE *f, const st_json *value);
+
+/* Parses text into *out (caller frees). Text that is not JSON is ST_ERR_CORRUPT, naming what
+ * (e.g. "database facts of snapshot 3") and where the parser stopped. */
+int st_json_parse(st_json **out, const char *text, const char *what);
+
+/* obj[key], borrowed; NULL when obj is not an object or has no such member. */
+const st_json *st_json_get(const st_json *obj, const char *key);
+
+/* The value of a string, NULL when value is NULL or not a string. */
+const char *st_json_string_value(const st_json *value);
+
+/* The value of an integer into *out; false (and *out untouched) when value is NULL or not an
+ * integer. */
+bool st_json_int_value(const st_json *value, int64_t *out);
+
+/* Calls fn for each member of obj in order, stopping at (and returning) the first non-zero
+ * result; 0 when obj is not an object. */
+int st_json_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value), void *ctx);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * restore_job.h - strata restore as one job: a snapshot's files, its database, or both at once.
+ *
+ * Resolves the snapshot (an id or RESTORE_LATEST), refuses a side the snapshot does not hold
+ * (ST_ERR_NOTFOUND: "snapshot N holds no database (it was taken with --files-only)"), then
+ * runs the files restore (restore.h) and the database restore (db_restore.h); when both are
+ * asked for they run in parallel, the files in a second thread. The first error wins, the
+ * database's before the files'; the database restore's notes go to the log (common/log.h).
+ */
+#ifndef STRATA_ENGINE_RESTORE_JOB_H
+#define STRATA_ENGINE_RESTORE_JOB_H
+
+#include "engine/db_restore.h"
+#include "engine/restore.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct restore_job_options {
+	const char *dest_path;
+	int64_t snapshot_id;      /* or RESTORE_LATEST */
+	int jobs;                 /* parallelism of each side; 0: number of cores */
+	/* Files: restored when target_root is set. */
+	const char *target_root;
+	bool force;
+	/* Database: restored when to_dsn or dump_dir is set (see db_restore.h). */
+	const char *to_dsn;
+	const char *dump_dir;
+	bool clean;
+	bool keep_owners;
+} restore_job_options;
+
+typedef struct restore_job_result {
+	int64_t snapshot_id;      /* the snapshot restored (latest resolved) */
+	bool restored_files;
+	bool restored_database;
+	restore_result files;     /* when restored_files */
+	db_restore_result database; /* when restored_database */
+} restore_job_result;
+
+/* ST_ERR_USAGE when options ask for neither side. */
+int restore_job_run(const restore_job_options *options, restore_job_result *out);
+
+#endif
