@@ -55,7 +55,12 @@ static char *column_strdup(sqlite3_stmt *stmt, int col)
 
 static int read_chunks(catalog *cat, catalog_tree_entry *out, sqlite3_stmt *stmt, const char *uuid)
 {
-	size_t count = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS) / ST_HASH_SIZE;
+	size_t bytes = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS);
+	size_t count = bytes / ST_HASH_SIZE;
+	/* An altered catalog may hold any blob here: only whole hashes, at least one, are a list. */
+	if (count == 0 || bytes % ST_HASH_SIZE != 0)
+		return st_error_set(ST_ERR_CORRUPT, "node %s file '%s': chunk list of %zu bytes is corrupt", uuid,
+				    out->entry.path, bytes);
 	st_hash *chunks = st_malloc(count * sizeof *chunks);
 	memcpy(chunks, sqlite3_column_blob(stmt, COL_CHUNKS), count * sizeof *chunks);
 	out->entry.chunks = chunks;

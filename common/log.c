@@ -20,6 +20,7 @@ st_log_level st_log_get_level(void)
 	return current_level;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
 	pthread_mutex_lock(&log_lock);
