@@ -12,5 +12,6 @@ int main(void)
 	failed += run_budget_tests();
 	failed += run_fsutil_tests();
 	failed += run_hash_tests();
+	failed += run_log_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -12,5 +12,6 @@ int run_workers_tests(void);
 int run_budget_tests(void);
 int run_fsutil_tests(void);
 int run_hash_tests(void);
+int run_log_tests(void);
 
 #endif
