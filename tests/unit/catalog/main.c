@@ -15,5 +15,8 @@ int main(void)
 	failed += run_pack_tests();
 	failed += run_catalog_tests();
 	failed += run_dest_tests();
+	failed += run_catalog_dump_tests();
+	failed += run_catalog_failure_tests();
+	failed += run_hostile_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -10,6 +10,9 @@ int run_codec_tests(void);
 int run_pack_tests(void);
 int run_catalog_tests(void);
 int run_dest_tests(void);
+int run_catalog_dump_tests(void);
+int run_catalog_failure_tests(void);
+int run_hostile_tests(void);
 
 /* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
  * path), removed again with everything in it. */

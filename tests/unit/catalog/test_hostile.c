@@ -1,0 +1,148 @@
+/*
+ * test_hostile.c - bytes from the destination are untrusted: a pack record header cut short
+ * (pack_record_parse), a catalog location out of range (pack_check_location), a catalog whose
+ * chunk lists are not whole hashes (catalog_tree_iter), and a destination whose lock or packs
+ * folder is not what it should be (dest).
+ */
+#include "../testutil.h"
+#include "tests.h"
+
+#include "catalog/catalog_internal.h"
+#include "catalog/dest.h"
+#include "catalog/pack.h"
+#include "common/error.h"
+
+/* A record header decodes from bytes only when all of it is there. */
+static void test_pack_record_parse(void **state)
+{
+	const char *tmp = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, tmp, "one.pack");
+	pack_writer *writer = NULL;
+	assert_int_equal(pack_writer_open(&writer, path), 0);
+	st_hash hash;
+	st_hash_buffer(&hash, "hello", 5);
+	uint64_t offset = 0;
+	assert_int_equal(pack_writer_append(writer, &hash, CODEC_RAW, 5, "hello", 5, &offset), 0);
+	assert_int_equal(pack_writer_seal(writer), 0);
+	size_t len = 0;
+	unsigned char *bytes = tu_read_file(path, &len);
+	assert_int_equal(len, PACK_FILE_HEADER_SIZE + PACK_RECORD_HEADER_SIZE + 5);
+
+	pack_record record;
+	assert_int_equal(pack_record_parse(&record, bytes + offset, len - offset, offset, "one"), 0);
+	assert_true(st_hash_equal(&record.hash, &hash));
+	assert_int_equal(record.raw_size, 5);
+	assert_int_equal(record.stored_size, 5);
+	assert_int_equal(record.codec, CODEC_RAW);
+
+	/* One byte short, or nothing at all: corrupt, naming the pack and the offset. */
+	for (size_t cut = 0; cut < PACK_RECORD_HEADER_SIZE; cut += PACK_RECORD_HEADER_SIZE - 1) {
+		st_error_clear();
+		assert_int_equal(pack_record_parse(&record, bytes + offset, cut, offset, "one"), ST_ERR_CORRUPT);
+		assert_non_null(strstr(st_error_message(), "'one'"));
+		assert_non_null(strstr(st_error_message(), "truncated"));
+		assert_non_null(strstr(st_error_message(), "offset 16"));
+	}
+	/* Any flipped header byte is caught by the magic or the header checksum. */
+	for (size_t i = 0; i < PACK_RECORD_HEADER_SIZE; i++) {
+		bytes[offset + i] ^= 0x40;
+		assert_int_equal(pack_record_parse(&record, bytes + offset, PACK_RECORD_HEADER_SIZE, offset, "one"),
+				 ST_ERR_CORRUPT);
+		bytes[offset + i] ^= 0x40;
+	}
+	free(bytes);
+}
+
+/* A catalog location larger than any object is refused before anything is sized from it. */
+static void test_pack_check_location(void **state)
+{
+	(void)state;
+	pack_location loc = {.pack_id = 1, .offset = 16, .raw_size = PACK_MAX_OBJECT_SIZE,
+			     .stored_size = PACK_MAX_OBJECT_SIZE, .codec = CODEC_ZSTD};
+	assert_int_equal(pack_check_location(&loc, "p"), 0);
+	loc.raw_size = PACK_MAX_OBJECT_SIZE + 1;
+	assert_int_equal(pack_check_location(&loc, "p"), ST_ERR_CORRUPT);
+	assert_non_null(strstr(st_error_message(), "size out of range"));
+	loc.raw_size = 1;
+	loc.stored_size = UINT64_MAX;
+	assert_int_equal(pack_check_location(&loc, "p"), ST_ERR_CORRUPT);
+}
+
+/* A chunked file whose chunk list is empty or not whole hashes is corrupt (not a shorter list). */
+static void test_tree_refuses_broken_chunk_lists(void **state)
+{
+	const char *tmp = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, tmp, "catalog.db");
+	catalog *cat = NULL;
+	assert_int_equal(catalog_open(&cat, path, CATALOG_CREATE), 0);
+	assert_int_equal(catalog_exec(cat, "INSERT INTO node_versions(id, node_id, uuid, added_in, has_folder,"
+					   " root_mode, root_mtime_ns, files, bytes)"
+					   " VALUES (1, 1, 'node-uuid', 1, 1, 493, 0, 1, 5)"),
+			 0);
+	const char *lists[] = {"x''", "zeroblob(15)", "zeroblob(17)", "zeroblob(33)"};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		char sql[256];
+		snprintf(sql, sizeof sql, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, mode,"
+					  " mtime_ns, size, hash, chunks) VALUES (1, 'big.bin', 1, 420, 0, 5,"
+					  " zeroblob(16), %s)", lists[i]);
+		assert_int_equal(catalog_exec(cat, sql), 0);
+		catalog_tree_iter *iter = NULL;
+		assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
+		catalog_node_tree *tree = NULL;
+		assert_int_equal(catalog_tree_iter_next(iter, &tree), ST_ERR_CORRUPT);
+		assert_null(tree);
+		assert_non_null(strstr(st_error_message(), "node-uuid"));
+		assert_non_null(strstr(st_error_message(), "'big.bin'"));
+		assert_non_null(strstr(st_error_message(), "chunk list"));
+		catalog_tree_iter_close(iter);
+	}
+	catalog_close(cat);
+}
+
+/* A destination path that is a file, a lock that cannot be opened, and a packs folder that has
+ * gone: each a destination error naming the path. */
+static void test_dest_failures(void **state)
+{
+	const char *tmp = *state;
+	char path[TU_PATH_MAX], file[TU_PATH_MAX], lock[TU_PATH_MAX], packs[TU_PATH_MAX];
+	tu_join(file, tmp, "a-file");
+	tu_write_file(file, "x", 1);
+	tu_join(path, file, "dest");
+	assert_int_not_equal(dest_init(path), 0);
+	assert_non_null(strstr(st_error_message(), path));
+
+	tu_join(path, tmp, "dest");
+	assert_int_equal(dest_init(path), 0);
+	/* The lock's name taken by a folder: no backup can start. */
+	tu_join(lock, path, "lock");
+	assert_int_equal(mkdir(lock, 0700), 0);
+	dest *d = NULL;
+	assert_int_equal(dest_open(&d, path, DEST_WRITE), ST_ERR_DEST);
+	assert_null(d);
+	assert_non_null(strstr(st_error_message(), "unable to open lock"));
+	assert_int_equal(rmdir(lock), 0);
+
+	assert_int_equal(dest_open(&d, path, DEST_WRITE), 0);
+	tu_join(packs, path, "packs");
+	assert_int_equal(rmdir(packs), 0);
+	int removed = -1;
+	assert_int_equal(dest_remove_orphan_packs(d, &removed), ST_ERR_DEST);
+	assert_non_null(strstr(st_error_message(), packs));
+	assert_int_equal(removed, 0);
+	dest_close(d);
+}
+
+#define HOSTILE_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
+
+int run_hostile_tests(void)
+{
+	const struct CMUnitTest tests[] = {
+		HOSTILE_TEST(test_pack_record_parse),
+		HOSTILE_TEST(test_pack_check_location),
+		HOSTILE_TEST(test_tree_refuses_broken_chunk_lists),
+		HOSTILE_TEST(test_dest_failures),
+	};
+	return cmocka_run_group_tests_name("catalog/hostile", tests, NULL, NULL);
+}
