@@ -53,6 +53,13 @@ static char *column_strdup(sqlite3_stmt *stmt, int col)
 	return text ? st_strdup((const char *)text) : NULL;
 }
 
+/* Whether the text of col (read with column_strdup) holds a NUL byte, so that the C string is
+ * shorter than what the catalog holds: a name that would be restored as another one. */
+static bool column_has_nul(sqlite3_stmt *stmt, int col, const char *text)
+{
+	return text != NULL && (size_t)sqlite3_column_bytes(stmt, col) != strlen(text);
+}
+
 static int read_chunks(catalog *cat, catalog_tree_entry *out, sqlite3_stmt *stmt, const char *uuid)
 {
 	size_t bytes = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS);
@@ -90,6 +97,9 @@ static int read_entry(catalog *cat, catalog_node_tree *tree, sqlite3_stmt *stmt)
 	out->entry.mtime_ns = sqlite3_column_int64(stmt, COL_MTIME);
 	out->entry.size = (uint64_t)sqlite3_column_int64(stmt, COL_SIZE);
 	catalog_column_hash(&out->entry.hash, stmt, COL_HASH);
+	if (column_has_nul(stmt, COL_PATH, out->entry.path) || column_has_nul(stmt, COL_TARGET, out->entry.target))
+		return st_error_set(ST_ERR_CORRUPT, "node %s entry '%s': a NUL byte in its name or target", tree->node.uuid,
+				    out->entry.path);
 	if (out->entry.type != CATALOG_ENTRY_FILE)
 		return 0;
 	if (sqlite3_column_type(stmt, COL_CHUNKS) != SQLITE_NULL)

@@ -1,7 +1,7 @@
 /*
  * test_hostile.c - bytes from the destination are untrusted: a pack record header cut short
  * (pack_record_parse), a catalog location out of range (pack_check_location), a catalog whose
- * chunk lists are not whole hashes (catalog_tree_iter), and a destination whose lock or packs
+ * chunk lists are not whole hashes or whose names hold NUL bytes (catalog_tree_iter), and a destination whose lock or packs
  * folder is not what it should be (dest).
  */
 #include "../testutil.h"
@@ -101,6 +101,54 @@ static void test_tree_refuses_broken_chunk_lists(void **state)
 	catalog_close(cat);
 }
 
+/* A name or a link target with a NUL byte is corrupt: read as a C string it would be another,
+ * shorter name (here one that looks harmless). */
+static void test_tree_refuses_nul_in_names(void **state)
+{
+	const char *tmp = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, tmp, "catalog.db");
+	catalog *cat = NULL;
+	assert_int_equal(catalog_open(&cat, path, CATALOG_CREATE), 0);
+	assert_int_equal(catalog_exec(cat, "INSERT INTO node_versions(id, node_id, uuid, added_in, has_folder,"
+					   " root_mode, root_mtime_ns, files, bytes)"
+					   " VALUES (1, 1, 'node-uuid', 1, 1, 493, 0, 0, 0)"),
+			 0);
+	const char *rows[] = {
+		"'a' || char(0) || '/../../etc/passwd', 2, NULL",
+		"CAST(x'6100622f63' AS TEXT), 2, NULL",
+		"'link', 3, 'ok' || char(0) || '/../../../etc'",
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char sql[256];
+		snprintf(sql, sizeof sql, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, target,"
+					  " mode, mtime_ns, size) VALUES (1, %s, 511, 0, 0)", rows[i]);
+		assert_int_equal(catalog_exec(cat, sql), 0);
+		catalog_tree_iter *iter = NULL;
+		assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
+		catalog_node_tree *tree = NULL;
+		assert_int_equal(catalog_tree_iter_next(iter, &tree), ST_ERR_CORRUPT);
+		assert_null(tree);
+		assert_non_null(strstr(st_error_message(), "node-uuid"));
+		assert_non_null(strstr(st_error_message(), "NUL"));
+		catalog_tree_iter_close(iter);
+	}
+	/* The same rows without the NUL byte read back. */
+	assert_int_equal(catalog_exec(cat, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, mode,"
+					   " mtime_ns, size, target) VALUES (1, 'link', 3, 511, 0, 0, 'ok')"),
+			 0);
+	catalog_tree_iter *iter = NULL;
+	assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
+	catalog_node_tree *tree = NULL;
+	assert_int_equal(catalog_tree_iter_next(iter, &tree), 0);
+	assert_non_null(tree);
+	assert_int_equal(tree->count, 1);
+	assert_string_equal(tree->entries[0].entry.target, "ok");
+	catalog_node_tree_free(tree);
+	catalog_tree_iter_close(iter);
+	catalog_close(cat);
+}
+
 /* A destination path that is a file, a lock that cannot be opened, and a packs folder that has
  * gone: each a destination error naming the path. */
 static void test_dest_failures(void **state)
@@ -142,6 +190,7 @@ int run_hostile_tests(void)
 		HOSTILE_TEST(test_pack_record_parse),
 		HOSTILE_TEST(test_pack_check_location),
 		HOSTILE_TEST(test_tree_refuses_broken_chunk_lists),
+		HOSTILE_TEST(test_tree_refuses_nul_in_names),
 		HOSTILE_TEST(test_dest_failures),
 	};
 	return cmocka_run_group_tests_name("catalog/hostile", tests, NULL, NULL);
