@@ -22,15 +22,6 @@ static catalog *open_new(const char *path)
 	return cat;
 }
 
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	assert_int_equal(rc, SQLITE_OK);
-}
-
 static int64_t raw_int(const char *path, const char *sql)
 {
 	sqlite3 *db = NULL;
@@ -55,7 +46,7 @@ static void test_migrates_format_1(void **state)
 	catalog *cat = open_new(path);
 	assert_int_equal(catalog_meta_set(cat, "source_id", "abc"), 0);
 	catalog_close(cat);
-	raw_exec(path, "DROP TABLE objects_staging; DROP TABLE dump_files;"
+	catalog_test_raw_exec(path, "DROP TABLE objects_staging; DROP TABLE dump_files;"
 		       " ALTER TABLE snapshots DROP COLUMN db_info; PRAGMA user_version = 1");
 
 	assert_int_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
@@ -99,7 +90,7 @@ static void test_failed_migration_rolls_back(void **state)
 	catalog_path(path, *state);
 	catalog_close(open_new(path));
 	/* Format 2 with format 3's table already there: the 2 -> 3 migration cannot create it. */
-	raw_exec(path, "PRAGMA user_version = 2");
+	catalog_test_raw_exec(path, "PRAGMA user_version = 2");
 	catalog *cat = NULL;
 	assert_int_not_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
 	assert_null(cat);

@@ -69,34 +69,48 @@ static void test_pack_check_location(void **state)
 	assert_int_equal(pack_check_location(&loc, "p"), ST_ERR_CORRUPT);
 }
 
-/* A chunked file whose chunk list is empty or not whole hashes is corrupt (not a shorter list). */
-static void test_tree_refuses_broken_chunk_lists(void **state)
+/* A new catalog under dir holding one node version (uuid 'node-uuid') in snapshot 1. */
+static catalog *catalog_with_one_node(const char *dir)
 {
-	const char *tmp = *state;
 	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "catalog.db");
+	tu_join(path, dir, "catalog.db");
 	catalog *cat = NULL;
 	assert_int_equal(catalog_open(&cat, path, CATALOG_CREATE), 0);
 	assert_int_equal(catalog_exec(cat, "INSERT INTO node_versions(id, node_id, uuid, added_in, has_folder,"
 					   " root_mode, root_mtime_ns, files, bytes)"
 					   " VALUES (1, 1, 'node-uuid', 1, 1, 493, 0, 1, 5)"),
 			 0);
+	return cat;
+}
+
+/* Replaces the node's entries with the one row values (after version_id) describes and reads
+ * the snapshot back: corrupt, with a message naming the node and holding expected. */
+static void expect_entry_refused(catalog *cat, const char *columns, const char *values, const char *expected)
+{
+	char sql[512];
+	snprintf(sql, sizeof sql, "DELETE FROM entries; INSERT INTO entries(version_id, %s) VALUES (1, %s)", columns,
+		 values);
+	assert_int_equal(catalog_exec(cat, sql), 0);
+	catalog_tree_iter *iter = NULL;
+	assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
+	catalog_node_tree *tree = NULL;
+	assert_int_equal(catalog_tree_iter_next(iter, &tree), ST_ERR_CORRUPT);
+	assert_null(tree);
+	assert_non_null(strstr(st_error_message(), "node-uuid"));
+	assert_non_null(strstr(st_error_message(), expected));
+	catalog_tree_iter_close(iter);
+}
+
+/* A chunked file whose chunk list is empty or not whole hashes is corrupt (not a shorter list). */
+static void test_tree_refuses_broken_chunk_lists(void **state)
+{
+	catalog *cat = catalog_with_one_node(*state);
 	const char *lists[] = {"x''", "zeroblob(15)", "zeroblob(17)", "zeroblob(33)"};
 	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
-		char sql[256];
-		snprintf(sql, sizeof sql, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, mode,"
-					  " mtime_ns, size, hash, chunks) VALUES (1, 'big.bin', 1, 420, 0, 5,"
-					  " zeroblob(16), %s)", lists[i]);
-		assert_int_equal(catalog_exec(cat, sql), 0);
-		catalog_tree_iter *iter = NULL;
-		assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
-		catalog_node_tree *tree = NULL;
-		assert_int_equal(catalog_tree_iter_next(iter, &tree), ST_ERR_CORRUPT);
-		assert_null(tree);
-		assert_non_null(strstr(st_error_message(), "node-uuid"));
-		assert_non_null(strstr(st_error_message(), "'big.bin'"));
-		assert_non_null(strstr(st_error_message(), "chunk list"));
-		catalog_tree_iter_close(iter);
+		char values[128];
+		snprintf(values, sizeof values, "'big.bin', 1, 420, 0, 5, zeroblob(16), %s", lists[i]);
+		expect_entry_refused(cat, "path, type, mode, mtime_ns, size, hash, chunks", values,
+				     "'big.bin': chunk list");
 	}
 	catalog_close(cat);
 }
@@ -105,37 +119,15 @@ static void test_tree_refuses_broken_chunk_lists(void **state)
  * shorter name (here one that looks harmless). */
 static void test_tree_refuses_nul_in_names(void **state)
 {
-	const char *tmp = *state;
-	char path[TU_PATH_MAX];
-	tu_join(path, tmp, "catalog.db");
-	catalog *cat = NULL;
-	assert_int_equal(catalog_open(&cat, path, CATALOG_CREATE), 0);
-	assert_int_equal(catalog_exec(cat, "INSERT INTO node_versions(id, node_id, uuid, added_in, has_folder,"
-					   " root_mode, root_mtime_ns, files, bytes)"
-					   " VALUES (1, 1, 'node-uuid', 1, 1, 493, 0, 0, 0)"),
-			 0);
-	const char *rows[] = {
-		"'a' || char(0) || '/../../etc/passwd', 2, NULL",
-		"CAST(x'6100622f63' AS TEXT), 2, NULL",
-		"'link', 3, 'ok' || char(0) || '/../../../etc'",
-	};
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		char sql[256];
-		snprintf(sql, sizeof sql, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, target,"
-					  " mode, mtime_ns, size) VALUES (1, %s, 511, 0, 0)", rows[i]);
-		assert_int_equal(catalog_exec(cat, sql), 0);
-		catalog_tree_iter *iter = NULL;
-		assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);
-		catalog_node_tree *tree = NULL;
-		assert_int_equal(catalog_tree_iter_next(iter, &tree), ST_ERR_CORRUPT);
-		assert_null(tree);
-		assert_non_null(strstr(st_error_message(), "node-uuid"));
-		assert_non_null(strstr(st_error_message(), "NUL"));
-		catalog_tree_iter_close(iter);
-	}
-	/* The same rows without the NUL byte read back. */
-	assert_int_equal(catalog_exec(cat, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, mode,"
-					   " mtime_ns, size, target) VALUES (1, 'link', 3, 511, 0, 0, 'ok')"),
+	catalog *cat = catalog_with_one_node(*state);
+	const char *columns = "path, type, target, mode, mtime_ns, size";
+	expect_entry_refused(cat, columns, "'a' || char(0) || '/../../etc/passwd', 2, NULL, 511, 0, 0", "NUL");
+	expect_entry_refused(cat, columns, "CAST(x'6100622f63' AS TEXT), 2, NULL, 511, 0, 0", "NUL");
+	expect_entry_refused(cat, columns, "'link', 3, 'ok' || char(0) || '/../../../etc', 511, 0, 0", "NUL");
+
+	/* The same row without the NUL byte reads back. */
+	assert_int_equal(catalog_exec(cat, "DELETE FROM entries; INSERT INTO entries(version_id, path, type, target,"
+					   " mode, mtime_ns, size) VALUES (1, 'link', 3, 'ok', 511, 0, 0)"),
 			 0);
 	catalog_tree_iter *iter = NULL;
 	assert_int_equal(catalog_tree_iter_open(&iter, cat, 1), 0);

@@ -17,4 +17,8 @@ int run_hostile_tests(void);
 /* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
  * path), removed again with everything in it. */
 
+/* Runs sql on a raw SQLite connection to the catalog at path (to set up what strata would not),
+ * asserting it succeeds. */
+void catalog_test_raw_exec(const char *path, const char *sql);
+
 #endif
