@@ -7,10 +7,15 @@
  * off their checksums). The pack is then read the way restore and check read it: file header,
  * then record by record through pack_record_parse and pack_read_object on a memfd.
  *
+ * Control bit 1 makes the rest of the input content instead: it is compressed as a backup
+ * stores it (codec_compress) and must decode back to itself (codec_decompress), the round trip
+ * of zstd's own fuzzers.
+ *
  * Properties checked (a violation aborts): a record that reads back successfully decodes to
  * raw_size bytes hashing to its header's hash; every failure is ST_ERR_CORRUPT (nothing else
  * can go wrong with bytes already in memory); nothing crashes, leaks or reads out of bounds.
  */
+#include "catalog/codec.h"
 #include "catalog/pack.h"
 #include "common/error.h"
 #include "common/hash.h"
@@ -110,6 +115,22 @@ static void read_pack(const unsigned char *pack, size_t len)
 	}
 }
 
+static void round_trip(const unsigned char *content, size_t len)
+{
+	void *stored = NULL;
+	size_t stored_len = 0;
+	codec_kind kind;
+	codec_compress(&stored, &stored_len, &kind, content, len, 1);
+	if ((kind == CODEC_RAW) != (stored == NULL) || (kind == CODEC_ZSTD && stored_len >= len))
+		abort();
+	unsigned char *back = malloc(len ? len : 1);
+	if (codec_decompress(back, len, stored ? stored : content, stored_len, kind, "fuzz") != 0 ||
+	    memcmp(back, content, len) != 0)
+		abort();
+	free(back);
+	free(stored);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (pack_fd < 0 && (pack_fd = memfd_create("fuzz-pack", MFD_CLOEXEC)) < 0)
@@ -118,6 +139,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	unsigned char *pack = malloc(size);
 	memcpy(pack, data + 1, size - 1);
+	if (data[0] & 2) {
+		round_trip(pack, size - 1);
+		free(pack);
+		return 0;
+	}
 	if (data[0] & 1)
 		fix_checksums(pack, size - 1);
 	read_pack(pack, size - 1);
