@@ -13,8 +13,8 @@
 #      The integration tests run here only, not in build/ too: one run of them is most of the
 #      CI time, and run in build-cov they also count towards coverage. With
 #      STRATA_SKIP_COVERAGE=1 they run in build/ instead,
-#   6. fuzzing: builds build-fuzz with clang (libFuzzer, ASan+UBSan) and runs each fuzz target
-#      for a few seconds (ctest label fuzz; a crash is a failed test),
+#   6. fuzzing: builds build-fuzz with clang (libFuzzer, ASan+UBSan) and runs the fuzz targets
+#      side by side (-j2) for a few seconds each (ctest label fuzz; a crash is a failed test),
 #   7. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
 #   8. stops the clusters on any exit, and exits non-zero if any test failed.
 #
@@ -113,7 +113,7 @@ run_fuzz() {
         -DSTRATA_FUZZ_SECONDS="$FUZZ_SECONDS" -DSTRATA_WERROR="${STRATA_WERROR:-ON}"
   cmake --build build-fuzz -j "$JOBS" --target strata_fuzz
   section "fuzz tests (${FUZZ_SECONDS}s each)"
-  run_ctest --test-dir build-fuzz -L fuzz --no-tests=error
+  run_ctest --test-dir build-fuzz -L fuzz -j 2 --no-tests=error
 }
 
 start_clusters() {
