@@ -71,9 +71,21 @@ static char *column_strdup(sqlite3_stmt *stmt, int col)
 	return text ? st_strdup((const char *)text) : NULL;
 }
 
+/* Whether the text of col (read with column_strdup) holds a NUL byte, so that the C string is
+ * shorter than what the catalog holds: a name that would be restored as another one. */
+static bool column_has_nul(sqlite3_stmt *stmt, int col, const char *text)
+{
+	return text != NULL && (size_t)sqlite3_column_bytes(stmt, col) != strlen(text);
+}
+
 static int read_chunks(catalog *cat, catalog_tree_entry *out, sqlite3_stmt *stmt, const char *uuid)
 {
-	size_t count = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS) / ST_HASH_SIZE;
+	size_t bytes = (size_t)sqlite3_column_bytes(stmt, COL_CHUNKS);
+	size_t count = bytes / ST_HASH_SIZE;
+	/* An altered catalog may hold any blob here: only whole hashes, at least one, are a list. */
+	if (count == 0 || bytes % ST_HASH_SIZE != 0)
+		return st_error_set(ST_ERR_CORRUPT, "node %s file '%s': chunk list of %zu bytes is corrupt", uuid,
+				    out->entry.path, bytes);
 	st_hash *chunks = st_malloc(count * sizeof *chunks);
 	memcpy(chunks, sqlite3_column_blob(stmt, COL_CHUNKS), count * sizeof *chunks);
 	out->entry.chunks = chunks;
@@ -98,16 +110,14 @@ static int read_entry(catalog *cat, catalog_node_tree *tree, sqlite3_stmt *stmt)
 	memset(out, 0, sizeof *out);
 	out->entry.path = column_strdup(stmt, COL_PATH);
 	out->entry.target = column_strdup(stmt, COL_TARGET);
-	/* Text with a NUL inside would be cut short here: refuse it rather than use a prefix. */
-	if (strlen(out->entry.path) != (size_t)sqlite3_column_bytes(stmt, COL_PATH) ||
-	    (out->entry.target && strlen(out->entry.target) != (size_t)sqlite3_column_bytes(stmt, COL_TARGET)))
-		return st_error_set(ST_ERR_CORRUPT, "node %s: entry '%s' has a NUL byte in its name or target",
-				    tree->node.uuid, out->entry.path);
 	out->entry.type = (catalog_entry_type)sqlite3_column_int(stmt, COL_TYPE);
 	out->entry.mode = (uint32_t)sqlite3_column_int(stmt, COL_MODE);
 	out->entry.mtime_ns = sqlite3_column_int64(stmt, COL_MTIME);
 	out->entry.size = (uint64_t)sqlite3_column_int64(stmt, COL_SIZE);
 	catalog_column_hash(&out->entry.hash, stmt, COL_HASH);
+	if (column_has_nul(stmt, COL_PATH, out->entry.path) || column_has_nul(stmt, COL_TARGET, out->entry.target))
+		return st_error_set(ST_ERR_CORRUPT, "node %s entry '%s': a NUL byte in its name or target", tree->node.uuid,
+				    out->entry.path);
 	if (out->entry.type != CATALOG_ENTRY_FILE)
 		return 0;
 	if (sqlite3_column_type(stmt, COL_CHUNKS) != SQLITE_NULL)

@@ -20,6 +20,7 @@ static void join_message(char *dst, size_t cap, const char *a, const char *b)
 	dst[len] = '\0';
 }
 
+__attribute__((format(printf, 3, 0)))
 static void format_message(char *dst, size_t cap, const char *fmt, va_list ap)
 {
 	vsnprintf(dst, cap, fmt, ap);

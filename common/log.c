@@ -30,6 +30,7 @@ st_log_level st_log_get_level(void)
 	return current_level;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void emit(st_log_kind kind, const char *fmt, va_list ap)
 {
 	char message[ST_LOG_LINE_MAX];

@@ -165,9 +165,12 @@ int pack_check_file_header(backend_read *r)
 	return 0;
 }
 
-static int decode_record_header(pack_record *out, const unsigned char *header, uint64_t offset,
-				const char *what)
+int pack_record_parse(pack_record *out, const void *buf, size_t len, uint64_t offset, const char *what)
 {
+	const unsigned char *header = buf;
+	if (len < PACK_RECORD_HEADER_SIZE)
+		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: truncated object header at offset %llu",
+				    what, (unsigned long long)offset);
 	if (memcmp(header, record_magic, sizeof record_magic) != 0 || get_u64(header + 40) != st_hash64(header, 40))
 		return st_error_set(ST_ERR_CORRUPT, "pack '%s' is corrupt: bad object header at offset %llu",
 				    what, (unsigned long long)offset);
@@ -184,7 +187,7 @@ int pack_read_record_header(pack_record *out, backend_read *r, uint64_t offset)
 	int rc = backend_read_range(r, header, sizeof header, offset);
 	if (rc != 0)
 		return rc;
-	return decode_record_header(out, header, offset, backend_read_name(r));
+	return pack_record_parse(out, header, sizeof header, offset, backend_read_name(r));
 }
 
 int pack_check_location(const pack_location *loc, const char *what)

@@ -60,6 +60,12 @@ void pack_writer_abandon(pack_writer *writer);
 /* Checks the file header of the pack open at r; errors name it. */
 int pack_check_file_header(backend_read *r);
 
+/* Decodes and validates a record header from len bytes already read (ST_ERR_CORRUPT when len is
+ * below PACK_RECORD_HEADER_SIZE, or magic or header checksum do not match); offset and what
+ * name it in errors. Sizes and codec are returned as found: callers check them against what
+ * they expect. The one decoder of record headers, and the pack fuzz target's entry point. */
+int pack_record_parse(pack_record *out, const void *buf, size_t len, uint64_t offset, const char *what);
+
 /* Reads and validates the record header at offset. */
 int pack_read_record_header(pack_record *out, backend_read *r, uint64_t offset);
 

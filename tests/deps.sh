@@ -5,14 +5,15 @@
 #                         as root: apt-get update once, then install only the missing ones;
 #                         not root: print the apt-get command to run and return 1.
 #
-# python3 is not a build dependency; the integration tests' lib.sh uses it to read JSON.
+# python3 is not a build dependency; the integration tests' lib.sh uses it to read JSON, and
+# tests/coverage.py to report gcovr's figures per module (gcovr: coverage; clang: fuzz targets).
 
 # shellcheck shell=bash
 STRATA_DEB_PACKAGES=(
   build-essential cmake pkg-config
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
-  libjansson-dev libcmocka-dev
+  libjansson-dev libcmocka-dev gcovr clang
   rsync restic borgbackup time
   python3
 )

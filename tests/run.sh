@@ -5,14 +5,24 @@
 #   3. starts two throwaway PostgreSQL clusters (tests/pg.sh): the primary on port 55432 and a
 #      restore target on port 55433 (STRATA_TEST_PORT=N: N and N+1), and exports their
 #      coordinates for the tests,
-#   4. runs every ctest test in build/: the unit label with -j2, then the others one at a time,
-#   5. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
-#   6. stops the clusters on any exit, and exits non-zero if any test failed.
+#   4. runs the unit tests (label unit) in build/ with -j2,
+#   5. coverage: builds build-cov (--coverage -O0), runs the unit tests with -j2 and then every
+#      other ctest test (integration, bench smoke) one at a time in it, and prints line coverage
+#      per module (tests/coverage.py) with the uncovered lines of the modules that have a
+#      minimum (COVERAGE_MIN); a module below its minimum counts as one failed test.
+#      The integration tests run here only, not in build/ too: one run of them is most of the
+#      CI time, and run in build-cov they also count towards coverage. With
+#      STRATA_SKIP_COVERAGE=1 they run in build/ instead,
+#   6. fuzzing: builds build-fuzz with clang (libFuzzer, ASan+UBSan) and runs the fuzz targets
+#      side by side (-j2) for a few seconds each (ctest label fuzz; a crash is a failed test),
+#   7. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
+#   8. stops the clusters on any exit, and exits non-zero if any test failed.
 #
-# Arguments, if any, are passed to one single ctest run in build/ instead of steps 4 and 5,
+# Arguments, if any, are passed to one single ctest run in build/ instead of steps 4 to 7,
 # e.g. `tests/run.sh -R backup_basic`.
 # Environment: STRATA_SKIP_BUILD=1 skips the build and the tests (checks deps and clusters only);
-# STRATA_SKIP_ASAN=1 skips step 5; STRATA_WERROR=OFF builds without -Werror.
+# STRATA_SKIP_COVERAGE=1, STRATA_SKIP_FUZZ=1 and STRATA_SKIP_ASAN=1 skip steps 5, 6 and 7;
+# STRATA_WERROR=OFF builds without -Werror.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,8 +34,13 @@ source tests/deps.sh
 # in separate checkouts can share one machine.
 PRIMARY_PORT=${STRATA_TEST_PORT:-55432}
 TARGET_PORT=$((PRIMARY_PORT + 1))
-# Step 5 starts only if steps 1-4 took less than this, to keep a CI run well under 20 minutes.
-ASAN_START_BUDGET_S=600
+# Step 7 starts only if steps 1-6 took less than this, to keep a CI run well under 20 minutes.
+ASAN_START_BUDGET_S=720
+# Line coverage (percent) each module must reach in step 5; a module absent here is reported only,
+# one absent from the tree (store/ before it exists) is skipped.
+COVERAGE_MIN=(common=85 catalog=85 store=85)
+# Seconds each fuzz target runs in step 6.
+FUZZ_SECONDS=10
 JOBS=$(nproc)
 
 section() {
@@ -61,6 +76,44 @@ build_tree() {
   shift
   cmake -S . -B "$dir" -DSTRATA_WERROR="${STRATA_WERROR:-ON}" "$@"
   cmake --build "$dir" -j "$JOBS"
+}
+
+# count_check NAME STATUS — a check that is not a ctest test (coverage) counts as one test.
+count_check() {
+  if (($2 == 0)); then
+    PASSED=$((PASSED + 1))
+  else
+    echo "FAILED: $1"
+    FAILED=$((FAILED + 1))
+    STATUS=1
+  fi
+}
+
+run_coverage() {
+  section "build (build-cov, --coverage -O0)"
+  build_tree build-cov -DCMAKE_BUILD_TYPE=Debug -DSTRATA_COVERAGE=ON
+  # Counters accumulate across runs: start from zero so the report is this run's.
+  find build-cov -name '*.gcda' -delete
+  section "unit tests (build-cov)"
+  run_ctest --test-dir build-cov -L unit -j 2 --no-tests=error
+  section "integration tests (build-cov)"
+  run_ctest --test-dir build-cov -LE unit
+  section "line coverage per module (build-cov: unit and integration tests)"
+  local args=() min status=0
+  for min in "${COVERAGE_MIN[@]}"; do
+    args+=(--min "$min" --files "${min%%=*}")
+  done
+  tests/coverage.py build-cov "${args[@]}" || status=$?
+  count_check "line coverage below the minimum" "$status"
+}
+
+run_fuzz() {
+  section "build (build-fuzz, clang libFuzzer + ASan+UBSan)"
+  cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSTRATA_FUZZ=ON \
+        -DSTRATA_FUZZ_SECONDS="$FUZZ_SECONDS" -DSTRATA_WERROR="${STRATA_WERROR:-ON}"
+  cmake --build build-fuzz -j "$JOBS" --target strata_fuzz
+  section "fuzz tests (${FUZZ_SECONDS}s each)"
+  run_ctest --test-dir build-fuzz -L fuzz -j 2 --no-tests=error
 }
 
 start_clusters() {
@@ -128,8 +181,18 @@ if (($# > 0)); then
 else
   section "unit tests"
   run_ctest --test-dir build -L unit -j 2 --no-tests=error
-  section "integration tests"
-  run_ctest --test-dir build -LE unit
+
+  if [[ ${STRATA_SKIP_COVERAGE:-} == 1 ]]; then
+    section "integration tests (coverage build skipped: STRATA_SKIP_COVERAGE=1)"
+    run_ctest --test-dir build -LE unit
+  else
+    run_coverage
+  fi
+  if [[ ${STRATA_SKIP_FUZZ:-} == 1 ]]; then
+    section "fuzz build skipped (STRATA_SKIP_FUZZ=1)"
+  else
+    run_fuzz
+  fi
 
   if [[ ${STRATA_SKIP_ASAN:-} == 1 ]]; then
     section "sanitizer build skipped (STRATA_SKIP_ASAN=1)"

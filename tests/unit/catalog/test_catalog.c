@@ -23,16 +23,6 @@ static catalog *create_catalog(const char *dir, char *path_out)
 	return cat;
 }
 
-/* Runs one statement on a raw SQLite connection to path (to set up what strata would not). */
-static void raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	assert_int_equal(rc, SQLITE_OK);
-}
-
 /* SELECT count(*) ... on the catalog's own connection. */
 static int64_t count_rows(catalog *cat, const char *sql)
 {
@@ -106,7 +96,7 @@ static void test_open_newer_format(void **state)
 	const char *tmp = *state;
 	char path[TU_PATH_MAX];
 	catalog_close(create_catalog(tmp, path));
-	raw_exec(path, "PRAGMA user_version = 99");
+	catalog_test_raw_exec(path, "PRAGMA user_version = 99");
 	catalog *cat = NULL;
 	assert_int_equal(catalog_open(&cat, path, CATALOG_READ), ST_ERR_DEST);
 	assert_non_null(strstr(st_error_message(), "newer"));
@@ -121,7 +111,7 @@ static void test_open_foreign_sqlite(void **state)
 	const char *tmp = *state;
 	char path[TU_PATH_MAX];
 	tu_join(path, tmp, "foreign.db");
-	raw_exec(path, "CREATE TABLE t(x)");
+	catalog_test_raw_exec(path, "CREATE TABLE t(x)");
 	catalog *cat = NULL;
 	assert_int_equal(catalog_open(&cat, path, CATALOG_READ), ST_ERR_DEST);
 	assert_non_null(strstr(st_error_message(), "not a strata catalog"));

@@ -15,5 +15,6 @@ int main(void)
 	failed += run_confine_tests();
 	failed += run_json_tests();
 	failed += run_log_tests();
+	failed += run_mem_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -326,6 +326,108 @@ static void test_fsync_helpers(void **state)
 	assert_true(b >= a);
 }
 
+/* A directory opens but does not read: the error names it, nothing is returned. */
+static void test_read_small_file_of_a_directory(void **state)
+{
+	const char *tmp = *state;
+	char *text = NULL;
+	size_t len = 99;
+	assert_int_equal(st_read_small_file(&text, &len, tmp, SIZE_MAX / 2), ST_ERR_GENERIC);
+	assert_non_null(strstr(st_error_message(), tmp));
+	assert_non_null(strstr(st_error_message(), strerror(EISDIR)));
+	assert_null(text);
+	assert_int_equal(len, 99);
+}
+
+/* A name without a folder is written in the current directory, and synced there. */
+static void test_write_file_atomic_relative_name(void **state)
+{
+	const char *tmp = *state;
+	char cwd[TU_PATH_MAX];
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(tmp), 0);
+	int rc = st_write_file_atomic("relative.txt", "here", 4);
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(rc, 0);
+	char path[TU_PATH_MAX];
+	tu_join(path, tmp, "relative.txt");
+	size_t len = 0;
+	unsigned char *back = tu_read_file(path, &len);
+	assert_int_equal(len, 4);
+	assert_memory_equal(back, "here", 4);
+	free(back);
+	assert_int_equal(count_entries(tmp), 1);
+}
+
+/* When the final rename fails (a non-empty directory holds the name), the error names the
+ * temporary file, the directory is untouched and no temporary file is left behind. */
+static void test_write_file_atomic_rename_fails(void **state)
+{
+	const char *tmp = *state;
+	char dir[TU_PATH_MAX], inside[TU_PATH_MAX];
+	tu_join(dir, tmp, "taken");
+	assert_int_equal(mkdir(dir, 0755), 0);
+	tu_join(inside, dir, "keep");
+	tu_write_file(inside, "k", 1);
+	assert_int_equal(st_write_file_atomic(dir, "new", 3), ST_ERR_GENERIC);
+	assert_non_null(strstr(st_error_message(), "unable to rename"));
+	assert_non_null(strstr(st_error_message(), ".tmp."));
+	assert_true(tu_exists(inside));
+	assert_int_equal(count_entries(tmp), 1);
+}
+
+/* Removes a tree with files, folders, an empty folder and links; a link is removed, never
+ * followed: what it points at survives. */
+static void test_remove_tree(void **state)
+{
+	const char *tmp = *state;
+	char root[TU_PATH_MAX], path[TU_PATH_MAX], outside[TU_PATH_MAX], outside_file[TU_PATH_MAX];
+	tu_join(outside, tmp, "outside");
+	assert_int_equal(mkdir(outside, 0755), 0);
+	tu_join(outside_file, outside, "precious");
+	tu_write_file(outside_file, "p", 1);
+
+	tu_join(root, tmp, "tree");
+	tu_join(path, root, "a/b/c");
+	assert_int_equal(st_mkdir_p(path, 0755), 0);
+	tu_join(path, root, "a/b/c/file");
+	tu_write_file(path, "1", 1);
+	tu_join(path, root, "a/empty");
+	assert_int_equal(mkdir(path, 0700), 0);
+	tu_join(path, root, "a/link-to-outside");
+	assert_int_equal(symlink(outside, path), 0);
+	tu_join(path, root, "dangling");
+	assert_int_equal(symlink("no/such/target", path), 0);
+	tu_join(path, root, "top-file");
+	tu_write_file(path, "2", 1);
+
+	assert_int_equal(st_remove_tree(root), 0);
+	assert_false(tu_exists(root));
+	assert_true(tu_exists(outside_file));
+	assert_int_equal(count_entries(tmp), 1);
+
+	/* A missing path is fine; a plain file is removed like a tree of one. */
+	assert_int_equal(st_remove_tree(root), 0);
+	tu_join(path, tmp, "plain");
+	tu_write_file(path, "x", 1);
+	assert_int_equal(st_remove_tree(path), 0);
+	assert_false(tu_exists(path));
+}
+
+/* A path that cannot be walked (a component is a file) is an error naming it. */
+static void test_remove_tree_error(void **state)
+{
+	const char *tmp = *state;
+	char file[TU_PATH_MAX], below[TU_PATH_MAX];
+	tu_join(file, tmp, "file");
+	tu_write_file(file, "x", 1);
+	tu_join(below, file, "below");
+	assert_int_equal(st_remove_tree(below), ST_ERR_GENERIC);
+	assert_non_null(strstr(st_error_message(), "unable to remove"));
+	assert_non_null(strstr(st_error_message(), below));
+	assert_true(tu_exists(file));
+}
+
 #define FS_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_fsutil_tests(void)
@@ -343,6 +445,11 @@ int run_fsutil_tests(void)
 		FS_TEST(test_fault_injection_atomic_write_leaves_nothing),
 		FS_TEST(test_fault_injection_ignores_bad_values),
 		FS_TEST(test_fsync_helpers),
+		FS_TEST(test_read_small_file_of_a_directory),
+		FS_TEST(test_write_file_atomic_relative_name),
+		FS_TEST(test_write_file_atomic_rename_fails),
+		FS_TEST(test_remove_tree),
+		FS_TEST(test_remove_tree_error),
 	};
 	return cmocka_run_group_tests_name("common/fsutil", tests, NULL, NULL);
 }

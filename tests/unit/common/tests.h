@@ -15,5 +15,6 @@ int run_hash_tests(void);
 int run_confine_tests(void);
 int run_json_tests(void);
 int run_log_tests(void);
+int run_mem_tests(void);
 
 #endif

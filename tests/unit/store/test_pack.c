@@ -496,6 +496,65 @@ static void test_random_corruption_is_always_detected(void **state)
 
 #define PACK_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
+/* A record header decodes from bytes only when all of it is there. */
+static void test_pack_record_parse(void **state)
+{
+	const char *tmp = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, tmp, "packs/one.pack");
+	backend *b = backend_at(tmp);
+	pack_writer *writer = NULL;
+	assert_int_equal(pack_writer_open(&writer, b, "one.pack"), 0);
+	st_hash hash;
+	st_hash_buffer(&hash, "hello", 5);
+	uint64_t offset = 0;
+	assert_int_equal(pack_writer_append(writer, &hash, CODEC_RAW, 5, "hello", 5, &offset), 0);
+	assert_int_equal(pack_writer_seal(writer), 0);
+	size_t len = 0;
+	unsigned char *bytes = tu_read_file(path, &len);
+	assert_int_equal(len, PACK_FILE_HEADER_SIZE + PACK_RECORD_HEADER_SIZE + 5);
+
+	pack_record record;
+	assert_int_equal(pack_record_parse(&record, bytes + offset, len - offset, offset, "one"), 0);
+	assert_true(st_hash_equal(&record.hash, &hash));
+	assert_int_equal(record.raw_size, 5);
+	assert_int_equal(record.stored_size, 5);
+	assert_int_equal(record.codec, CODEC_RAW);
+
+	/* One byte short, or nothing at all: corrupt, naming the pack and the offset. */
+	for (size_t cut = 0; cut < PACK_RECORD_HEADER_SIZE; cut += PACK_RECORD_HEADER_SIZE - 1) {
+		st_error_clear();
+		assert_int_equal(pack_record_parse(&record, bytes + offset, cut, offset, "one"), ST_ERR_CORRUPT);
+		assert_non_null(strstr(st_error_message(), "'one'"));
+		assert_non_null(strstr(st_error_message(), "truncated"));
+		assert_non_null(strstr(st_error_message(), "offset 16"));
+	}
+	/* Any flipped header byte is caught by the magic or the header checksum. */
+	for (size_t i = 0; i < PACK_RECORD_HEADER_SIZE; i++) {
+		bytes[offset + i] ^= 0x40;
+		assert_int_equal(pack_record_parse(&record, bytes + offset, PACK_RECORD_HEADER_SIZE, offset, "one"),
+				 ST_ERR_CORRUPT);
+		bytes[offset + i] ^= 0x40;
+	}
+	free(bytes);
+	backend_free(b);
+}
+
+/* A catalog location larger than any object is refused before anything is sized from it. */
+static void test_pack_check_location(void **state)
+{
+	(void)state;
+	pack_location loc = {.pack_id = 1, .offset = 16, .raw_size = PACK_MAX_OBJECT_SIZE,
+			     .stored_size = PACK_MAX_OBJECT_SIZE, .codec = CODEC_ZSTD};
+	assert_int_equal(pack_check_location(&loc, "p"), 0);
+	loc.raw_size = PACK_MAX_OBJECT_SIZE + 1;
+	assert_int_equal(pack_check_location(&loc, "p"), ST_ERR_CORRUPT);
+	assert_non_null(strstr(st_error_message(), "size out of range"));
+	loc.raw_size = 1;
+	loc.stored_size = UINT64_MAX;
+	assert_int_equal(pack_check_location(&loc, "p"), ST_ERR_CORRUPT);
+}
+
 int run_pack_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +569,8 @@ int run_pack_tests(void)
 		PACK_TEST(test_file_header_checks),
 		PACK_TEST(test_seal_reports_full_disk),
 		PACK_TEST(test_random_corruption_is_always_detected),
+		PACK_TEST(test_pack_record_parse),
+		PACK_TEST(test_pack_check_location),
 	};
 	return cmocka_run_group_tests_name("store/pack", tests, NULL, NULL);
 }
