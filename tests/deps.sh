@@ -14,7 +14,7 @@ STRATA_DEB_PACKAGES=(
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
   libjansson-dev libcmocka-dev gcovr clang
-  rsync restic borgbackup time
+  rsync restic borgbackup time valgrind
   python3
 )
 

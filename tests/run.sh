@@ -15,7 +15,8 @@
 #      STRATA_SKIP_COVERAGE=1 they run in build/ instead,
 #   6. fuzzing: builds build-fuzz with clang (libFuzzer, ASan+UBSan) and runs the fuzz targets
 #      side by side (-j2) for a few seconds each (ctest label fuzz; a crash is a failed test),
-#   7. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests again in it,
+#   7. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests and a subset of
+#      the integration tests (ASAN_INTEGRATION) again in it,
 #   8. stops the clusters on any exit, and exits non-zero if any test failed.
 #
 # Arguments, if any, are passed to one single ctest run in build/ instead of steps 4 to 7,
@@ -41,6 +42,12 @@ ASAN_START_BUDGET_S=720
 COVERAGE_MIN=(common=85 catalog=85 store=85)
 # Seconds each fuzz target runs in step 6.
 FUZZ_SECONDS=10
+# The integration tests that also run against the ASan+UBSan build in step 7: the ones that
+# feed strata hostile or broken input and the round trips of both sides (all of them would
+# take the run past 20 minutes). The valgrind test runs a small backup and restore under
+# memcheck wherever the integration tests run.
+ASAN_INTEGRATION='roundtrip|db_roundtrip|restore_confinement|hostile_catalog|repository_shape|first_hour|corruption|bad_input|deleted_node|signals|full_disk'
+
 JOBS=$(nproc)
 
 section() {
@@ -205,6 +212,8 @@ else
     export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     run_ctest --test-dir build-asan -L unit -j 2 --no-tests=error
+    section "integration tests under ASan+UBSan ($ASAN_INTEGRATION)"
+    run_ctest --test-dir build-asan -L integration -R "$ASAN_INTEGRATION" --no-tests=error
   fi
 fi
 
