@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/mem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,13 +149,29 @@ int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
 	return 0;
 }
 
+/* STRATA_FAULT_BACKEND="N:ENOSPC" or "N:EIO" (tests only): a destination opened for writing
+ * fails its Nth backend operation and every later one, so that tests can fail a real run at
+ * every point of its I/O (backend_fault_new). */
+static backend *with_injected_faults(backend *b, dest_mode mode)
+{
+	const char *spec = getenv("STRATA_FAULT_BACKEND");
+	if (spec == NULL || mode != DEST_WRITE)
+		return b;
+	char *end = NULL;
+	long fail_at = strtol(spec, &end, 10);
+	if (fail_at <= 0 || end == NULL || *end != ':')
+		return b;
+	int err = strcmp(end + 1, "EIO") == 0 ? EIO : ENOSPC;
+	return backend_fault_new(b, fail_at, err);
+}
+
 int dest_open(dest **out, const char *path, dest_mode mode)
 {
 	backend *b = NULL;
 	int rc = backend_local_new(&b, path);
 	if (rc != 0)
 		return rc;
-	return dest_open_backend(out, b, path, mode);
+	return dest_open_backend(out, with_injected_faults(b, mode), path, mode);
 }
 
 void dest_close(dest *d)
