@@ -2,7 +2,7 @@
 # kill9_points: kill -9 at ten points spread over a backup (files and database) and at ten
 # points spread over a restore.
 #
-# Backup: snapshot 1 holds 200 nodes; 1500 more (size scale 4) are added. One uninterrupted
+# Backup: snapshot 1 holds 100 nodes; 600 more (size scale 4) are added. One uninterrupted
 # second backup is timed (T); then, from a copy of the destination after snapshot 1, the second
 # backup is killed at T*k/11 for k = 1..10. After each kill:
 #   - snapshots either still list only snapshot 1, byte for byte, or (a kill after the commit)
@@ -20,14 +20,14 @@ WORK=$(new_tmp)
 DEST1=$WORK/dest1
 POINTS=10
 
-"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 200 --quiet >/dev/null
+"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 100 --quiet >/dev/null
 assert_exit 0 "init" -- "$STRATA" init --dest "$DEST1"
 assert_exit 0 "first backup" -- "$STRATA" backup --dest "$DEST1" --dsn "$DSN" --repository "$SRC"
 assert_exit 0 "snapshots after the first backup" -- "$STRATA" snapshots --dest "$DEST1" --json
 snaps1=$LAST_STDOUT
 first1=$(json_get "$snaps1" snapshots.0)
 listing1=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
-"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 1500 --mode add --size-scale 4 --quiet >/dev/null
+"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 600 --mode add --size-scale 4 --quiet >/dev/null
 listing2=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
 
 same_listing() {
@@ -72,7 +72,7 @@ for ((k = 1; k <= POINTS; k++)); do
     state="nothing published"
   else
     assert_eq "$first1" "$(json_get "$snaps" snapshots.0)" "point $k: snapshot 1 after the kill"
-    assert_eq 1700 "$(json_get "$snaps" snapshots.1.nodes)" "point $k: a published second snapshot is complete"
+    assert_eq 700 "$(json_get "$snaps" snapshots.1.nodes)" "point $k: a published second snapshot is complete"
     state="second snapshot published"
   fi
   note "point $k: killed at ${at}s (status $KILLED_STATUS): $state"
@@ -81,7 +81,7 @@ for ((k = 1; k <= POINTS; k++)); do
     --snapshot 1 --to-repository "$WORK/out/first"
   same_listing "$listing1" "$WORK/out/first" "point $k: snapshot 1"
   assert_exit 0 "point $k: backup again" -- "${backup_cmd[@]}" --json
-  assert_eq 1700 "$(json_get "$LAST_STDOUT" nodes)" "point $k: the backup run again: nodes"
+  assert_eq 700 "$(json_get "$LAST_STDOUT" nodes)" "point $k: the backup run again: nodes"
   assert_exit 0 "point $k: restore latest" -- "$STRATA" restore --dest "$WORK/dest" --to-repository "$WORK/out/latest"
   same_listing "$listing2" "$WORK/out/latest" "point $k: latest snapshot"
 done
