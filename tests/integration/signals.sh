@@ -58,8 +58,9 @@ has_own_pack() {
   n=$(find "$DEST/packs" -name '*.pack' -newer "$DEST/catalog.db" 2>/dev/null | grep -c . || true)
   ((n > 0))
 }
+# The dump itself (pg_dump --snapshot=...), not the short 'pg_dump --version' run before it.
 has_pg_dump_child() {
-  pgrep -P "$1" -x pg_dump >/dev/null
+  pgrep -P "$1" -f -- '--snapshot=' >/dev/null
 }
 started_a_while_ago() {
   sleep 0.3
