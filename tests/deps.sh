@@ -6,6 +6,7 @@
 #                         not root: print the apt-get command to run and return 1.
 #
 # python3 is not a build dependency; the integration tests' lib.sh uses it to read JSON.
+# help2man generates the man page at build time (the build works without it, with no man page).
 
 # shellcheck shell=bash
 STRATA_DEB_PACKAGES=(
@@ -13,6 +14,7 @@ STRATA_DEB_PACKAGES=(
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
   libjansson-dev libcmocka-dev
+  help2man
   rsync restic borgbackup time
   python3
 )
