@@ -27,7 +27,8 @@
 #   assert_same_repo A B WHAT         assert_same_tree for two repository roots: everything
 #                                     compared except the mtimes of ROOT/repository, .../node
 #                                     and the two shard levels node/xx and node/xx/yy (which
-#                                     restore does not keep); node folders' mtimes compared
+#                                     restore does not keep, by decision: README, restore);
+#                                     node folders' mtimes and all below them compared
 #   assert_one_error WHAT             after assert_exit: LAST_STDERR is exactly one line, and it
 #                                     starts with 'strata: error: '
 #   flock_is_held FILE                true if some process holds a flock() on FILE (looked up in
