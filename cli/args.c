@@ -17,13 +17,13 @@ int cli_getopt(int argc, char **argv, const char *command, const struct option *
 	int c = getopt_long(argc, argv, ":hv", options, NULL);
 	if (c == '?') {
 		if (optopt != 0)
-			st_error_set(ST_ERR_USAGE, "strata %s: unknown option '-%c' (see 'strata %s --help')", command, optopt,
+			st_error_set(ST_ERR_USAGE, "%s: unknown option '-%c' (see 'strata %s --help')", command, optopt,
 				     command);
 		else
-			st_error_set(ST_ERR_USAGE, "strata %s: unknown option '%s' (see 'strata %s --help')", command,
+			st_error_set(ST_ERR_USAGE, "%s: unknown option '%s' (see 'strata %s --help')", command,
 				     argv[optind - 1], command);
 	} else if (c == ':') {
-		st_error_set(ST_ERR_USAGE, "strata %s: option '%s' needs a value", command, argv[optind - 1]);
+		st_error_set(ST_ERR_USAGE, "%s: option '%s' needs a value", command, argv[optind - 1]);
 		c = '?';
 	}
 	return c;
@@ -43,7 +43,7 @@ int cli_parse_int(const char *option, const char *value, long long min, long lon
 
 int cli_missing(const char *command, const char *option)
 {
-	return st_error_set(ST_ERR_USAGE, "strata %s: %s is required (see 'strata %s --help')", command, option, command);
+	return st_error_set(ST_ERR_USAGE, "%s: %s is required (see 'strata %s --help')", command, option, command);
 }
 
 int cli_require_dest(const char **dest, const char *command)

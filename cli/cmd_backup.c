@@ -16,6 +16,7 @@
 
 static const char help[] =
 	"usage: strata backup --dest DIR --dsn DSN --repository DIR [OPTIONS]\n"
+	"       STRATA_DEST=DIR strata backup --dsn DSN --repository DIR [OPTIONS]\n"
 	"\n"
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
@@ -40,7 +41,9 @@ static const char help[] =
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
 	"\n"
-	"Quiet on success unless on a terminal. Exit codes: see 'strata --help'.\n";
+	"Quiet on success unless on a terminal. Special files (fifos, sockets, devices) in node\n"
+	"folders are skipped with a warning; the backup then completes with exit code 11.\n"
+	"Other exit codes: see 'strata --help'.\n";
 
 static void show_progress(void *ctx, const backup_progress *p)
 {
@@ -56,17 +59,26 @@ static void show_progress(void *ctx, const backup_progress *p)
 		     out_size(bytes, sizeof bytes, p->bytes_read), rate, (int)eta / 60, (int)eta % 60);
 }
 
+/* The names are the vocabulary README.md documents ("JSON output"): the snapshot's own fields
+ * as `snapshots --json` lists them, then what this run did, qualifier first. */
 static int print_json(const backup_result *r)
 {
 	const out_int_field counts[] = {
-		{"snapshot", r->snapshot_id},        {"nodes_selected", r->nodes_selected},
-		{"nodes_new", r->nodes_new},         {"nodes_deleted", r->nodes_deleted},
-		{"nodes_reread", r->nodes_reread},
-		{"nodes", r->nodes_total},           {"files", r->files_total},
-		{"bytes", r->bytes_total},           {"files_read", r->files_read},
-		{"bytes_read", r->bytes_read},       {"objects_new", r->objects_new},
-		{"bytes_new", r->bytes_new},         {"stored_bytes", r->stored_bytes},
-		{"packs_new", r->packs_new},
+		{"id", r->snapshot_id},
+		{"nodes", r->nodes_total},
+		{"files", r->files_total},
+		{"bytes", r->bytes_total},
+		{"stored_bytes", r->stored_bytes},
+		{"new_nodes", r->nodes_new},
+		{"deleted_nodes", r->nodes_deleted},
+		{"new_bytes", r->bytes_new},
+		{"selected_nodes", r->nodes_selected},
+		{"reread_nodes", r->nodes_reread},
+		{"read_files", r->files_read},
+		{"read_bytes", r->bytes_read},
+		{"new_objects", r->objects_new},
+		{"new_packs", r->packs_new},
+		{"skipped_special_files", r->special_files_skipped},
 	};
 	const out_int_field dump[] = {
 		{"dump_files", r->db.files},
@@ -74,7 +86,7 @@ static int print_json(const backup_result *r)
 		{"delta_files", r->db.delta_files},
 		{"stored_bytes", r->db.stored_bytes},
 	};
-	st_json *doc = st_json_object();
+	st_json *doc = out_json_document();
 	out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
 	st_json_set_bool(doc, "reconciled", r->reconciled);
 	st_json_set_bool(doc, "resumed_after_interruption", r->discarded_snapshots > 0);
@@ -82,7 +94,7 @@ static int print_json(const backup_result *r)
 	st_json_set_bool(doc, "has_database", r->has_database);
 	st_json *db = st_json_object();
 	out_json_set_ints(db, dump, sizeof dump / sizeof dump[0]);
-	out_json_seconds(db, "dump_seconds", r->db.dump_seconds);
+	out_json_seconds(db, "seconds", r->db.dump_seconds);
 	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
 	st_json_set(doc, "database", db);
 	out_json_seconds(doc, "seconds", r->seconds);
@@ -103,6 +115,9 @@ static void print_summary(const backup_result *r)
 		printf("database: pg_dump %s wrote %lld files (%s) in %.1f s; %lld stored as deltas, %s new\n",
 		       r->db.pg_dump_version, (long long)r->db.files, out_size(read, sizeof read, r->db.bytes), r->db.dump_seconds,
 		       (long long)r->db.delta_files, out_size(stored, sizeof stored, r->db.stored_bytes));
+	if (r->special_files_skipped > 0)
+		printf("skipped %lld special files (fifos, sockets, devices): not backed up\n",
+		       (long long)r->special_files_skipped);
 }
 
 int cmd_backup(int argc, char **argv)
@@ -141,7 +156,7 @@ int cmd_backup(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (optind < argc)
-		return st_error_set(ST_ERR_USAGE, "strata backup: unexpected argument '%s'", argv[optind]);
+		return st_error_set(ST_ERR_USAGE, "backup: unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_require_dest(&o.dest_path, "backup")) != 0)
 		return rc;
 	if (o.dsn == NULL)
@@ -149,7 +164,7 @@ int cmd_backup(int argc, char **argv)
 	if (o.repository == NULL && !o.database_only)
 		return cli_missing("backup", "--repository");
 	if (o.files_only && o.database_only)
-		return st_error_set(ST_ERR_USAGE, "strata backup: --files-only and --database-only exclude each other");
+		return st_error_set(ST_ERR_USAGE, "backup: --files-only and --database-only exclude each other");
 	if (verbose)
 		st_log_set_level(ST_LOG_VERBOSE);
 	bool progress = !json && isatty(STDERR_FILENO);
@@ -162,8 +177,11 @@ int cmd_backup(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (json)
-		return print_json(&r);
-	if (cli_human_output(verbose))
+		rc = print_json(&r);
+	else if (cli_human_output(verbose))
 		print_summary(&r);
-	return 0;
+	/* Complete, but not everything was kept: exit code 11 (each file was named in a warning). */
+	if (rc == 0 && r.special_files_skipped > 0)
+		rc = CLI_COMPLETED_WITH_WARNINGS;
+	return rc;
 }

@@ -5,6 +5,7 @@
 #include "cli/output.h"
 
 #include "common/error.h"
+#include "common/log.h"
 #include "engine/restore_job.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@
 static const char help[] =
 	"usage: strata restore --dest DIR [--snapshot ID|latest] [--to-repository DIR] [--to-dsn DSN]\n"
 	"                      [--dump-dir DIR] [OPTIONS]\n"
+	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
 	"database onto a PostgreSQL cluster (--to-dsn), or both at once, in parallel. Files come\n"
@@ -34,7 +36,8 @@ static const char help[] =
 	"  --force                write into a non-empty --to-repository, replacing files\n"
 	"  --jobs N               parallelism (default: number of cores)\n"
 	"  --json                 print the result as one JSON document\n"
-	"  -v, --verbose          print progress notes and a summary even when not on a terminal\n"
+	"  -v, --verbose          print the database steps' notes and a summary even when not on a\n"
+	"                         terminal (--json alone prints only the JSON document)\n"
 	"  -h, --help             show this help\n";
 
 typedef struct restore_request {
@@ -75,7 +78,7 @@ static int parse(restore_request *req, int argc, char **argv)
 		case 'f': o->force = true; break;
 		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o->jobs = (int)n; break;
 		case 'J': req->json = true; break;
-		case 'v': req->verbose = true; break;
+		case 'v': req->verbose = true; st_log_set_level(ST_LOG_VERBOSE); break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
@@ -83,7 +86,7 @@ static int parse(restore_request *req, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	if (optind < argc)
-		return st_error_set(ST_ERR_USAGE, "strata restore: unexpected argument '%s'", argv[optind]);
+		return st_error_set(ST_ERR_USAGE, "restore: unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_require_dest(&o->dest_path, "restore")) != 0)
 		return rc;
 	if (o->target_root == NULL && o->to_dsn == NULL && o->dump_dir == NULL)
@@ -93,7 +96,7 @@ static int parse(restore_request *req, int argc, char **argv)
 
 static int print_json(const restore_job_result *r)
 {
-	st_json *doc = st_json_object();
+	st_json *doc = out_json_document();
 	st_json_set_int(doc, "snapshot", r->snapshot_id);
 	if (r->restored_files) {
 		const restore_result *f = &r->files;

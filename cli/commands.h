@@ -15,6 +15,8 @@
 
 /* Returned by a command that printed its help instead of running (exit code 0). */
 #define CLI_HELP_SHOWN 1
+/* Returned by a command that completed with warnings (exit code ST_EXIT_WARNINGS, 11). */
+#define CLI_COMPLETED_WITH_WARNINGS 2
 
 /* Bounds of the parallelism options. */
 #define CLI_JOBS_MAX 256

@@ -3,12 +3,16 @@
  *
  * main() also sets the sink of the library's log (common/log.h): warnings and notes of the
  * engine and scanner become "strata: ..." lines on stderr, the only place they are written.
+ * Warnings always; notes (steps such as "creating database") only with -v or when stderr is a
+ * terminal, so that cron and --json runs stay quiet on success.
  *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
- * 10 out of disk space, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
+ * 10 out of disk space, 11 completed with warnings, 130 interrupted (SIGINT), 143 terminated
+ * (SIGTERM).
  */
 #include "cli/commands.h"
+#include "cli/output.h"
 
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -18,11 +22,14 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char usage[] =
-	"strata - backup and restore for AiiDA-style repositories (PostgreSQL + node folders)\n"
+	"Usage: strata COMMAND --dest DIR [OPTIONS]\n"
+	"  or:  STRATA_DEST=DIR strata COMMAND [OPTIONS]\n"
+	"  or:  strata --version | --help\n"
 	"\n"
-	"usage: strata COMMAND [OPTIONS]\n"
+	"strata - backup and restore for AiiDA-style repositories (PostgreSQL + node folders)\n"
 	"\n"
 	"commands:\n"
 	"  init       create a destination\n"
@@ -31,11 +38,17 @@ static const char usage[] =
 	"  restore    restore a snapshot into a new directory\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"\n"
-	"'strata COMMAND --help' describes a command. --dest may come from STRATA_DEST.\n"
+	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
+	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
+	"fields); -v prints a summary and notes even when not on a terminal.\n"
+	"\n"
+	"  -h, --help     show this help\n"
+	"  -V, --version  show the version of strata\n"
 	"\n"
 	"exit codes: 0 success, 1 internal error, 2 usage error, 3 destination error,\n"
 	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
+	"  11 completed with warnings (backup skipped special files: fifos, sockets, devices),\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 /* glibc's malloc arenas: few, whatever the number of threads. */
@@ -64,10 +77,16 @@ static const char *const log_prefixes[] = {
 _Static_assert(sizeof log_prefixes / sizeof log_prefixes[0] == ST_LOG_KIND_END,
 	       "log_prefixes needs one entry per st_log_kind");
 
-/* The sink of the library tiers' messages (common/log.h): one "strata: " line each on stderr. */
+/* Whether stderr is a terminal (set once in main): notes are shown there without -v. */
+static bool stderr_is_terminal;
+
+/* The sink of the library tiers' messages (common/log.h): one "strata: " line each on stderr.
+ * Notes only reach a terminal or a -v run (commands set the level from -v). */
 static void log_to_stderr(void *ctx, st_log_kind kind, const char *message)
 {
 	(void)ctx;
+	if (kind == ST_LOG_KIND_NOTE && !stderr_is_terminal && st_log_get_level() < ST_LOG_VERBOSE)
+		return;
 	fprintf(stderr, "strata: %s%s\n", log_prefixes[kind], message);
 }
 
@@ -81,6 +100,11 @@ int main(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("strata %s\n", out_version);
+		return 0;
+	}
+	stderr_is_terminal = isatty(STDERR_FILENO);
 	st_log_set_sink(log_to_stderr, NULL);
 	st_fault_inject_from_env();
 	if (st_interrupt_install() != 0) {
@@ -95,6 +119,8 @@ int main(int argc, char **argv)
 		int rc = commands[i].run(argc - 1, argv + 1);
 		if (rc == CLI_HELP_SHOWN)
 			return 0;
+		if (rc == CLI_COMPLETED_WITH_WARNINGS)
+			return ST_EXIT_WARNINGS;
 		if (rc != 0 && st_interrupted()) {
 			/* Whatever failed last, the run stopped because it was asked to. */
 			st_interrupt_check();

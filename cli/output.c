@@ -7,6 +7,19 @@
 #include <string.h>
 #include <time.h>
 
+#ifndef STRATA_VERSION
+#error "STRATA_VERSION must be defined by the build (cli/CMakeLists.txt)"
+#endif
+
+const char out_version[] = STRATA_VERSION;
+
+st_json *out_json_document(void)
+{
+	st_json *doc = st_json_object();
+	st_json_set_string(doc, "version", out_version);
+	return doc;
+}
+
 void out_json_set_ints(st_json *obj, const out_int_field *fields, size_t count)
 {
 	for (size_t i = 0; i < count; i++)

@@ -14,6 +14,13 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The version of strata ("0.1.0"), from the build (CMake's PROJECT_VERSION). */
+extern const char out_version[];
+
+/* A new JSON document: an object whose first member is "version" (out_version). Every --json
+ * output starts with it. */
+st_json *out_json_document(void);
+
 /* One integer member of a JSON object. */
 typedef struct out_int_field {
 	const char *key;

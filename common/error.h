@@ -63,6 +63,10 @@ void st_error_save(st_error *out);
 /* Makes saved the calling thread's record; returns its code. */
 int st_error_restore(const st_error *saved);
 
+/* Not an error kind: the exit code of a command that completed, with warnings the user must
+ * see (a backup that skipped special files). README.md's table lists it with the others. */
+enum { ST_EXIT_WARNINGS = 11 };
+
 /* The exit code of the strata command for an error code (0 for ST_OK), and its short name. */
 int st_error_exit_code(int code);
 const char *st_error_name(int code);

@@ -148,6 +148,11 @@ void st_json_append(st_json *array, st_json *child)
 		out(NULL);
 }
 
+void st_json_append_string(st_json *array, const char *value)
+{
+	st_json_append(array, value ? out(new_string(value)) : NULL);
+}
+
 char *st_json_dump(const st_json *value)
 {
 	char *text = json_dumps(in_const(value), JSON_DUMP_FLAGS);

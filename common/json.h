@@ -38,6 +38,8 @@ void st_json_set_string(st_json *obj, const char *key, const char *value);
 
 /* Appends child to array, taking ownership of it. */
 void st_json_append(st_json *array, st_json *child);
+/* Appends a string (NULL appends JSON null). */
+void st_json_append_string(st_json *array, const char *value);
 
 /* The document as one line of text, without a newline (caller frees). */
 char *st_json_dump(const st_json *value);

@@ -332,6 +332,7 @@ static int complete_snapshot(backup_job *job)
 	r->bytes_new = job->files_stored.bytes_new;
 	r->stored_bytes = stored.stored_bytes;
 	r->packs_new = stored.packs_sealed;
+	r->special_files_skipped = atomic_load(&job->stats.special_skipped);
 	r->has_files = snap->has_files;
 	r->has_database = snap->has_database;
 	snap->finished_us = wall_clock_us();

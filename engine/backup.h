@@ -80,6 +80,7 @@ typedef struct backup_result {
 	int64_t bytes_new;
 	int64_t stored_bytes;
 	int64_t packs_new;
+	int64_t special_files_skipped; /* fifos, sockets, devices in the folders read: not stored */
 	int discarded_snapshots; /* pending snapshots of killed runs */
 	int removed_packs;       /* their unsealed packs */
 	bool reconciled;         /* every id was compared */

@@ -41,6 +41,7 @@ typedef struct pipeline_stats {
 	atomic_llong files_read;  /* files opened and read */
 	atomic_llong bytes_read;
 	atomic_llong entries;     /* files, directories and links recorded */
+	atomic_llong special_skipped; /* fifos, sockets, devices left out of the trees read */
 } pipeline_stats;
 
 int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipeline_stats *stats);

@@ -143,6 +143,7 @@ static int process_node(backup_pipeline *p, const scan_node *node)
 		msg->node.root_mtime_ns = msg->tree.root_mtime_ns;
 		atomic_fetch_add(&p->stats->nodes_with_folder, 1);
 		atomic_fetch_add(&p->stats->entries, (long long)msg->tree.count);
+		atomic_fetch_add(&p->stats->special_skipped, (long long)msg->tree.special_skipped);
 		rc = read_node_files(p, msg, node);
 	}
 	if (rc != 0) {

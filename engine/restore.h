@@ -7,6 +7,13 @@
  * is written outside the target; a non-empty target is refused unless force is set. Many
  * threads create files (creation latency, not bandwidth, is the cost); one syncfs at the end
  * makes the result durable.
+ *
+ * Directory mtimes: every directory inside a node folder, and the node folder itself, gets its
+ * recorded mode and mtime after its contents are written. The folders above (repository,
+ * repository/node and the shard levels node/xx, node/xx/yy) keep the time of the restore: their
+ * mtimes change with every node added or removed, an incremental backup never lists them (it
+ * reads only new nodes' folders), so a recorded value would be stale, and recording them all
+ * would cost the walk of the shard levels that strata avoids (README.md, restore).
  */
 #ifndef STRATA_ENGINE_RESTORE_H
 #define STRATA_ENGINE_RESTORE_H

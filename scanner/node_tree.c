@@ -68,6 +68,7 @@ static int add_child(scan_tree *tree, int dirfd, const char *name, const char *r
 	}
 	if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		st_log_warn("skipping '%s': not a regular file, directory or symbolic link", child_abs);
+		tree->special_skipped++;
 		goto cleanup;
 	}
 	scan_entry *entry = scan_tree_append(tree);

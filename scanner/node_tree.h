@@ -5,7 +5,7 @@
  * A node's folder is <repository>/node/<u[0:2]>/<u[2:4]>/<u[4:]>/ (AiiDA 1.x). The walk lists
  * every directory, regular file and symbolic link below it with the metadata a restore needs;
  * links are recorded, never followed. Other file types (sockets, devices, fifos) are skipped
- * with a warning. Entries come sorted by path, so a parent directory precedes its children.
+ * with a warning and counted (scan_tree.special_skipped). Entries come sorted by path, so a parent directory precedes its children.
  */
 #ifndef STRATA_SCANNER_NODE_TREE_H
 #define STRATA_SCANNER_NODE_TREE_H

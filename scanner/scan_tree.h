@@ -36,6 +36,7 @@ typedef struct scan_tree {
 	bool exists;          /* false: the node has no files at all (no folder), which is normal */
 	uint32_t root_mode;   /* of the node's root folder */
 	int64_t root_mtime_ns;
+	int64_t special_skipped; /* fifos, sockets and devices left out (each with a warning) */
 } scan_tree;
 
 /* Appends a zeroed entry and returns it (borrowed; it moves with the next append). */

@@ -7,6 +7,7 @@
 #
 # python3 is not a build dependency; the integration tests' lib.sh uses it to read JSON, and
 # tests/coverage.py to report gcovr's figures per module (gcovr: coverage; clang: fuzz targets).
+# help2man generates the man page at build time (the build works without it, with no man page).
 
 # shellcheck shell=bash
 STRATA_DEB_PACKAGES=(
@@ -14,6 +15,7 @@ STRATA_DEB_PACKAGES=(
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
   libjansson-dev libcmocka-dev gcovr clang
+  help2man
   rsync restic borgbackup time valgrind
   python3
 )

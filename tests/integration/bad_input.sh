@@ -194,7 +194,7 @@ assert_exit 10 "restore with ENOSPC" -- env STRATA_FAULT_WRITE_ENOSPC=5 "$STRATA
   --to-repository "$WORK/r-enospc"
 one_error "restore with ENOSPC"
 assert_exit 0 "backup after the full disk" -- "$STRATA" "${backup_args[@]}" --json
-assert_eq 30 "$(json_get "$LAST_STDOUT" nodes_new)" "backup after the full disk: nodes_new"
+assert_eq 30 "$(json_get "$LAST_STDOUT" new_nodes)" "backup after the full disk: new_nodes"
 assert_eq 90 "$(json_get "$LAST_STDOUT" nodes)" "backup after the full disk: nodes"
 assert_exit 0 "restore after the full disk" -- "$STRATA" restore --dest "$DEST" --to-repository "$WORK/r-final"
 assert_same_repo "$SRC" "$WORK/r-final" "restore after the full disk vs source"

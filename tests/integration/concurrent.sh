@@ -99,7 +99,7 @@ lock_is_held "$D2" && fail "the lock is still held after its holder was killed"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 10 --mode add --quiet >/dev/null
 assert_exit 0 "backup after the lock was released" -- "$STRATA" backup --dest "$D2" --dsn "$DSN" \
   --repository "$SRC" --json
-assert_eq 10 "$(json_get "$LAST_STDOUT" nodes_new)" "backup after release: nodes_new"
+assert_eq 10 "$(json_get "$LAST_STDOUT" new_nodes)" "backup after release: new_nodes"
 assert_eq 2 "$(count_snapshots "$D2")" "snapshots at the end"
 assert_exit 0 "check --read-data d2" -- "$STRATA" check --dest "$D2" --read-data
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$D2" --to-repository "$WORK/restored"

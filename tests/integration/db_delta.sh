@@ -48,7 +48,7 @@ for ((n = 1; n <= ROUNDS; n++)); do
   db_checksums "$DSN" >"$SUMS/$n"
   assert_exit 0 "backup #$n (--database-only)" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" \
     --repository "$SRC" --database-only --json
-  mapfile -t f < <(json_fields "$LAST_STDOUT" snapshot has_files has_database database.delta_files \
+  mapfile -t f < <(json_fields "$LAST_STDOUT" id has_files has_database database.delta_files \
     database.stored_bytes database.dump_bytes database.dump_files stored_bytes)
   assert_eq "$n" "${f[0]}" "backup #$n: snapshot id"
   assert_eq false "${f[1]}" "backup #$n: has_files"

@@ -159,7 +159,7 @@ T2=$(new_db2 dberr_keep)
 assert_error 5 "restore --keep-owners without the owner role" "$OWNER" -- \
   "$STRATA" restore --dest "$ODEST" --to-dsn "$T2" --keep-owners
 assert_eq 0 "$(table_count "$T2")" "a failed --keep-owners restore must not leave tables behind"
-assert_exit 0 "the same restore without --keep-owners" -- "$STRATA" restore --dest "$ODEST" --to-dsn "$T2" --json
+assert_exit 0 "the same restore without --keep-owners" -- "$STRATA" restore --dest "$ODEST" --to-dsn "$T2" --json -v
 [[ $LAST_STDOUT =~ \"verified\":\ *true ]] || fail "restore without --keep-owners: not verified: $LAST_STDOUT"
 assert_contains "$LAST_STDERR" "postgres" "restore without --keep-owners names the role that owns the objects"
 assert_eq postgres "$(psql -X -At -d "$T2" -c "SELECT tableowner FROM pg_tables WHERE tablename = 'db_dbnode'")" \
@@ -205,7 +205,7 @@ assert_snapshots_unchanged "--files-only with --database-only"
 
 assert_exit 0 "backup --files-only" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --files-only --json
 files_only_json=$LAST_STDOUT
-fo=$(json_get "$files_only_json" snapshot)
+fo=$(json_get "$files_only_json" id)
 assert_eq false "$(json_get "$files_only_json" has_database)" "backup --files-only: has_database"
 [[ $(json_get "$files_only_json" resumed_after_interruption) == false ]] ||
   soft_fail "the first good backup after the failed ones says resumed_after_interruption: true: a backup that failed with exit 5 before dumping left an unfinished snapshot behind"
@@ -221,7 +221,7 @@ assert_error 7 "restore --to-dsn --to-repository of a --files-only snapshot" -- 
 [[ ! -e $OUT/repo-fo ]] || fail "a refused restore (files+db of a files-only snapshot) wrote $OUT/repo-fo"
 
 assert_exit 0 "backup --database-only" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --database-only --json
-do_id=$(json_get "$LAST_STDOUT" snapshot)
+do_id=$(json_get "$LAST_STDOUT" id)
 assert_eq false "$(json_get "$LAST_STDOUT" has_files)" "backup --database-only: has_files"
 assert_error 7 "restore --to-repository of a --database-only snapshot" "$do_id" -- \
   "$STRATA" restore --dest "$DEST" --snapshot "$do_id" --to-repository "$OUT/repo-do"

@@ -92,14 +92,15 @@ target_name=$(dsn_field "$TARGET" dbname)
 dropdb -h "$(dsn_field "$TARGET" host)" -p "$(dsn_field "$TARGET" port)" -U postgres "$target_name"
 note "restoring files and database in one command"
 assert_exit 0 "restore --to-dsn --to-repository" -- "$STRATA" restore --dest "$DEST" \
-  --to-dsn "$TARGET" --to-repository "$OUT/repo" --json
+  --to-dsn "$TARGET" --to-repository "$OUT/repo" --json -v
 rj=$LAST_STDOUT
 assert_eq true "$(json_get "$rj" database.created_database)" "restore: created_database"
 assert_eq true "$(json_get "$rj" database.verified)" "restore: verified"
 assert_eq "$src_version" "$(json_get "$rj" database.schema_version)" "restore: schema_version"
 assert_eq "$(wc -l <<<"$src_sums")" "$(json_get "$rj" database.tables)" "restore: tables"
 assert_eq "$src_rows" "$(json_get "$rj" database.rows)" "restore: rows"
-assert_contains "$LAST_STDERR" "belong to role" "restore: says who owns the restored objects"
+# Its notes are shown with -v (and on a terminal); without, --json prints nothing on stderr.
+assert_contains "$LAST_STDERR" "belong to role" "restore -v: says who owns the restored objects"
 
 assert_eq "$src_sums" "$(db_checksums "$TARGET")" "restored database: row counts and checksums"
 assert_eq "$src_seqs" "$(db_sequences "$TARGET")" "restored database: sequences"
@@ -112,6 +113,9 @@ assert_same_repo "$SRC" "$OUT/repo" "restored repository vs source"
 # The plain pg_dump directory, restored by stock pg_restore.
 note "restore --dump-dir, then stock pg_restore"
 assert_exit 0 "restore --dump-dir" -- "$STRATA" restore --dest "$DEST" --dump-dir "$OUT/dump" --json
+# Its note ("wrote the pg_dump directory ...") is for -v or a terminal: --json alone is quiet.
+assert_eq "" "$LAST_STDERR" "restore --dump-dir --json without -v: stderr"
+assert_eq "$("$STRATA" --version | cut -d ' ' -f 2)" "$(json_get "$LAST_STDOUT" version)" "restore --json: version"
 [[ -f $OUT/dump/toc.dat ]] || fail "--dump-dir wrote no toc.dat: $(ls -A "$OUT/dump" 2>&1)"
 pg_restore --list "$OUT/dump" >/dev/null || fail "pg_restore --list cannot read the --dump-dir directory"
 PLAIN=$(new_db plain_restore)

@@ -58,9 +58,9 @@ done
 
 assert_exit 0 "second backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 second=$LAST_STDOUT
-assert_eq 5 "$(json_get "$second" nodes_deleted)" "second backup: nodes_deleted"
-assert_eq 0 "$(json_get "$second" nodes_new)" "second backup: nodes_new"
-assert_eq 0 "$(json_get "$second" files_read)" "second backup: files_read"
+assert_eq 5 "$(json_get "$second" deleted_nodes)" "second backup: deleted_nodes"
+assert_eq 0 "$(json_get "$second" new_nodes)" "second backup: new_nodes"
+assert_eq 0 "$(json_get "$second" read_files)" "second backup: read_files"
 assert_eq 195 "$(json_get "$second" nodes)" "second backup: nodes"
 assert_eq "$(find "$SRC/repository/node" -type f -printf . | wc -c)" "$(json_get "$second" files)" \
   "second backup: files"
@@ -86,8 +86,8 @@ done
 
 # A third backup after deletion neither deletes nor adds anything more.
 assert_exit 0 "third backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_deleted)" "third backup: nodes_deleted"
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_new)" "third backup: nodes_new"
+assert_eq 0 "$(json_get "$LAST_STDOUT" deleted_nodes)" "third backup: deleted_nodes"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_nodes)" "third backup: new_nodes"
 assert_eq 195 "$(json_get "$LAST_STDOUT" nodes)" "third backup: nodes"
 
 assert_exit 0 "check --read-data" -- "$STRATA" check --dest "$DEST" --read-data

@@ -18,7 +18,7 @@ note "generating 150 nodes"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 150 --quiet >/dev/null
 assert_exit 0 "init" -- "$STRATA" init --dest "$DEST"
 assert_exit 0 "first backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 150 "$(json_get "$LAST_STDOUT" nodes_new)" "first backup: nodes_new"
+assert_eq 150 "$(json_get "$LAST_STDOUT" new_nodes)" "first backup: new_nodes"
 max_id=$(sql 'SELECT max(id) FROM db_dbnode')
 
 note "importing 15 nodes with old ctimes"
@@ -38,15 +38,15 @@ done < <(sql "SELECT uuid FROM db_dbnode WHERE id > $max_id")
 
 assert_exit 0 "second backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 second=$LAST_STDOUT
-assert_eq 15 "$(json_get "$second" nodes_new)" "second backup: nodes_new"
-assert_eq "$new_files" "$(json_get "$second" files_read)" "second backup: files_read"
+assert_eq 15 "$(json_get "$second" new_nodes)" "second backup: new_nodes"
+assert_eq "$new_files" "$(json_get "$second" read_files)" "second backup: read_files"
 assert_eq 165 "$(json_get "$second" nodes)" "second backup: nodes"
 
 # And once more with a zero overlap window: nothing left to catch.
 assert_exit 0 "third backup (--overlap 0)" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" \
   --repository "$SRC" --json --overlap 0
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_new)" "third backup: nodes_new"
-assert_eq 0 "$(json_get "$LAST_STDOUT" files_read)" "third backup: files_read"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_nodes)" "third backup: new_nodes"
+assert_eq 0 "$(json_get "$LAST_STDOUT" read_files)" "third backup: read_files"
 
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/r"
 assert_same_repo "$SRC" "$OUT/r" "restore latest vs source"

@@ -38,8 +38,8 @@ note "generating 200 nodes"
 assert_exit 0 "init" -- "$STRATA" init --dest "$DEST"
 assert_exit 0 "first backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 first=$LAST_STDOUT
-assert_eq 200 "$(json_get "$first" nodes_new)" "first backup: nodes_new"
-assert_eq "$(count_files)" "$(json_get "$first" files_read)" "first backup: files_read"
+assert_eq 200 "$(json_get "$first" new_nodes)" "first backup: new_nodes"
+assert_eq "$(count_files)" "$(json_get "$first" read_files)" "first backup: read_files"
 max_id=$(sql 'SELECT max(id) FROM db_dbnode')
 listing_before=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
 
@@ -52,10 +52,10 @@ note "the 20 new nodes hold $new_files files"
 
 assert_exit 0 "second backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 second=$LAST_STDOUT
-assert_eq 2 "$(json_get "$second" snapshot)" "second backup: snapshot id"
-assert_eq 20 "$(json_get "$second" nodes_new)" "second backup: nodes_new"
-assert_eq 0 "$(json_get "$second" nodes_deleted)" "second backup: nodes_deleted"
-assert_eq "$new_files" "$(json_get "$second" files_read)" "second backup: files_read"
+assert_eq 2 "$(json_get "$second" id)" "second backup: snapshot id"
+assert_eq 20 "$(json_get "$second" new_nodes)" "second backup: new_nodes"
+assert_eq 0 "$(json_get "$second" deleted_nodes)" "second backup: deleted_nodes"
+assert_eq "$new_files" "$(json_get "$second" read_files)" "second backup: read_files"
 assert_eq 220 "$(json_get "$second" nodes)" "second backup: nodes"
 assert_eq "$(count_files)" "$(json_get "$second" files)" "second backup: files"
 
@@ -63,18 +63,18 @@ note "backup without change"
 assert_exit 0 "third backup (no change)" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" \
   --repository "$SRC" --json
 third=$LAST_STDOUT
-assert_eq 3 "$(json_get "$third" snapshot)" "third backup: snapshot id"
-assert_eq 0 "$(json_get "$third" nodes_new)" "third backup: nodes_new"
-assert_eq 0 "$(json_get "$third" files_read)" "third backup: files_read"
-assert_eq 0 "$(json_get "$third" bytes_read)" "third backup: bytes_read"
-assert_eq 0 "$(json_get "$third" objects_new)" "third backup: objects_new"
+assert_eq 3 "$(json_get "$third" id)" "third backup: snapshot id"
+assert_eq 0 "$(json_get "$third" new_nodes)" "third backup: new_nodes"
+assert_eq 0 "$(json_get "$third" read_files)" "third backup: read_files"
+assert_eq 0 "$(json_get "$third" read_bytes)" "third backup: read_bytes"
+assert_eq 0 "$(json_get "$third" new_objects)" "third backup: new_objects"
 assert_eq 220 "$(json_get "$third" nodes)" "third backup: nodes"
 
 assert_exit 0 "fourth backup (no change, --full-scan)" -- "$STRATA" backup --dest "$DEST" \
   --dsn "$DSN" --repository "$SRC" --json --full-scan --jobs 1
 fourth=$LAST_STDOUT
-assert_eq 0 "$(json_get "$fourth" nodes_new)" "full-scan backup: nodes_new"
-assert_eq 0 "$(json_get "$fourth" files_read)" "full-scan backup: files_read"
+assert_eq 0 "$(json_get "$fourth" new_nodes)" "full-scan backup: new_nodes"
+assert_eq 0 "$(json_get "$fourth" read_files)" "full-scan backup: read_files"
 assert_eq 220 "$(json_get "$fourth" nodes)" "full-scan backup: nodes"
 
 assert_exit 0 "snapshots --json" -- "$STRATA" snapshots --dest "$DEST" --json

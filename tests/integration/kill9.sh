@@ -106,7 +106,7 @@ kill_round() {
   local resumed=$LAST_STDOUT
   assert_eq true "$(json_get "$resumed" resumed_after_interruption)" "resumed_after_interruption"
   assert_eq 3200 "$(json_get "$resumed" nodes)" "resumed backup: nodes"
-  assert_eq 3000 "$(json_get "$resumed" nodes_new)" "resumed backup: nodes_new"
+  assert_eq 3000 "$(json_get "$resumed" new_nodes)" "resumed backup: new_nodes"
 
   local packs_after kept total_new_bytes stored
   packs_after=$(pack_names "$DEST" | sort)
@@ -124,10 +124,10 @@ kill_round() {
     ((stored < total_new_bytes)) ||
       fail "resumed backup stored $stored bytes, not less than the $total_new_bytes the snapshot needs: sealed packs not reused"
     local objects_new files_read
-    objects_new=$(json_get "$resumed" objects_new)
-    files_read=$(json_get "$resumed" files_read)
+    objects_new=$(json_get "$resumed" new_objects)
+    files_read=$(json_get "$resumed" read_files)
     ((objects_new < files_read)) ||
-      fail "resumed backup: objects_new $objects_new not below files_read $files_read"
+      fail "resumed backup: new_objects $objects_new not below read_files $files_read"
   fi
 
   assert_exit 0 "snapshots after the resumed backup" -- "$STRATA" snapshots --dest "$DEST" --json

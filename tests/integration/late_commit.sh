@@ -61,14 +61,14 @@ mv "$ASIDE/node" "$SRC/$hidden_rel"
 assert_exit 0 "second backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 second=$LAST_STDOUT
 assert_eq true "$(json_get "$second" reconciled)" "second backup: reconciled"
-assert_eq 1 "$(json_get "$second" nodes_new)" "second backup: nodes_new"
-assert_eq "$hidden_files" "$(json_get "$second" files_read)" "second backup: files_read"
+assert_eq 1 "$(json_get "$second" new_nodes)" "second backup: new_nodes"
+assert_eq "$hidden_files" "$(json_get "$second" read_files)" "second backup: read_files"
 assert_eq 200 "$(json_get "$second" nodes)" "second backup: nodes"
 
 # Nothing left to reconcile afterwards.
 assert_exit 0 "third backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_new)" "third backup: nodes_new"
-assert_eq 0 "$(json_get "$LAST_STDOUT" files_read)" "third backup: files_read"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_nodes)" "third backup: new_nodes"
+assert_eq 0 "$(json_get "$LAST_STDOUT" read_files)" "third backup: read_files"
 
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/latest"
 assert_same_repo "$SRC" "$OUT/latest" "restore latest vs source"

@@ -3,8 +3,9 @@
 #   source "$(dirname "$0")/lib.sh"
 #
 # ctest runs each script as `bash tests/integration/<name>.sh` with STRATA (the strata binary),
-# GENREPO (strata-genrepo) and the STRATA_TEST_DSN / STRATA_TEST_DSN2 / PG* variables that
-# tests/run.sh exports. Run by hand, STRATA and GENREPO default to the binaries in build/.
+# GENREPO (strata-genrepo), STRATA_BUILD_DIR (the build tree, for `cmake --install`) and the
+# STRATA_TEST_DSN / STRATA_TEST_DSN2 / PG* variables that tests/run.sh exports. Run by hand,
+# STRATA, GENREPO and STRATA_BUILD_DIR default to build/.
 #
 #   fail MSG                          print 'FAIL: MSG' on stderr and exit 1
 #   note MSG                          print '# MSG' on stderr (progress for the ctest log)
@@ -26,7 +27,8 @@
 #   assert_same_repo A B WHAT         assert_same_tree for two repository roots: everything
 #                                     compared except the mtimes of ROOT/repository, .../node
 #                                     and the two shard levels node/xx and node/xx/yy (which
-#                                     restore does not keep); node folders' mtimes compared
+#                                     restore does not keep, by decision: README, restore);
+#                                     node folders' mtimes and all below them compared
 #   assert_one_error WHAT             after assert_exit: LAST_STDERR is exactly one line, and it
 #                                     starts with 'strata: error: '
 #   flock_is_held FILE                true if some process holds a flock() on FILE (looked up in
@@ -47,6 +49,7 @@ shopt -s inherit_errexit
 STRATA_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 export STRATA=${STRATA:-$STRATA_SOURCE_DIR/build/cli/strata}
 export GENREPO=${GENREPO:-$STRATA_SOURCE_DIR/build/bench/strata-genrepo}
+export STRATA_BUILD_DIR=${STRATA_BUILD_DIR:-$STRATA_SOURCE_DIR/build}
 
 # Registrations live in files, so that helpers running in a $(...) subshell can add to them.
 _LIB_STATE=$(mktemp -d "${TMPDIR:-/tmp}/strata-it-state.XXXXXX")

@@ -70,12 +70,12 @@ for i in "${!folders[@]}"; do
   fi
 done
 assert_exit 0 "plain backup after the folders are back" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 0 "$(json_get "$LAST_STDOUT" files_read)" "plain backup: files_read (held nodes are not read again)"
+assert_eq 0 "$(json_get "$LAST_STDOUT" read_files)" "plain backup: read_files (held nodes are not read again)"
 assert_exit 0 "backup --full-scan" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --full-scan --json
 repair=$LAST_STDOUT
-assert_eq "$moved" "$(json_get "$repair" nodes_reread)" "full scan: nodes read again"
-assert_eq 0 "$(json_get "$repair" nodes_new)" "full scan: no new nodes"
-assert_eq 0 "$(json_get "$repair" nodes_deleted)" "full scan: no deleted nodes"
+assert_eq "$moved" "$(json_get "$repair" reread_nodes)" "full scan: nodes read again"
+assert_eq 0 "$(json_get "$repair" new_nodes)" "full scan: no new nodes"
+assert_eq 0 "$(json_get "$repair" deleted_nodes)" "full scan: no deleted nodes"
 assert_eq 120 "$(json_get "$repair" nodes)" "full scan: nodes"
 assert_eq "$(find "$SRC/repository/node" -type f -printf . | wc -c)" "$(json_get "$repair" files)" "full scan: files"
 
@@ -86,6 +86,6 @@ assert_same_repo "$PARTIAL" "$OUT/first" "snapshot 1 still restores the partial 
 
 # A second full scan has nothing left to repair.
 assert_exit 0 "second backup --full-scan" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --full-scan --json
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_reread)" "second full scan: nodes read again"
+assert_eq 0 "$(json_get "$LAST_STDOUT" reread_nodes)" "second full scan: nodes read again"
 assert_exit 0 "check --read-data" -- "$STRATA" check --dest "$DEST" --read-data
 note "ok"

@@ -61,12 +61,12 @@ note "source: $db_nodes nodes, $src_files files, $src_bytes bytes"
 assert_exit 0 "init" -- "$STRATA" init --dest "$DEST"
 assert_exit 0 "backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 backup_json=$LAST_STDOUT
-assert_eq 1 "$(json_get "$backup_json" snapshot)" "backup: snapshot id"
-assert_eq "$db_nodes" "$(json_get "$backup_json" nodes_new)" "backup: nodes_new"
+assert_eq 1 "$(json_get "$backup_json" id)" "backup: snapshot id"
+assert_eq "$db_nodes" "$(json_get "$backup_json" new_nodes)" "backup: new_nodes"
 assert_eq "$db_nodes" "$(json_get "$backup_json" nodes)" "backup: nodes"
 assert_eq "$src_files" "$(json_get "$backup_json" files)" "backup: files"
 assert_eq "$src_bytes" "$(json_get "$backup_json" bytes)" "backup: bytes"
-assert_eq "$src_files" "$(json_get "$backup_json" files_read)" "backup: files_read"
+assert_eq "$src_files" "$(json_get "$backup_json" read_files)" "backup: read_files"
 assert_eq false "$(json_get "$backup_json" resumed_after_interruption)" "backup: resumed"
 
 assert_exit 0 "snapshots --json" -- "$STRATA" snapshots --dest "$DEST" --json
@@ -84,7 +84,7 @@ stored=$(json_get "$snaps" snapshots.0.stored_bytes)
 note "restore latest"
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --snapshot latest \
   --to-repository "$OUT/r1" --json
-# {"snapshot": N, "files": {"nodes", "files", "bytes", ...}, ...}
+# {"version", "snapshot": N, "files": {"nodes", "files", "bytes", ...}, ...}
 assert_eq 1 "$(json_get "$LAST_STDOUT" snapshot)" "restore: snapshot"
 assert_eq "$src_files" "$(json_get "$LAST_STDOUT" files.files)" "restore: files"
 assert_eq "$src_bytes" "$(json_get "$LAST_STDOUT" files.bytes)" "restore: bytes"

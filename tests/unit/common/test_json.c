@@ -42,8 +42,14 @@ static void test_arrays(void **state)
 	st_json_append(list, NULL);
 	st_json_set(doc, "snapshots", list);
 	st_json_set(doc, "empty", st_json_array());
+	st_json *problems = st_json_array();
+	st_json_append_string(problems, "pack 'x' is missing");
+	st_json_append_string(problems, "bad \xff byte");
+	st_json_append_string(problems, NULL);
+	st_json_set(doc, "problems", problems);
 	char *text = st_json_dump(doc);
-	assert_string_equal(text, "{\"snapshots\": [{\"id\": 1}, {\"id\": 2}, null], \"empty\": []}");
+	assert_string_equal(text, "{\"snapshots\": [{\"id\": 1}, {\"id\": 2}, null], \"empty\": [],"
+				  " \"problems\": [\"pack 'x' is missing\", \"bad ? byte\", null]}");
 	free(text);
 	st_json_free(doc);
 }
