@@ -40,6 +40,8 @@ static const char help[] =
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
 	"\n"
+	"On a terminal, a progress line says what the backup is doing and how much of the new\n"
+	"files is stored; a run after an interrupted one says how much of its work it kept.\n"
 	"Quiet on success unless on a terminal. Exit codes: see 'strata --help'.\n";
 
 /* What the progress line says a backup is doing, by backup_phase. */

@@ -12,7 +12,9 @@
  *
  * Durability: a pack is sealed (made durable by the backend) before its objects enter the
  * catalog, and staged objects are found only once published in the transaction that
- * completes a snapshot. A pack that was never sealed (a killed run) is an orphan that
+ * completes a snapshot. A pack is due for sealing when it is full or has been open for the
+ * seal interval (STORE_SEAL_SECONDS), so a killed run loses seconds of work, not a pack's
+ * worth; the next run publishes the staged objects of its sealed packs and reuses them. A pack that was never sealed (a killed run) is an orphan that
  * store_remove_orphans() deletes; its content is simply stored again.
  *
  * Threads: store_claim, store_put/store_put_fd with a sink, store_object_encode, store_has and every
