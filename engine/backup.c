@@ -491,7 +491,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.progress_stop, false);
-	atomic_init(&job.phase, (int)BACKUP_PHASE_READING);
+	atomic_init(&job.phase, (int)(options->database_only ? BACKUP_PHASE_DUMPING : BACKUP_PHASE_READING));
 	atomic_init(&job.stats.readers_done, false);
 	atomic_init(&job.stats.sealing, false);
 	pthread_mutex_init(&job.progress_lock, NULL);
