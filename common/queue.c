@@ -6,7 +6,6 @@
 #include "mem.h"
 
 #include <errno.h>
-
 #include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
