@@ -251,6 +251,11 @@ int catalog_object_add(catalog *cat, const st_hash *hash, const pack_location *l
  * it each time). Staged objects are not found by catalog_object_find until published. */
 int catalog_object_stage(catalog *cat, const st_hash *hash, const pack_location *loc);
 
+/* What is staged and not yet published - the sealed packs of a killed run, until
+ * catalog_discard_pending publishes them: their number, their objects and those objects' raw
+ * bytes. */
+int catalog_object_staged_totals(catalog *cat, int64_t *out_packs, int64_t *out_objects, int64_t *out_bytes);
+
 /* Moves staged objects into the objects table in hash order (one sequential pass over it).
  * Run in the transaction that completes a snapshot, and when discarding a killed run (whose
  * sealed packs stay valid and are reused). */

@@ -101,6 +101,24 @@ int catalog_object_any(catalog *cat, bool *out)
 	return rc;
 }
 
+int catalog_object_staged_totals(catalog *cat, int64_t *out_packs, int64_t *out_objects, int64_t *out_bytes)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT count(DISTINCT pack_id), count(*), coalesce(sum(raw_size), 0) FROM objects_staging");
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		*out_packs = sqlite3_column_int64(stmt, 0);
+		*out_objects = sqlite3_column_int64(stmt, 1);
+		*out_bytes = sqlite3_column_int64(stmt, 2);
+	} else {
+		rc = catalog_sql_error(cat, "count staged objects");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
 int catalog_object_publish(catalog *cat)
 {
 	return catalog_exec(cat, "INSERT OR IGNORE INTO objects(hash, pack_id, offset, raw_size, stored_size, codec)"

@@ -41,22 +41,65 @@ static const char help[] =
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
 	"\n"
+	"On a terminal, a progress line says what the backup is doing and how much of the new\n"
+	"files is stored; a run after an interrupted one says how much of its work it kept.\n"
 	"Quiet on success unless on a terminal. Special files (fifos, sockets, devices) in node\n"
 	"folders are skipped with a warning; the backup then completes with exit code 11.\n"
 	"Other exit codes: see 'strata --help'.\n";
 
+/* What the progress line says a backup is doing, by backup_phase. */
+static const char *const phase_names[] = {
+	"reading", "compressing", "sealing a pack", "dumping the database", "storing the database dump", "committing",
+	"done",
+};
+_Static_assert(sizeof phase_names / sizeof phase_names[0] == BACKUP_PHASE_END,
+	       "phase_names needs one entry per backup_phase");
+
+/* The files' share done, in percent: bytes settled (stored or held already) of the bytes
+ * expected - not bytes read, which run ahead of slow compression. 100 only once done. */
+static int files_percent(const backup_progress *p)
+{
+	if (p->phase == BACKUP_PHASE_DONE)
+		return 100;
+	double share = p->bytes_expected > 0 ? (double)p->bytes_done / (double)p->bytes_expected
+		       : p->nodes_expected > 0 ? (double)p->nodes_done / (double)p->nodes_expected : 0;
+	int percent = (int)(100.0 * share);
+	return percent > 99 ? 99 : percent < 0 ? 0 : percent;
+}
+
 static void show_progress(void *ctx, const backup_progress *p)
 {
 	(void)ctx;
-	char bytes[OUT_SIZE_MAX], rate[OUT_SIZE_MAX];
-	out_size(rate, sizeof rate, p->seconds > 0 ? (int64_t)((double)p->bytes_read / p->seconds) : 0);
-	int percent = p->nodes_expected > 0 ? (int)(100.0 * (double)p->nodes_done / (double)p->nodes_expected) : 0;
-	double eta = p->nodes_done > 0 && p->nodes_expected > p->nodes_done
-			     ? p->seconds * (double)(p->nodes_expected - p->nodes_done) / (double)p->nodes_done
-			     : 0;
-	out_progress("backup: [%3d%%] %lld/%lld nodes, %lld files, %s at %s/s, ETA %dm%02ds", percent > 100 ? 100 : percent,
+	char done[OUT_SIZE_MAX], expected[OUT_SIZE_MAX], rate[OUT_SIZE_MAX], eta[32] = "";
+	const char *phase = phase_names[p->phase];
+	if (p->phase > BACKUP_PHASE_SEALING) {
+		/* After the files: the phase says what strata waits for; the files' part is whole. */
+		out_progress("backup: [%3d%%] %s; %lld nodes, %lld files, %s (%.0f s)", files_percent(p), phase,
+			     (long long)p->nodes_done, (long long)p->files_read, out_size(done, sizeof done, p->bytes_read),
+			     p->seconds);
+		return;
+	}
+	out_size(rate, sizeof rate, p->seconds > 0 ? (int64_t)((double)p->bytes_done / p->seconds) : 0);
+	if (p->bytes_done > 0 && p->bytes_expected > p->bytes_done) {
+		double left = p->seconds * (double)(p->bytes_expected - p->bytes_done) / (double)p->bytes_done;
+		snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)left / 60, (int)left % 60);
+	}
+	out_progress("backup: [%3d%%] %s: %lld/%lld nodes, %lld files, %s of %s stored at %s/s%s", files_percent(p), phase,
 		     (long long)p->nodes_done, (long long)p->nodes_expected, (long long)p->files_read,
-		     out_size(bytes, sizeof bytes, p->bytes_read), rate, (int)eta / 60, (int)eta % 60);
+		     out_size(done, sizeof done, p->bytes_done), out_size(expected, sizeof expected, p->bytes_expected),
+		     rate, eta);
+}
+
+/* On a terminal (or with -v), a resumed run says so when it starts, and what it kept. */
+static void show_interrupted(void *ctx, const backup_result *found)
+{
+	(void)ctx;
+	char kept[OUT_SIZE_MAX];
+	fprintf(stderr,
+		"strata: resuming after an interrupted backup: %lld sealed pack(s) kept (%lld objects, %s not"
+		" stored again), %d unsealed pack(s) removed\n",
+		(long long)found->kept_packs, (long long)found->kept_objects,
+		out_size(kept, sizeof kept, found->kept_bytes), found->removed_packs);
 }
 
 /* The names are the vocabulary README.md documents ("JSON output"): the snapshot's own fields
@@ -79,6 +122,10 @@ static int print_json(const backup_result *r)
 		{"new_objects", r->objects_new},
 		{"new_packs", r->packs_new},
 		{"skipped_special_files", r->special_files_skipped},
+		{"kept_packs", r->kept_packs},
+		{"kept_objects", r->kept_objects},
+		{"kept_bytes", r->kept_bytes},
+		{"removed_packs", r->removed_packs},
 	};
 	const out_int_field dump[] = {
 		{"dump_files", r->db.files},
@@ -89,7 +136,7 @@ static int print_json(const backup_result *r)
 	st_json *doc = out_json_document();
 	out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
 	st_json_set_bool(doc, "reconciled", r->reconciled);
-	st_json_set_bool(doc, "resumed_after_interruption", r->discarded_snapshots > 0);
+	st_json_set_bool(doc, "resumed_after_interruption", r->discarded_snapshots > 0 || r->kept_packs > 0);
 	st_json_set_bool(doc, "has_files", r->has_files);
 	st_json_set_bool(doc, "has_database", r->has_database);
 	st_json *db = st_json_object();
@@ -109,6 +156,9 @@ static void print_summary(const backup_result *r)
 	       (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->files_read,
 	       out_size(read, sizeof read, r->bytes_read), (long long)r->nodes_deleted,
 	       out_size(stored, sizeof stored, r->stored_bytes), r->seconds);
+	if (r->discarded_snapshots > 0 || r->kept_packs > 0)
+		printf("resumed after an interrupted backup: %lld sealed pack(s) of it kept (%s)\n", (long long)r->kept_packs,
+		       out_size(total, sizeof total, r->kept_bytes));
 	printf("snapshot %lld holds %lld nodes, %lld files, %s\n", (long long)r->snapshot_id, (long long)r->nodes_total,
 	       (long long)r->files_total, out_size(total, sizeof total, r->bytes_total));
 	if (r->has_database)
@@ -170,6 +220,9 @@ int cmd_backup(int argc, char **argv)
 	bool progress = !json && isatty(STDERR_FILENO);
 	if (progress)
 		o.progress = show_progress;
+	/* The notice is on stderr, so it does not disturb --json; cron (no terminal) stays quiet. */
+	if (verbose || isatty(STDERR_FILENO))
+		o.interrupted = show_interrupted;
 	backup_result r;
 	rc = backup_run(&o, &r);
 	if (progress)

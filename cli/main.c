@@ -20,6 +20,7 @@
 #include "common/log.h"
 
 #include <malloc.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -113,6 +114,12 @@ int main(int argc, char **argv)
 	}
 	/* Dozens of I/O threads would otherwise each get a malloc arena: memory must stay bounded. */
 	mallopt(M_ARENA_MAX, CLI_MALLOC_ARENAS);
+	/* The store keeps the packs it reads open: take every descriptor the hard limit allows. */
+	struct rlimit files;
+	if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+		files.rlim_cur = files.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &files);
+	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
 		if (strcmp(argv[1], commands[i].name) != 0)
 			continue;

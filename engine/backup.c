@@ -51,6 +51,10 @@ typedef struct backup_job {
 	int64_t *reread_ids;        /* held without a folder that exists now (full scan), ascending */
 	size_t reread_count;
 	pipeline_stats stats;
+	atomic_int phase;           /* backup_phase; READING stands for the three of the files */
+	pthread_mutex_t progress_lock; /* one progress callback at a time */
+	pthread_t progress_thread;
+	bool progress_started;
 	atomic_bool progress_stop;
 	db_dump *dump;
 	catalog_dump_file *dump_files;
@@ -173,22 +177,61 @@ static bool is_reread(const backup_job *job, int64_t id)
 	       bsearch(&id, job->reread_ids, job->reread_count, sizeof id, compare_ids) != NULL;
 }
 
+/* The phase as the caller sees it: the files' phase is told apart by the pipeline's state. */
+static backup_phase current_phase(backup_job *job)
+{
+	backup_phase phase = (backup_phase)atomic_load(&job->phase);
+	if (phase != BACKUP_PHASE_READING)
+		return phase;
+	if (atomic_load(&job->stats.sealing))
+		return BACKUP_PHASE_SEALING;
+	return atomic_load(&job->stats.readers_done) ? BACKUP_PHASE_COMPRESSING : BACKUP_PHASE_READING;
+}
+
+/* The files' bytes to expect: what was read, scaled by the nodes left to read. */
+static int64_t bytes_expected(backup_job *job, int64_t nodes_done, int64_t nodes_expected, int64_t bytes_read)
+{
+	if (atomic_load(&job->stats.readers_done) || nodes_done <= 0 || nodes_expected <= nodes_done)
+		return bytes_read;
+	return (int64_t)((double)bytes_read * (double)nodes_expected / (double)nodes_done);
+}
+
 /* The pipeline's counters as the caller's progress callback sees them. */
 static void report_progress(backup_job *job)
 {
+	if (job->options->progress == NULL)
+		return;
 	int64_t expected = scan_db_get_info(job->db)->node_count - job->previous.nodes;
 	store_stats stored;
+	pthread_mutex_lock(&job->progress_lock);
 	store_get_stats(job->objects, &stored);
 	backup_progress p = {
+		.phase = current_phase(job),
 		.nodes_done = atomic_load(&job->stats.nodes_done),
 		.nodes_expected = expected > 0 ? expected : 0,
 		.files_read = atomic_load(&job->stats.files_read),
 		.bytes_read = atomic_load(&job->stats.bytes_read),
+		.bytes_done = atomic_load(&job->stats.bytes_done),
 		.objects_new = stored.objects_new,
 		.stored_bytes = stored.stored_bytes,
 		.seconds = st_now_seconds() - job->started,
 	};
+	p.bytes_expected = bytes_expected(job, p.nodes_done, p.nodes_expected, p.bytes_read);
 	job->options->progress(job->options->progress_ctx, &p);
+	pthread_mutex_unlock(&job->progress_lock);
+}
+
+/* The pipeline's hook: a stage changed what it does. */
+static void pipeline_changed_hook(void *arg)
+{
+	report_progress(arg);
+}
+
+/* Enters a phase and tells the caller at once, whatever the timer says. */
+static void set_phase(backup_job *job, backup_phase phase)
+{
+	atomic_store(&job->phase, (int)phase);
+	report_progress(job);
 }
 
 static void *progress_thread(void *arg)
@@ -202,6 +245,21 @@ static void *progress_thread(void *arg)
 		report_progress(job);
 	}
 	return NULL;
+}
+
+static void start_progress(backup_job *job)
+{
+	if (job->options->progress != NULL)
+		job->progress_started = pthread_create(&job->progress_thread, NULL, progress_thread, job) == 0;
+}
+
+static void stop_progress(backup_job *job)
+{
+	if (!job->progress_started)
+		return;
+	atomic_store(&job->progress_stop, true);
+	pthread_join(job->progress_thread, NULL);
+	job->progress_started = false;
 }
 
 /* Streams the selected nodes into the pipeline, skipping the ones the catalog holds. */
@@ -249,15 +307,14 @@ static int run_pipeline(backup_job *job)
 		.source = job->source,
 		.io_threads = io,
 		.cpu_threads = jobs,
+		.changed = pipeline_changed_hook,
+		.changed_ctx = job,
 	};
 	backup_pipeline *pipeline = NULL;
-	pthread_t progress;
-	bool progress_started = false;
+	set_phase(job, BACKUP_PHASE_READING);
 	int rc = pipeline_start(&pipeline, &config, &job->stats);
 	if (rc != 0)
 		return rc;
-	if (o->progress != NULL)
-		progress_started = pthread_create(&progress, NULL, progress_thread, job) == 0;
 	int feed_rc = feed_nodes(job, pipeline);
 	if (feed_rc != 0 && (st_error_code() == ST_ERR_DATABASE || st_error_code() == ST_ERR_INTERRUPTED)) {
 		st_error saved;
@@ -269,10 +326,6 @@ static int run_pipeline(backup_job *job)
 		rc = pipeline_finish(pipeline);
 		if (rc == 0)
 			rc = feed_rc;
-	}
-	if (progress_started) {
-		atomic_store(&job->progress_stop, true);
-		pthread_join(progress, NULL);
 	}
 	store_get_stats(job->objects, &job->files_stored);
 	return rc;
@@ -310,6 +363,7 @@ static int complete_snapshot(backup_job *job)
 	catalog_snapshot *snap = &job->snapshot;
 	int64_t gone_files = 0, gone_bytes = 0;
 	backup_result *r = job->result;
+	set_phase(job, BACKUP_PHASE_COMMITTING);
 	int rc = catalog_begin(cat);
 	if (rc == 0)
 		rc = catalog_node_mark_deleted(cat, snap->id, job->vanished_ids, job->vanished_count, &gone_files,
@@ -356,6 +410,30 @@ static int complete_snapshot(backup_job *job)
 	return rc;
 }
 
+/* What a killed run left: its pending snapshot and unsealed packs are discarded, its sealed
+ * packs kept (their objects published, so this run does not store them again). */
+static int discard_interrupted(backup_job *job)
+{
+	backup_result *r = job->result;
+	catalog *cat = dest_catalog(job->destination);
+	int rc = catalog_object_staged_totals(cat, &r->kept_packs, &r->kept_objects, &r->kept_bytes);
+	if (rc == 0)
+		rc = catalog_discard_pending(cat, &r->discarded_snapshots);
+	if (rc == 0)
+		rc = open_store(job);
+	if (rc == 0)
+		rc = store_remove_orphans(job->objects, &r->removed_packs);
+	if (rc != 0 || (r->discarded_snapshots == 0 && r->removed_packs == 0 && r->kept_packs == 0))
+		return rc;
+	st_log_debug("interrupted backup: %d pending snapshot(s) discarded, %d unsealed pack(s) removed, %lld sealed"
+		     " pack(s) kept (%lld objects, %lld bytes)",
+		     r->discarded_snapshots, r->removed_packs, (long long)r->kept_packs, (long long)r->kept_objects,
+		     (long long)r->kept_bytes);
+	if (job->options->interrupted != NULL)
+		job->options->interrupted(job->options->interrupted_ctx, r);
+	return 0;
+}
+
 static int prepare(backup_job *job)
 {
 	/* The root's shape is checked before the destination is locked or the database contacted. */
@@ -363,16 +441,9 @@ static int prepare(backup_job *job)
 	if (rc == 0)
 		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
 	if (rc == 0)
-		rc = catalog_discard_pending(dest_catalog(job->destination), &job->result->discarded_snapshots);
-	if (rc == 0)
-		rc = open_store(job);
-	if (rc == 0)
-		rc = store_remove_orphans(job->objects, &job->result->removed_packs);
+		rc = discard_interrupted(job);
 	if (rc == 0)
 		rc = dest_clean_scratch(job->destination);
-	if (rc == 0 && (job->result->discarded_snapshots || job->result->removed_packs))
-		st_log_info("discarded an interrupted backup (%d pending snapshot(s), %d unsealed pack(s))",
-			    job->result->discarded_snapshots, job->result->removed_packs);
 	if (rc == 0)
 		rc = scan_db_open(&job->db, job->options->dsn);
 	if (rc == 0 && job->source != NULL)
@@ -400,6 +471,9 @@ static int finish_dump(backup_job *job)
 {
 	db_dump *dump = job->dump;
 	job->dump = NULL;
+	set_phase(job, BACKUP_PHASE_DUMPING);
+	db_dump_wait(dump);
+	set_phase(job, BACKUP_PHASE_STORING_DUMP);
 	int rc = db_dump_finish(dump, job->objects, job->snapshot.id, &job->dump_files, &job->dump_file_count,
 				&job->snapshot.db_info, &job->result->db);
 	if (rc == 0)
@@ -418,6 +492,10 @@ int backup_run(const backup_options *options, backup_result *out)
 	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
 	atomic_init(&job.progress_stop, false);
+	atomic_init(&job.phase, (int)(options->database_only ? BACKUP_PHASE_DUMPING : BACKUP_PHASE_READING));
+	atomic_init(&job.stats.readers_done, false);
+	atomic_init(&job.stats.sealing, false);
+	pthread_mutex_init(&job.progress_lock, NULL);
 	/* A malformed connection string is a usage error, found before anything is touched. */
 	int rc = pg_dsn_check(options->dsn);
 	if (rc == 0)
@@ -441,12 +519,17 @@ int backup_run(const backup_options *options, backup_result *out)
 	bool created = false;
 	if (rc == 0)
 		created = (rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id)) == 0;
+	if (rc == 0)
+		start_progress(&job);
 	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
 	if (rc == 0 && job.dump != NULL)
 		rc = finish_dump(&job);
 	if (rc == 0)
 		rc = complete_snapshot(&job);
+	stop_progress(&job);
+	if (rc == 0)
+		set_phase(&job, BACKUP_PHASE_DONE);
 	db_dump_abort(job.dump);
 	if (rc != 0 && created)
 		discard_failed_snapshot(&job);
@@ -464,5 +547,6 @@ int backup_run(const backup_options *options, backup_result *out)
 	free(job.missing_ids);
 	free(job.vanished_ids);
 	free(job.reread_ids);
+	pthread_mutex_destroy(&job.progress_lock);
 	return rc;
 }

@@ -2,7 +2,9 @@
  * backup.h - the backup job: one consistent, incremental snapshot of a repository.
  *
  * Order of work: take the destination's lock; discard what a killed run left (its pending
- * snapshot and unsealed packs - its sealed packs are kept and reused); open the database at
+ * snapshot and unsealed packs - its sealed packs are kept and reused, and the result says how
+ * much they hold; packs are sealed by size and by time, so a killed run loses only its last
+ * seconds of work); open the database at
  * one exported snapshot; select the nodes to back up; run the pipeline over them; then, in one
  * catalog transaction, mark vanished nodes deleted and make the snapshot complete. Before
  * that commit the new snapshot does not exist.
@@ -15,8 +17,10 @@
  * number of nodes at or below the watermark differs between the database and the catalog - or
  * with full_scan - every id is reconciled: missing nodes are added, vanished ones marked deleted.
  *
- * The caller sees the work in progress through a callback with a struct of counters
- * (backup_progress), never the pipeline's own state; notices go to the log (common/log.h).
+ * The caller sees the work in progress through a callback with a struct of counters and the
+ * phase the backup is in (backup_progress), never the pipeline's own state; an interrupted run
+ * that was found is reported through its own callback; other notices go to the log
+ * (common/log.h).
  */
 #ifndef STRATA_ENGINE_BACKUP_H
 #define STRATA_ENGINE_BACKUP_H
@@ -37,16 +41,36 @@
 /* The progress callback runs this often. */
 #define BACKUP_PROGRESS_INTERVAL_MS 500
 
+/* What a backup is doing, in the order a backup goes through them; the phases of the files
+ * (the first three) change back and forth while a pack is sealed. */
+typedef enum backup_phase {
+	BACKUP_PHASE_READING,      /* reading the new nodes' files (compressing and writing too) */
+	BACKUP_PHASE_COMPRESSING,  /* every file read: compressing and writing what is left */
+	BACKUP_PHASE_SEALING,      /* making a pack durable (fsync) */
+	BACKUP_PHASE_DUMPING,      /* waiting for pg_dump */
+	BACKUP_PHASE_STORING_DUMP, /* storing the dump's files */
+	BACKUP_PHASE_COMMITTING,   /* the transaction that makes the snapshot complete */
+	BACKUP_PHASE_DONE,         /* the snapshot is complete (the last call) */
+	BACKUP_PHASE_END           /* not a phase: their number, for tables indexed by phase */
+} backup_phase;
+
 /* What a running backup has done so far, for a progress display. */
 typedef struct backup_progress {
-	int64_t nodes_done;
+	backup_phase phase;
+	int64_t nodes_done;       /* nodes read */
 	int64_t nodes_expected;   /* estimate: nodes of the database less nodes of the catalog */
 	int64_t files_read;
 	int64_t bytes_read;
+	int64_t bytes_done;       /* bytes read and settled: appended to a pack (compressed), or
+				   * found held already; what a percentage and an ETA should follow */
+	int64_t bytes_expected;   /* estimate of the files' bytes (bytes_read scaled by the nodes
+				   * left; exact once every file was read) */
 	int64_t objects_new;
 	int64_t stored_bytes;     /* bytes appended to packs */
 	double seconds;           /* since the backup started */
 } backup_progress;
+
+struct backup_result;
 
 typedef struct backup_options {
 	const char *dest_path;
@@ -59,10 +83,16 @@ typedef struct backup_options {
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
 	int compression_level;    /* 0: BACKUP_COMPRESSION_LEVEL_DEFAULT */
-	/* Called every BACKUP_PROGRESS_INTERVAL_MS from another thread while the files are read;
-	 * may be NULL. */
+	/* Called every BACKUP_PROGRESS_INTERVAL_MS and at once when the phase changes, from the
+	 * files' pipeline to the commit, from any thread but never twice at once; the last call
+	 * says BACKUP_PHASE_DONE (only when the backup succeeds). May be NULL. */
 	void (*progress)(void *ctx, const backup_progress *progress);
 	void *progress_ctx;
+	/* Called once, before any new work, when the work of an interrupted run was found (and
+	 * its sealed packs kept): the discarded_snapshots, removed_packs and kept_* fields of
+	 * found are set, the others are not yet. May be NULL. */
+	void (*interrupted)(void *ctx, const struct backup_result *found);
+	void *interrupted_ctx;
 } backup_options;
 
 typedef struct backup_result {
@@ -83,6 +113,9 @@ typedef struct backup_result {
 	int64_t special_files_skipped; /* fifos, sockets, devices in the folders read: not stored */
 	int discarded_snapshots; /* pending snapshots of killed runs */
 	int removed_packs;       /* their unsealed packs */
+	int64_t kept_packs;      /* their sealed packs, kept: this run does not store again */
+	int64_t kept_objects;    /* the objects in them */
+	int64_t kept_bytes;      /* those objects' raw bytes */
 	bool reconciled;         /* every id was compared */
 	bool has_files;
 	bool has_database;

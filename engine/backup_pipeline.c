@@ -56,6 +56,12 @@ static void free_writer_message(backup_pipeline *p, writer_message *msg)
 	free(msg);
 }
 
+void pipeline_changed(backup_pipeline *p)
+{
+	if (p->config.changed != NULL)
+		p->config.changed(p->config.changed_ctx);
+}
+
 int pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload)
 {
 	writer_message *msg = st_malloc(sizeof *msg);
@@ -127,8 +133,11 @@ int pipeline_submit(backup_pipeline *p, const scan_node *node)
 static int join_stages(backup_pipeline *p)
 {
 	st_queue_close(p->node_queue);
-	if (p->readers)
+	if (p->readers) {
 		st_workers_join(p->readers);
+		atomic_store(&p->stats->readers_done, true);
+		pipeline_changed(p);
+	}
 	p->readers = NULL;
 	st_queue_close(p->compress_queue);
 	if (p->compressors)

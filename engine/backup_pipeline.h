@@ -6,8 +6,9 @@
  *      its files in the source's order, and put them with store_put (hash, chunk, claim); I/O
  *      concurrency is what pays on a cold repository, so there are many of these;
  *   2. a few compressors (one per core): store_object_encode;
- *   3. one writer: store_append, store_seal when a pack is full (inside the catalog
- *      transaction), and streams node versions into the pending snapshot.
+ *   3. one writer: store_append, store_seal when a pack is full or has been open for the
+ *      store's seal interval - also while no new object arrives (a timed wait on its queue) -
+ *      inside the catalog transaction, and streams node versions into the pending snapshot.
  * File data in flight is bounded by a byte budget, so memory does not grow with the
  * repository. Any stage's error stops every stage and becomes the pipeline's error.
  */
@@ -30,6 +31,10 @@ typedef struct pipeline_config {
 	source *source;          /* the files, read concurrently by the I/O workers */
 	int io_threads;
 	int cpu_threads;
+	/* Called from a pipeline thread when readers_done or sealing (pipeline_stats) changes, so
+	 * that a display can follow at once; may be NULL. */
+	void (*changed)(void *ctx);
+	void *changed_ctx;
 } pipeline_config;
 
 /* Counters, updated while the pipeline runs; the backup job reads them for its progress
@@ -42,6 +47,10 @@ typedef struct pipeline_stats {
 	atomic_llong bytes_read;
 	atomic_llong entries;     /* files, directories and links recorded */
 	atomic_llong special_skipped; /* fifos, sockets, devices left out of the trees read */
+	atomic_llong bytes_done;  /* bytes read that are settled: appended to a pack, or held
+				   * already (a duplicate) */
+	atomic_bool readers_done; /* every node was read: compressing and writing are left */
+	atomic_bool sealing;      /* the writer is making a pack durable */
 } pipeline_stats;
 
 int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipeline_stats *stats);

@@ -68,6 +68,9 @@ int backup_writer_run(void *pipeline);
  * pipeline stopped. */
 int pipeline_send_to_writer(backup_pipeline *p, writer_message_kind kind, void *payload);
 
+/* Tells the config's changed hook that a stage changed what it is doing. */
+void pipeline_changed(backup_pipeline *p);
+
 /* Frees obj and gives its bytes back to the budget. */
 void pipeline_object_free(backup_pipeline *p, store_object *obj);
 void node_message_free(node_message *msg);

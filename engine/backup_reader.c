@@ -30,9 +30,12 @@ static void reserve_budget(void *ctx, size_t len)
 	st_budget_take(((backup_pipeline *)ctx)->budget, len);
 }
 
+/* A piece that was not new (or not read): settled, as far as progress goes. */
 static void release_budget(void *ctx, size_t len)
 {
-	st_budget_give(((backup_pipeline *)ctx)->budget, len);
+	backup_pipeline *p = ctx;
+	st_budget_give(p->budget, len);
+	atomic_fetch_add(&p->stats->bytes_done, (long long)len);
 }
 
 /* The store reads a file's bytes from the source's open entry. */

@@ -1,8 +1,11 @@
 /*
  * backup_writer.c - the one writer: objects into the store, node versions into the catalog.
  *
- * Objects go through store_append; a full pack is sealed (store_seal) inside the catalog
- * transaction, which then commits, so the catalog never names objects of an unsealed pack.
+ * Objects go through store_append; a pack that is full, or has been open for the store's seal
+ * interval, is sealed (store_seal) inside the catalog transaction, which then commits, so the
+ * catalog never names objects of an unsealed pack. The writer waits for messages only until the
+ * open pack's interval ends, so a pack is sealed on time even while the compressors are slow:
+ * a killed run keeps what it stored up to the interval before.
  * Node versions go into the pending snapshot in the same transactions; they become
  * visible only when the backup completes the snapshot.
  */
@@ -46,11 +49,21 @@ static int commit(writer_state *w)
 /* Seals the open pack and stages its objects, then commits. */
 static int seal_pack(writer_state *w)
 {
+	double left = 0;
+	bool open = store_seal_due_in(w->objects, &left);
+	if (open) {
+		atomic_store(&w->p->stats->sealing, true);
+		pipeline_changed(w->p);
+	}
 	int rc = ensure_transaction(w);
 	if (rc == 0)
 		rc = store_seal(w->objects, NULL);
 	if (rc == 0)
 		rc = commit(w);
+	if (open) {
+		atomic_store(&w->p->stats->sealing, false);
+		pipeline_changed(w->p);
+	}
 	return rc;
 }
 
@@ -78,6 +91,8 @@ static int handle(writer_state *w, writer_message *msg)
 	int rc;
 	if (msg->kind == WRITE_OBJECT) {
 		rc = write_object(w, msg->u.object);
+		if (rc == 0)
+			atomic_fetch_add(&w->p->stats->bytes_done, (long long)store_object_size(msg->u.object));
 		pipeline_object_free(w->p, msg->u.object);
 	} else {
 		rc = write_node(w, msg->u.node);
@@ -91,10 +106,24 @@ int backup_writer_run(void *arg)
 {
 	const pipeline_config *config = &((backup_pipeline *)arg)->config;
 	writer_state w = {.p = arg, .cat = dest_catalog(config->destination), .objects = config->objects};
-	void *item;
 	int rc = 0;
-	while (rc == 0 && st_queue_pop(w.p->write_queue, &item))
-		rc = handle(&w, item);
+	for (;;) {
+		void *item = NULL;
+		double left = 0;
+		bool open = store_seal_due_in(w.objects, &left);
+		if (open && left <= 0) {
+			if ((rc = seal_pack(&w)) != 0)
+				break;
+			continue;
+		}
+		st_queue_wait got = open ? st_queue_pop_timed(w.p->write_queue, &item, left)
+					 : (st_queue_pop(w.p->write_queue, &item) ? ST_QUEUE_ITEM : ST_QUEUE_CLOSED);
+		if (got == ST_QUEUE_CLOSED)
+			break;
+		/* A timeout means the open pack is due: the loop seals it. */
+		if (got == ST_QUEUE_ITEM && (rc = handle(&w, item)) != 0)
+			break;
+	}
 	if (rc == 0 && atomic_load(&w.p->aborted))
 		rc = st_error_set(ST_ERR_GENERIC, "backup stopped");
 	if (rc == 0)

@@ -316,6 +316,9 @@ static int store_dump(db_dump *dump, int64_t snapshot_id, catalog_dump_file **ou
 	for (size_t i = 0; i < name_count && rc == 0; i++) {
 		rc = store_one(dump, snapshot_id, names[i], key_of(toc, toc_count, names[i]), &files[i], stats);
 		count = i + 1;
+		/* Sealed on time between files too (a delta can take a while): a kill loses seconds. */
+		if (rc == 0)
+			rc = store_flush_if_due(dump->objects);
 	}
 	if (rc == 0)
 		rc = store_flush(dump->objects);
@@ -345,13 +348,19 @@ void db_dump_abort(db_dump *dump)
 	free_dump(dump);
 }
 
+void db_dump_wait(db_dump *dump)
+{
+	if (dump->thread_started)
+		pthread_join(dump->thread, NULL);
+	dump->thread_started = false;
+}
+
 int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_dump_file **out_files,
 		   size_t *out_count, char **out_db_info, db_dump_stats *stats)
 {
 	memset(stats, 0, sizeof *stats);
 	int rc = 0;
-	if (dump->thread_started)
-		pthread_join(dump->thread, NULL);
+	db_dump_wait(dump);
 	stats->dump_seconds = dump->dump_seconds;
 	snprintf(stats->pg_dump_version, sizeof stats->pg_dump_version, "%s", dump->pg_dump.version);
 	if (dump->dump_rc != 0)

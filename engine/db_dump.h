@@ -40,6 +40,10 @@ typedef struct db_dump_stats {
  * and starts pg_dump. dsn is the user's; its password goes to pg_dump's environment only. */
 int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs);
 
+/* Waits for pg_dump to end (its outcome is db_dump_finish's to report); db_dump_finish waits
+ * too, this lets a caller say which of the two steps it is in. */
+void db_dump_wait(db_dump *dump);
+
 /* Waits for pg_dump and puts its files into objects (sealing the last pack) for snapshot_id.
  * out_files and out_count are the rows to insert in the final transaction (free with
  * catalog_dump_files_free); out_db_info the JSON facts (caller frees). Always frees the dump,

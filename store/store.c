@@ -5,6 +5,7 @@
 #include "store/store_internal.h"
 
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/mem.h"
 
 #include <stdlib.h>
@@ -16,6 +17,7 @@ int store_open(store **out, dest *d, const store_options *options)
 	s->d = d;
 	s->b = dest_backend(d);
 	s->level = options != NULL && options->compression_level > 0 ? options->compression_level : STORE_DEFAULT_LEVEL;
+	s->seal_seconds = options != NULL && options->seal_seconds > 0 ? options->seal_seconds : STORE_SEAL_SECONDS;
 	catalog *own = dest_catalog(d);
 	if (options != NULL && options->readers != NULL && options->reader_count > 0)
 		s->dedup = dedup_new(options->readers, options->reader_count);
@@ -75,7 +77,16 @@ int store_has(store *s, const st_hash *hash, bool *out)
 static int open_pack(store *s)
 {
 	dest_new_pack_name(s->pack_name);
+	s->pack_opened = st_now_seconds();
 	return pack_writer_open(&s->pack, s->b, s->pack_name);
+}
+
+bool store_seal_due_in(const store *s, double *out_seconds)
+{
+	if (s->pack == NULL)
+		return false;
+	*out_seconds = s->pack_opened + s->seal_seconds - st_now_seconds();
+	return true;
 }
 
 int store_append(store *s, store_object *obj, uint64_t *out_stored, bool *out_full)
@@ -103,7 +114,8 @@ int store_append(store *s, store_object *obj, uint64_t *out_stored, bool *out_fu
 	atomic_fetch_add(&s->stored_bytes, (long long)stored);
 	if (out_stored != NULL)
 		*out_stored = stored;
-	*out_full = pack_writer_size(s->pack) >= STORE_PACK_TARGET;
+	double left = 0;
+	*out_full = pack_writer_size(s->pack) >= STORE_PACK_TARGET || (store_seal_due_in(s, &left) && left <= 0);
 	return 0;
 }
 
@@ -146,6 +158,12 @@ int store_flush(store *s)
 	else
 		catalog_rollback(cat);
 	return rc;
+}
+
+int store_flush_if_due(store *s)
+{
+	double left = 0;
+	return store_seal_due_in(s, &left) && left <= 0 ? store_flush(s) : 0;
 }
 
 int store_publish(store *s)

@@ -12,7 +12,9 @@
  *
  * Durability: a pack is sealed (made durable by the backend) before its objects enter the
  * catalog, and staged objects are found only once published in the transaction that
- * completes a snapshot. A pack that was never sealed (a killed run) is an orphan that
+ * completes a snapshot. A pack is due for sealing when it is full or has been open for the
+ * seal interval (STORE_SEAL_SECONDS), so a killed run loses seconds of work, not a pack's
+ * worth; the next run publishes the staged objects of its sealed packs and reuses them. A pack that was never sealed (a killed run) is an orphan that
  * store_remove_orphans() deletes; its content is simply stored again.
  *
  * Threads: store_claim, store_put/store_put_fd with a sink, store_object_encode, store_has and every
@@ -37,6 +39,9 @@
 #define STORE_CHUNK_SIZE ((size_t)4 << 20)
 /* A pack is sealed once it reaches this size. */
 #define STORE_PACK_TARGET ((uint64_t)64 << 20)
+/* ...or once it has been open this long (seconds), so that a killed run loses only the last
+ * seconds of its work, not everything since its last full pack. */
+#define STORE_SEAL_SECONDS 5.0
 #define STORE_DEFAULT_LEVEL 3
 
 typedef struct store store;
@@ -49,6 +54,7 @@ typedef struct store_options {
 	catalog **readers;     /* extra catalog connections (borrowed) for lookups from many
 				* threads; NULL: the destination's own connection */
 	int reader_count;
+	double seal_seconds;   /* seal a pack open this long; 0 for STORE_SEAL_SECONDS */
 } store_options;
 
 typedef struct store_stats {
@@ -123,9 +129,14 @@ size_t store_object_size(const store_object *obj);
 void store_object_free(store_object *obj);
 
 /* Appends obj to the open pack (writer thread; obj stays the caller's). *out_stored is what it
- * added to the pack; *out_full is true once the pack reached STORE_PACK_TARGET and should be
- * sealed. */
+ * added to the pack; *out_full is true once the pack should be sealed: it reached
+ * STORE_PACK_TARGET or has been open for the seal interval (store_options.seal_seconds). */
 int store_append(store *s, store_object *obj, uint64_t *out_stored, bool *out_full);
+
+/* Whether a pack is open; if so, *out_seconds is the time left before its seal interval ends
+ * (<= 0: it is due now). A writer that waits for work seals a due pack even when nothing new
+ * arrives (writer thread). */
+bool store_seal_due_in(const store *s, double *out_seconds);
 
 /* Seals the open pack, if any, and stages its objects in the catalog, inside the caller's
  * catalog transaction (so the catalog never names bytes a crash could lose). *out_sealed (may
@@ -134,6 +145,9 @@ int store_seal(store *s, bool *out_sealed);
 
 /* store_seal in a transaction of its own. */
 int store_flush(store *s);
+
+/* store_flush when the open pack's seal interval has ended; nothing otherwise. */
+int store_flush_if_due(store *s);
 
 /* Makes every staged object findable; run in the transaction that completes a snapshot. */
 int store_publish(store *s);

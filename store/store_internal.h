@@ -45,6 +45,8 @@ struct store {
 	/* the writer's side */
 	pack_writer *pack;
 	char pack_name[32];
+	double pack_opened;     /* st_now_seconds() when the open pack was created */
+	double seal_seconds;
 	store_pending *pending;
 	size_t pending_count;
 	size_t pending_capacity;

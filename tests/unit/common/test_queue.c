@@ -7,6 +7,7 @@
 #include "../testutil.h"
 #include "tests.h"
 
+#include "common/fsutil.h"
 #include "common/queue.h"
 
 #include <pthread.h>
@@ -140,6 +141,28 @@ static void test_pop_blocks_while_empty(void **state)
 	st_queue_free(q);
 }
 
+/* A timed pop returns what is queued at once, times out on an empty queue (after waiting at
+ * least the timeout, or not at all for 0), and says when the queue is closed and drained. */
+static void test_pop_timed(void **state)
+{
+	(void)state;
+	st_queue *q = st_queue_new(2);
+	void *item = NULL;
+	assert_true(st_queue_push(q, ITEM(7)));
+	assert_int_equal(st_queue_pop_timed(q, &item, 10.0), ST_QUEUE_ITEM);
+	assert_int_equal(VALUE(item), 7);
+	assert_int_equal(st_queue_pop_timed(q, &item, 0), ST_QUEUE_TIMEOUT);
+	double start = st_now_seconds();
+	assert_int_equal(st_queue_pop_timed(q, &item, 0.05), ST_QUEUE_TIMEOUT);
+	assert_true(st_now_seconds() - start >= 0.049);
+	assert_true(st_queue_push(q, ITEM(8)));
+	st_queue_close(q);
+	assert_int_equal(st_queue_pop_timed(q, &item, 10.0), ST_QUEUE_ITEM);
+	assert_int_equal(VALUE(item), 8);
+	assert_int_equal(st_queue_pop_timed(q, &item, 10.0), ST_QUEUE_CLOSED);
+	st_queue_free(q);
+}
+
 static void test_close_wakes_blocked_threads(void **state)
 {
 	(void)state;
@@ -252,6 +275,7 @@ int run_queue_tests(void)
 		cmocka_unit_test(test_zero_capacity_holds_one),
 		cmocka_unit_test(test_push_blocks_while_full),
 		cmocka_unit_test(test_pop_blocks_while_empty),
+		cmocka_unit_test(test_pop_timed),
 		cmocka_unit_test(test_close_wakes_blocked_threads),
 		cmocka_unit_test(test_many_producers_and_consumers),
 	};

@@ -1,6 +1,7 @@
 /*
  * test_store.c - the object store end to end on a real destination (store/store.h): put/get
- * round trips, dedup, chunked content, a leftover unsealed pack, corrupt records, orphans.
+ * round trips, dedup, chunked content, sealing by time, a leftover unsealed pack, corrupt
+ * records, orphans.
  */
 #include "../testutil.h"
 #include "tests.h"
@@ -289,6 +290,51 @@ static void test_put_through_a_sink(void **state)
 	store_thread_release();
 }
 
+/* A pack is due for sealing once it has been open for the seal interval: store_append says so
+ * (a synchronous put seals it), store_flush_if_due seals it when nothing new arrives, and the
+ * staged objects of the sealed packs are counted by catalog_object_staged_totals. */
+static void test_seal_by_time(void **state)
+{
+	store_fixture *f = *state;
+	store_free(f->s);
+	store_options options = {.seal_seconds = 0.2};
+	assert_int_equal(store_open(&f->s, f->d, &options), 0);
+	double left = -1;
+	store_stats stats;
+	st_hash a, b, c;
+	assert_false(store_seal_due_in(f->s, &left));
+	assert_int_equal(store_put_buffer(f->s, "a", 1, &a), 0);
+	assert_true(store_seal_due_in(f->s, &left));
+	assert_true(left > 0 && left <= 0.2);
+	assert_int_equal(store_flush_if_due(f->s), 0);
+	store_get_stats(f->s, &stats);
+	assert_int_equal(stats.packs_sealed, 0);
+	tu_sleep_ms(250);
+	assert_true(store_seal_due_in(f->s, &left));
+	assert_true(left <= 0);
+	assert_int_equal(store_flush_if_due(f->s), 0);
+	store_get_stats(f->s, &stats);
+	assert_int_equal(stats.packs_sealed, 1);
+	assert_false(store_seal_due_in(f->s, &left));
+	/* A put into a pack open longer than the interval seals it at once. */
+	assert_int_equal(store_put_buffer(f->s, "b", 1, &b), 0);
+	tu_sleep_ms(250);
+	assert_int_equal(store_put_buffer(f->s, "cc", 2, &c), 0);
+	store_get_stats(f->s, &stats);
+	assert_int_equal(stats.packs_sealed, 2);
+	assert_false(store_seal_due_in(f->s, &left));
+	int64_t packs = 0, objects = 0, bytes = 0;
+	assert_int_equal(catalog_object_staged_totals(dest_catalog(f->d), &packs, &objects, &bytes), 0);
+	assert_int_equal(packs, 2);
+	assert_int_equal(objects, 3);
+	assert_int_equal(bytes, 4);
+	assert_int_equal(store_publish(f->s), 0);
+	assert_int_equal(catalog_object_staged_totals(dest_catalog(f->d), &packs, &objects, &bytes), 0);
+	assert_int_equal(objects, 0);
+	assert_gets(f->s, &c, "cc", 2);
+	assert_int_equal(pack_files_on_disk(f), 2);
+}
+
 /* A killed run leaves a pack that was never sealed: its objects were never in the catalog, the
  * next run removes the file and stores the content again. */
 static void test_leftover_unsealed_pack(void **state)
@@ -495,6 +541,7 @@ int run_store_tests(void)
 		STORE_TEST(test_dedup_across_puts_and_sessions),
 		STORE_TEST(test_chunked_content),
 		STORE_TEST(test_put_through_a_sink),
+		STORE_TEST(test_seal_by_time),
 		STORE_TEST(test_leftover_unsealed_pack),
 		STORE_TEST(test_corrupt_records),
 		STORE_TEST(test_remove_orphan_packs),
