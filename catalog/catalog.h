@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 3
+#define CATALOG_FORMAT 4
 
 typedef struct catalog catalog;
 
@@ -67,6 +67,8 @@ typedef struct catalog_snapshot {
 	char source[512];      /* where the data came from, never with credentials */
 	char *db_info;         /* JSON facts about the database side, or NULL; owned, see
 				* catalog_snapshot_release */
+	char *profile;         /* JSON: the AiiDA profile backed up, without secrets (name, format,
+				* settings), or NULL; owned like db_info */
 } catalog_snapshot;
 
 /* Content stored as objects: one object whose hash is the content's hash, or several chunk

@@ -6,16 +6,19 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "engine/aiida_profile.h"
 #include "engine/backup.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* A century: longer than any repository has existed. */
 #define CLI_OVERLAP_MAX (100LL * 365 * 86400)
 
 static const char help[] =
-	"usage: strata backup --dest DIR --dsn DSN --repository DIR [OPTIONS]\n"
+	"usage: strata backup --dest DIR (--profile [NAME] | --dsn DSN --repository DIR) [OPTIONS]\n"
 	"\n"
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
@@ -27,6 +30,11 @@ static const char help[] =
 	"  --dsn DSN           PostgreSQL connection string or URI of the AiiDA database;\n"
 	"                      passwords may also come from PGPASSWORD or ~/.pgpass\n"
 	"  --repository DIR    the profile's repository root (it holds repository/node/)\n"
+	"  --profile [NAME]    take database and repository from AiiDA profile NAME (alone: the\n"
+	"                      default profile) in config.json, found through AIIDA_PATH as AiiDA\n"
+	"                      does (default ~/.aiida); its password is used to connect, never\n"
+	"                      stored or printed\n"
+	"  --config-dir DIR    the AiiDA configuration folder (instead of AIIDA_PATH)\n"
 	"  --jobs N            compressing threads (default: number of cores); the number of\n"
 	"                      concurrent readers is " CLI_STR(BACKUP_IO_THREADS_PER_JOB) " per job, at most "
 	CLI_STR(BACKUP_IO_THREADS_MAX) "\n"
@@ -105,6 +113,53 @@ static void print_summary(const backup_result *r)
 		       (long long)r->db.delta_files, out_size(stored, sizeof stored, r->db.stored_bytes));
 }
 
+/* One backup with the options as they are: progress on a terminal, then the result. */
+static int backup_once(backup_options *o, bool json, bool verbose)
+{
+	if (o->files_only && o->database_only)
+		return st_error_set(ST_ERR_USAGE, "strata backup: --files-only and --database-only exclude each other");
+	if (verbose)
+		st_log_set_level(ST_LOG_VERBOSE);
+	bool progress = !json && isatty(STDERR_FILENO);
+	if (progress)
+		o->progress = show_progress;
+	backup_result r;
+	int rc = backup_run(o, &r);
+	if (progress)
+		out_progress_end();
+	if (rc != 0)
+		return rc;
+	if (json)
+		return print_json(&r);
+	if (cli_human_output(verbose))
+		print_summary(&r);
+	return 0;
+}
+
+/* The database connection and repository of an AiiDA profile. The connection string holds
+ * the profile's password: it goes to libpq and pg_dump's environment, and is wiped after. */
+static int backup_profile(backup_options *o, const char *name, const char *config_dir, bool json, bool verbose)
+{
+	aiida_profile *p = NULL;
+	int rc = aiida_profile_load(&p, config_dir, name);
+	if (rc != 0)
+		return rc;
+	char *dsn = aiida_profile_dsn(p);
+	st_json *described = aiida_profile_describe(p);
+	char *record = st_json_dump(described);
+	st_json_free(described);
+	o->dsn = dsn;
+	o->repository = p->repository;
+	o->profile_name = p->name;
+	o->profile_json = record;
+	rc = backup_once(o, json, verbose);
+	memset(dsn, 0, strlen(dsn));
+	free(dsn);
+	free(record);
+	aiida_profile_free(p);
+	return rc;
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -114,10 +169,12 @@ int cmd_backup(int argc, char **argv)
 		{"files-only", no_argument, NULL, 'f'},      {"database-only", no_argument, NULL, 'B'},
 		{"overlap", required_argument, NULL, 'o'},   {"level", required_argument, NULL, 'L'},
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
+		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	backup_options o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT};
-	bool json = false, verbose = false;
+	bool json = false, verbose = false, use_profile = false;
+	const char *profile_name = NULL, *config_dir = NULL;
 	long long n = 0;
 	int c, rc = 0;
 	while (rc == 0 && (c = cli_getopt(argc, argv, "backup", options)) != -1) {
@@ -132,6 +189,8 @@ int cmd_backup(int argc, char **argv)
 		case 'B': o.database_only = true; break;
 		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o.overlap_seconds = n; break;
 		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o.compression_level = (int)n; break;
+		case 'P': use_profile = true; profile_name = cli_optional_value(argc, argv); break;
+		case 'C': config_dir = optarg; break;
 		case 'J': json = true; break;
 		case 'v': verbose = true; break;
 		case 'h': return cli_help(help);
@@ -144,26 +203,15 @@ int cmd_backup(int argc, char **argv)
 		return st_error_set(ST_ERR_USAGE, "strata backup: unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_require_dest(&o.dest_path, "backup")) != 0)
 		return rc;
+	if (use_profile && (o.dsn != NULL || o.repository != NULL))
+		return st_error_set(ST_ERR_USAGE, "strata backup: --profile excludes --dsn and --repository");
+	if (config_dir != NULL && !use_profile)
+		return st_error_set(ST_ERR_USAGE, "strata backup: --config-dir needs --profile");
+	if (use_profile)
+		return backup_profile(&o, profile_name, config_dir, json, verbose);
 	if (o.dsn == NULL)
-		return cli_missing("backup", "--dsn");
+		return cli_missing("backup", "--dsn (or --profile)");
 	if (o.repository == NULL && !o.database_only)
 		return cli_missing("backup", "--repository");
-	if (o.files_only && o.database_only)
-		return st_error_set(ST_ERR_USAGE, "strata backup: --files-only and --database-only exclude each other");
-	if (verbose)
-		st_log_set_level(ST_LOG_VERBOSE);
-	bool progress = !json && isatty(STDERR_FILENO);
-	if (progress)
-		o.progress = show_progress;
-	backup_result r;
-	rc = backup_run(&o, &r);
-	if (progress)
-		out_progress_end();
-	if (rc != 0)
-		return rc;
-	if (json)
-		return print_json(&r);
-	if (cli_human_output(verbose))
-		print_summary(&r);
-	return 0;
+	return backup_once(&o, json, verbose);
 }

@@ -46,6 +46,10 @@ int cli_missing(const char *command, const char *option);
 /* Prints a command's help to stdout; returns CLI_HELP_SHOWN. */
 int cli_help(const char *text);
 
+/* An optional option value: "--opt=VALUE", "--opt VALUE" (when the next argument is not an
+ * option), or "--opt" alone (NULL). Call from the option's case; may advance optind. */
+const char *cli_optional_value(int argc, char **argv);
+
 /* Whether human output goes to stdout: a terminal, or --verbose. */
 bool cli_human_output(bool verbose);
 

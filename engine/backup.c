@@ -298,8 +298,9 @@ static void describe_source(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
 	const char *files = job->source != NULL ? source_path(job->source) : "";
-	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s)%s%s%s",
-		 info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
+	const char *profile = job->options->profile_name;
+	snprintf(job->snapshot.source, sizeof job->snapshot.source, "%s%s%sdatabase '%s' (PostgreSQL %s%s%s)%s%s%s",
+		 profile ? "profile '" : "", profile ? profile : "", profile ? "': " : "", info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
 		 files[0] ? ", repository '" : "", files, files[0] ? "'" : "");
 }
 
@@ -432,6 +433,7 @@ int backup_run(const backup_options *options, backup_result *out)
 		job.snapshot.watermark = info->max_node_id > job.previous.watermark ? info->max_node_id
 										    : job.previous.watermark;
 		job.snapshot.has_files = !options->database_only;
+		job.snapshot.profile = options->profile_json ? st_strdup(options->profile_json) : NULL;
 		describe_source(&job);
 	}
 	/* pg_dump is found and checked before a pending snapshot exists. */

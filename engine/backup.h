@@ -52,6 +52,8 @@ typedef struct backup_options {
 	const char *dest_path;
 	const char *dsn;
 	const char *repository;   /* the source root: holds repository/node/ (1.x) or container/ (2.x) */
+	const char *profile_name; /* the AiiDA profile backed up, or NULL (--dsn/--repository) */
+	const char *profile_json; /* its non-secret record (aiida_profile_describe), kept in the snapshot */
 	int jobs;                 /* compressing threads (0: number of cores); I/O threads derive from it */
 	int io_threads;           /* 0: BACKUP_IO_THREADS_PER_JOB per job, at most BACKUP_IO_THREADS_MAX */
 	bool full_scan;
