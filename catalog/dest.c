@@ -4,12 +4,15 @@
 #include "catalog/dest.h"
 
 #include "common/error.h"
+#include "common/interrupt.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define MARKER_FIRST_LINE "strata destination"
 #define MARKER_MAX 4096
@@ -126,7 +129,35 @@ static int check_marker(backend *b, const char *what)
 	return rc;
 }
 
+/* Takes the lock, retrying every DEST_LOCK_RETRY_MS until wait_seconds have passed (forever
+ * when negative). The holder's flock goes with its process, so a dead holder frees it. */
+static int lock_waiting(backend *b, int64_t wait_seconds)
+{
+	int rc = backend_lock(b);
+	if (rc != ST_ERR_LOCKED || wait_seconds == 0)
+		return rc;
+	st_log_info("%s; waiting for it%s", st_error_message(), wait_seconds > 0 ? "" : " (no time limit)");
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	const struct timespec pause = {0, DEST_LOCK_RETRY_MS * 1000000L};
+	for (;;) {
+		nanosleep(&pause, NULL);
+		if ((rc = st_interrupt_check()) != 0)
+			return rc;
+		if ((rc = backend_lock(b)) != ST_ERR_LOCKED)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (wait_seconds > 0 && now.tv_sec - start.tv_sec >= wait_seconds)
+			return st_error_prefix("still locked after waiting %lld s", (long long)wait_seconds);
+	}
+}
+
 int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
+{
+	return dest_open_backend_wait(out, b, what, mode, 0);
+}
+
+int dest_open_backend_wait(dest **out, backend *b, const char *what, dest_mode mode, int64_t wait_seconds)
 {
 	dest *d = st_calloc(1, sizeof *d);
 	d->path = st_strdup(what);
@@ -134,7 +165,7 @@ int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
 	char *catalog_path = NULL;
 	int rc = check_marker(b, what);
 	if (rc == 0 && mode == DEST_WRITE)
-		rc = backend_lock(b);
+		rc = lock_waiting(b, wait_seconds);
 	if (rc == 0)
 		rc = backend_catalog_path(b, &catalog_path);
 	if (rc == 0)
@@ -150,11 +181,16 @@ int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
 
 int dest_open(dest **out, const char *path, dest_mode mode)
 {
+	return dest_open_wait(out, path, mode, 0);
+}
+
+int dest_open_wait(dest **out, const char *path, dest_mode mode, int64_t wait_seconds)
+{
 	backend *b = NULL;
 	int rc = backend_local_new(&b, path);
 	if (rc != 0)
 		return rc;
-	return dest_open_backend(out, b, path, mode);
+	return dest_open_backend_wait(out, b, path, mode, wait_seconds);
 }
 
 void dest_close(dest *d)

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+/* A week: a lock held longer than that is not one to wait for. */
+#define CLI_WAIT_MAX (7LL * 86400)
 /* A century: longer than any repository has existed. */
 #define CLI_OVERLAP_MAX (100LL * 365 * 86400)
 
@@ -44,6 +46,9 @@ static const char help[] =
 	"  --database-only     back up the database only (pg_dump), no node folders\n"
 	"  --overlap SECONDS   ctime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
 	"  --level N           zstd level, 1-19 (default: " CLI_STR(BACKUP_COMPRESSION_LEVEL_DEFAULT) ")\n"
+	"  --wait[=SECONDS]    when another run holds the destination's lock, wait for it (for\n"
+	"                      at most SECONDS); without --wait a second run fails at once with\n"
+	"                      exit code 4, naming the holder (pid, host, start time)\n"
 	"  --json              print the result as one JSON document\n"
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
@@ -170,6 +175,7 @@ int cmd_backup(int argc, char **argv)
 		{"overlap", required_argument, NULL, 'o'},   {"level", required_argument, NULL, 'L'},
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
 		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
+		{"wait", optional_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	backup_options o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT};
@@ -191,6 +197,15 @@ int cmd_backup(int argc, char **argv)
 		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o.compression_level = (int)n; break;
 		case 'P': use_profile = true; profile_name = cli_optional_value(argc, argv); break;
 		case 'C': config_dir = optarg; break;
+		case 'W': {
+			const char *wait = cli_optional_value(argc, argv);
+			o.lock_wait_seconds = -1;
+			if (wait != NULL) {
+				rc = cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n);
+				o.lock_wait_seconds = n;
+			}
+			break;
+		}
 		case 'J': json = true; break;
 		case 'v': verbose = true; break;
 		case 'h': return cli_help(help);

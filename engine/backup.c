@@ -361,7 +361,7 @@ static int prepare(backup_job *job)
 	/* The root's shape is checked before the destination is locked or the database contacted. */
 	int rc = job->options->database_only ? 0 : source_open(&job->source, job->options->repository);
 	if (rc == 0)
-		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
+		rc = dest_open_wait(&job->destination, job->options->dest_path, DEST_WRITE, job->options->lock_wait_seconds);
 	if (rc == 0)
 		rc = catalog_discard_pending(dest_catalog(job->destination), &job->result->discarded_snapshots);
 	if (rc == 0)
