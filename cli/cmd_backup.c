@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "engine/aiida_profile.h"
 #include "engine/backup.h"
+#include "engine/backup_info.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 static const char help[] =
 	"usage: strata backup --dest DIR (--profile [NAME] | --dsn DSN --repository DIR) [OPTIONS]\n"
+	"       strata backup --config FILE [OPTIONS]\n"
 	"\n"
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
@@ -37,6 +39,10 @@ static const char help[] =
 	"                      does (default ~/.aiida); its password is used to connect, never\n"
 	"                      stored or printed\n"
 	"  --config-dir DIR    the AiiDA configuration folder (instead of AIIDA_PATH)\n"
+	"  --config FILE       run the rounds of a backup_info.json (as AiiDA 1.x's backup script:\n"
+	"                      periodicity, end_date_of_backup or days_to_backup, threshold), into\n"
+	"                      its backup_dir; the source is its \"strata\" settings unless given;\n"
+	"                      oldest_object_backedup advances once the snapshot has committed\n"
 	"  --jobs N            compressing threads (default: number of cores); the number of\n"
 	"                      concurrent readers is " CLI_STR(BACKUP_IO_THREADS_PER_JOB) " per job, at most "
 	CLI_STR(BACKUP_IO_THREADS_MAX) "\n"
@@ -69,7 +75,7 @@ static void show_progress(void *ctx, const backup_progress *p)
 		     out_size(bytes, sizeof bytes, p->bytes_read), rate, (int)eta / 60, (int)eta % 60);
 }
 
-static int print_json(const backup_result *r)
+static st_json *result_json(const backup_result *r)
 {
 	const out_int_field counts[] = {
 		{"snapshot", r->snapshot_id},        {"nodes_selected", r->nodes_selected},
@@ -99,7 +105,12 @@ static int print_json(const backup_result *r)
 	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
 	st_json_set(doc, "database", db);
 	out_json_seconds(doc, "seconds", r->seconds);
-	return out_json_emit(doc);
+	return doc;
+}
+
+static int print_json(const backup_result *r)
+{
+	return out_json_emit(result_json(r));
 }
 
 static void print_summary(const backup_result *r)
@@ -118,32 +129,69 @@ static void print_summary(const backup_result *r)
 		       (long long)r->db.delta_files, out_size(stored, sizeof stored, r->db.stored_bytes));
 }
 
-/* One backup with the options as they are: progress on a terminal, then the result. */
-static int backup_once(backup_options *o, bool json, bool verbose)
+typedef struct backup_request {
+	backup_options o;
+	bool json;
+	bool verbose;
+	const char *config_file; /* backup --config: the rounds of a backup_info.json */
+} backup_request;
+
+/* The rounds of backup_info.json (backup_info.h): one backup when any is due. */
+static int backup_rounds(backup_request *req, bool progress)
 {
+	backup_info_result r;
+	int rc = backup_info_run(req->config_file, &req->o, &r);
+	if (progress)
+		out_progress_end();
+	if (rc != 0)
+		return rc;
+	if (req->json) {
+		st_json *doc = st_json_object();
+		st_json_set_int(doc, "rounds", r.plan.rounds);
+		st_json_set_string(doc, "oldest_object_backedup_before", r.oldest_before);
+		st_json_set_string(doc, "oldest_object_backedup", r.oldest_after[0] ? r.oldest_after : NULL);
+		st_json_set(doc, "backup", r.ran ? result_json(&r.backup) : NULL);
+		return out_json_emit(doc);
+	}
+	if (cli_human_output(req->verbose)) {
+		if (r.ran)
+			print_summary(&r.backup);
+		printf("%d round(s) of '%s' done; oldest_object_backedup is now %s\n", r.plan.rounds, req->config_file,
+		       r.oldest_after);
+	}
+	return 0;
+}
+
+/* One backup with the options as they are: progress on a terminal, then the result. */
+static int backup_once(backup_request *req)
+{
+	backup_options *o = &req->o;
 	if (o->files_only && o->database_only)
 		return st_error_set(ST_ERR_USAGE, "strata backup: --files-only and --database-only exclude each other");
-	if (verbose)
+	if (req->verbose)
 		st_log_set_level(ST_LOG_VERBOSE);
-	bool progress = !json && isatty(STDERR_FILENO);
+	bool progress = !req->json && isatty(STDERR_FILENO);
 	if (progress)
 		o->progress = show_progress;
+	if (req->config_file != NULL) {
+		return backup_rounds(req, progress);
+	}
 	backup_result r;
 	int rc = backup_run(o, &r);
 	if (progress)
 		out_progress_end();
 	if (rc != 0)
 		return rc;
-	if (json)
+	if (req->json)
 		return print_json(&r);
-	if (cli_human_output(verbose))
+	if (cli_human_output(req->verbose))
 		print_summary(&r);
 	return 0;
 }
 
 /* The database connection and repository of an AiiDA profile. The connection string holds
  * the profile's password: it goes to libpq and pg_dump's environment, and is wiped after. */
-static int backup_profile(backup_options *o, const char *name, const char *config_dir, bool json, bool verbose)
+static int backup_profile(backup_request *req, const char *name, const char *config_dir)
 {
 	aiida_profile *p = NULL;
 	int rc = aiida_profile_load(&p, config_dir, name);
@@ -153,16 +201,56 @@ static int backup_profile(backup_options *o, const char *name, const char *confi
 	st_json *described = aiida_profile_describe(p);
 	char *record = st_json_dump(described);
 	st_json_free(described);
-	o->dsn = dsn;
-	o->repository = p->repository;
-	o->profile_name = p->name;
-	o->profile_json = record;
-	rc = backup_once(o, json, verbose);
+	req->o.dsn = dsn;
+	req->o.repository = p->repository;
+	req->o.profile_name = p->name;
+	req->o.profile_json = record;
+	rc = backup_once(req);
 	memset(dsn, 0, strlen(dsn));
 	free(dsn);
 	free(record);
 	aiida_profile_free(p);
 	return rc;
+}
+
+/* The source named by backup_info.json's own strata settings ("strata": {"profile": NAME,
+ * "config_dir": DIR} or {"dsn": DSN, "repository": DIR}), for what the command line left out. */
+typedef struct config_source {
+	bool use_profile;
+	char *profile;
+	char *config_dir;
+	char *dsn;
+	char *repository;
+} config_source;
+
+static char *strdup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static int read_config_source(const char *path, config_source *out)
+{
+	backup_info *bi = NULL;
+	int rc = backup_info_load(&bi, path);
+	if (rc != 0)
+		return rc;
+	const st_json *s = st_json_get(bi->doc, BACKUP_INFO_STRATA_KEY);
+	const st_json *profile = st_json_get(s, "profile");
+	out->use_profile = profile != NULL && (st_json_string_value(profile) != NULL || st_json_is_null(profile));
+	out->profile = strdup_or_null(st_json_string_value(profile));
+	out->config_dir = strdup_or_null(st_json_string_value(st_json_get(s, "config_dir")));
+	out->dsn = strdup_or_null(st_json_string_value(st_json_get(s, "dsn")));
+	out->repository = strdup_or_null(st_json_string_value(st_json_get(s, "repository")));
+	backup_info_free(bi);
+	return 0;
+}
+
+static void config_source_release(config_source *s)
+{
+	free(s->profile);
+	free(s->config_dir);
+	free(s->dsn);
+	free(s->repository);
 }
 
 int cmd_backup(int argc, char **argv)
@@ -175,39 +263,41 @@ int cmd_backup(int argc, char **argv)
 		{"overlap", required_argument, NULL, 'o'},   {"level", required_argument, NULL, 'L'},
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
 		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
-		{"wait", optional_argument, NULL, 'W'},
+		{"wait", optional_argument, NULL, 'W'},      {"config", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
-	backup_options o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT};
-	bool json = false, verbose = false, use_profile = false;
+	backup_request req = {.o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT}};
+	backup_options *o = &req.o;
+	bool use_profile = false;
 	const char *profile_name = NULL, *config_dir = NULL;
 	long long n = 0;
 	int c, rc = 0;
 	while (rc == 0 && (c = cli_getopt(argc, argv, "backup", options)) != -1) {
 		switch (c) {
-		case 'd': o.dest_path = optarg; break;
-		case 'D': o.dsn = optarg; break;
-		case 'r': o.repository = optarg; break;
-		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o.jobs = (int)n; break;
-		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, CLI_IO_THREADS_MAX, &n); o.io_threads = (int)n; break;
-		case 'F': o.full_scan = true; break;
-		case 'f': o.files_only = true; break;
-		case 'B': o.database_only = true; break;
-		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o.overlap_seconds = n; break;
-		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o.compression_level = (int)n; break;
+		case 'd': o->dest_path = optarg; break;
+		case 'D': o->dsn = optarg; break;
+		case 'r': o->repository = optarg; break;
+		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o->jobs = (int)n; break;
+		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, CLI_IO_THREADS_MAX, &n); o->io_threads = (int)n; break;
+		case 'F': o->full_scan = true; break;
+		case 'f': o->files_only = true; break;
+		case 'B': o->database_only = true; break;
+		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o->overlap_seconds = n; break;
+		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o->compression_level = (int)n; break;
 		case 'P': use_profile = true; profile_name = cli_optional_value(argc, argv); break;
 		case 'C': config_dir = optarg; break;
+		case 'c': req.config_file = optarg; break;
 		case 'W': {
 			const char *wait = cli_optional_value(argc, argv);
-			o.lock_wait_seconds = -1;
+			o->lock_wait_seconds = -1;
 			if (wait != NULL) {
 				rc = cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n);
-				o.lock_wait_seconds = n;
+				o->lock_wait_seconds = n;
 			}
 			break;
 		}
-		case 'J': json = true; break;
-		case 'v': verbose = true; break;
+		case 'J': req.json = true; break;
+		case 'v': req.verbose = true; break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
@@ -216,17 +306,31 @@ int cmd_backup(int argc, char **argv)
 		return rc;
 	if (optind < argc)
 		return st_error_set(ST_ERR_USAGE, "strata backup: unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_require_dest(&o.dest_path, "backup")) != 0)
+	if (req.config_file == NULL && (rc = cli_require_dest(&o->dest_path, "backup")) != 0)
 		return rc;
-	if (use_profile && (o.dsn != NULL || o.repository != NULL))
+	if (use_profile && (o->dsn != NULL || o->repository != NULL))
 		return st_error_set(ST_ERR_USAGE, "strata backup: --profile excludes --dsn and --repository");
 	if (config_dir != NULL && !use_profile)
 		return st_error_set(ST_ERR_USAGE, "strata backup: --config-dir needs --profile");
+	config_source from_file = {0};
+	if (req.config_file != NULL && !use_profile && o->dsn == NULL) {
+		if ((rc = read_config_source(req.config_file, &from_file)) != 0)
+			return rc;
+		use_profile = from_file.use_profile;
+		profile_name = from_file.profile;
+		config_dir = from_file.config_dir;
+		o->dsn = from_file.dsn;
+		if (o->repository == NULL)
+			o->repository = from_file.repository;
+	}
 	if (use_profile)
-		return backup_profile(&o, profile_name, config_dir, json, verbose);
-	if (o.dsn == NULL)
-		return cli_missing("backup", "--dsn (or --profile)");
-	if (o.repository == NULL && !o.database_only)
-		return cli_missing("backup", "--repository");
-	return backup_once(&o, json, verbose);
+		rc = backup_profile(&req, profile_name, config_dir);
+	else if (o->dsn == NULL)
+		rc = cli_missing("backup", "--dsn (or --profile)");
+	else if (o->repository == NULL && !o->database_only)
+		rc = cli_missing("backup", "--repository");
+	else
+		rc = backup_once(&req);
+	config_source_release(&from_file);
+	return rc;
 }

@@ -213,6 +213,8 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 	int64_t watermark = job->has_previous ? job->previous.watermark : 0;
 	int64_t ctime_from = job->has_previous ? job->previous.db_time_us - job->options->overlap_seconds * 1000000
 					       : INT64_MAX;
+	if (job->options->ctime_from_us != 0 && job->options->ctime_from_us < ctime_from)
+		ctime_from = job->options->ctime_from_us;
 	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->missing_ids, job->missing_count);
 	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
 		for (size_t i = 0; i < got && rc == 0; i++) {

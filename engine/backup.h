@@ -60,6 +60,8 @@ typedef struct backup_options {
 	bool files_only;          /* no database dump */
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
+	int64_t ctime_from_us;    /* also select nodes created since then (0: no such bound);
+				   * backup --config's rounds start here */
 	int64_t lock_wait_seconds; /* 0: fail at once when another run holds the lock; <0: no limit */
 	int compression_level;    /* 0: BACKUP_COMPRESSION_LEVEL_DEFAULT */
 	/* Called every BACKUP_PROGRESS_INTERVAL_MS from another thread while the files are read;
