@@ -26,6 +26,7 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  init       create a destination\n"
+	"  configure  set up the nightly backup of an AiiDA profile (backup_info.json, cron script)\n"
 	"  backup     back up a repository (incremental, deduplicated, crash-safe)\n"
 	"  snapshots  list the snapshots of a destination\n"
 	"  restore    restore a snapshot into a new directory\n"
@@ -48,6 +49,7 @@ typedef struct command {
 
 static const command commands[] = {
 	{"init", cmd_init},
+	{"configure", cmd_configure},
 	{"backup", cmd_backup},
 	{"snapshots", cmd_snapshots},
 	{"restore", cmd_restore},
