@@ -52,6 +52,9 @@ static const char help[] =
 	"  --database-only     back up the database only (pg_dump), no node folders\n"
 	"  --overlap SECONDS   ctime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
 	"  --level N           zstd level, 1-19 (default: " CLI_STR(BACKUP_COMPRESSION_LEVEL_DEFAULT) ")\n"
+	"  --adopt             back up a database other than the one the destination holds (its\n"
+	"                      replacement); a database that strata restored from this\n"
+	"                      destination is recognised without it\n"
 	"  --wait[=SECONDS]    when another run holds the destination's lock, wait for it (for\n"
 	"                      at most SECONDS); without --wait a second run fails at once with\n"
 	"                      exit code 4, naming the holder (pid, host, start time)\n"
@@ -264,6 +267,7 @@ int cmd_backup(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
 		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
 		{"wait", optional_argument, NULL, 'W'},      {"config", required_argument, NULL, 'c'},
+		{"adopt", no_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	backup_request req = {.o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT}};
@@ -287,6 +291,7 @@ int cmd_backup(int argc, char **argv)
 		case 'P': use_profile = true; profile_name = cli_optional_value(argc, argv); break;
 		case 'C': config_dir = optarg; break;
 		case 'c': req.config_file = optarg; break;
+		case 'A': o->adopt = true; break;
 		case 'W': {
 			const char *wait = cli_optional_value(argc, argv);
 			o->lock_wait_seconds = -1;

@@ -420,7 +420,8 @@ static void fill_entry(st_json *entry, aiida_format format, const aiida_profile_
 	free(uri);
 }
 
-/* The config.json at path, or a new one when it does not exist. */
+/* The config.json at path, or a new one when it does not exist (its folder dir is then
+ * created, unless dir is NULL). */
 static int load_or_new(st_json **out, const char *dir, const char *path, aiida_format format, int64_t version)
 {
 	char *text = NULL;
@@ -438,7 +439,7 @@ static int load_or_new(st_json **out, const char *dir, const char *path, aiida_f
 	}
 	if (rc != 0)
 		return st_error_reclassify(ST_ERR_USAGE);
-	if ((rc = st_mkdir_p(dir, 0700)) != 0)
+	if (dir != NULL && (rc = st_mkdir_p(dir, 0700)) != 0)
 		return rc;
 	if (version <= 0)
 		version = format == AIIDA_FORMAT_1X ? CONFIG_VERSION_NEW_1X : CONFIG_VERSION_NEW_2X;
@@ -495,6 +496,25 @@ int aiida_profile_add(const char *config_dir, const aiida_profile_entry *e, bool
 	}
 cleanup:
 	st_json_free(config);
+	free(path);
+	free(dir);
+	return rc;
+}
+
+int aiida_profile_exists(const char *config_dir, const char *name, bool *out, char **out_path)
+{
+	char *dir = aiida_config_dir(config_dir);
+	char *path = st_sprintf("%s/" CONFIG_FILE_NAME, dir);
+	st_json *config = NULL;
+	*out = false;
+	int rc = load_or_new(&config, NULL, path, AIIDA_FORMAT_2X, 0);
+	if (rc == 0)
+		*out = st_json_get(st_json_get(config, "profiles"), name) != NULL;
+	st_json_free(config);
+	if (rc == 0 && out_path != NULL) {
+		*out_path = path;
+		path = NULL;
+	}
 	free(path);
 	free(dir);
 	return rc;

@@ -80,6 +80,10 @@ typedef struct aiida_profile_entry {
 	const char *repository; /* absolute path */
 } aiida_profile_entry;
 
+/* Whether <folder>/config.json has a profile called name (false when the file is missing);
+ * *out_path receives the file's path (caller frees; may be NULL). */
+int aiida_profile_exists(const char *config_dir, const char *name, bool *out, char **out_path);
+
 /* Adds entry to <folder>/config.json (created, with a new folder, when missing), in the format
  * of the file's config version (of the recorded profile for a new file; 2.x without one), the
  * recorded entry's other settings (broker, options) kept and a new PROFILE_UUID; written

@@ -4,6 +4,7 @@
 #include "engine/backup.h"
 
 #include "engine/backup_pipeline.h"
+#include "engine/db_restore.h"
 
 #include "catalog/dest.h"
 #include "common/error.h"
@@ -65,19 +66,56 @@ static int64_t wall_clock_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* The destination belongs to one source database; a backup of another one is refused. */
+/* Whether the database carries the mark of a restore from this destination (db_restore.h). */
+static int restored_from_here(backup_job *job, bool *out)
+{
+	char *id = NULL, *comment = NULL;
+	*out = false;
+	int rc = catalog_meta_get(dest_catalog(job->destination), "destination_id", &id);
+	if (rc == 0)
+		rc = pg_session_query_text(scan_db_session(job->db),
+					   "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+					   " WHERE datname = current_database()",
+					   &comment);
+	if (rc == 0 && id != NULL && comment != NULL) {
+		char *prefix = st_sprintf(DB_RESTORE_MARK_PREFIX "%s snapshot ", id);
+		*out = strncmp(comment, prefix, strlen(prefix)) == 0;
+		free(prefix);
+	}
+	free(comment);
+	free(id);
+	return rc;
+}
+
+/* The destination belongs to one source database; a backup of another one is refused, unless
+ * the database was restored from this destination (the history continues) or --adopt says it
+ * replaces the one before. */
 static int check_source_identity(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
 	char *identity = st_sprintf("%s/%s", info->system_id, info->database);
 	char *stored = NULL;
+	bool restored = false;
 	catalog *cat = dest_catalog(job->destination);
 	int rc = catalog_meta_get(cat, "source_identity", &stored);
-	if (rc == 0 && stored == NULL)
+	if (rc == 0 && stored == NULL) {
 		rc = catalog_meta_set(cat, "source_identity", identity);
-	else if (rc == 0 && strcmp(stored, identity) != 0)
-		rc = st_error_set(ST_ERR_DEST, "destination '%s' holds backups of another database ('%s'), not of '%s'",
-				  job->options->dest_path, stored, identity);
+	} else if (rc == 0 && strcmp(stored, identity) != 0) {
+		if (!job->options->adopt && (rc = restored_from_here(job, &restored)) != 0)
+			goto cleanup;
+		if (job->options->adopt || restored) {
+			st_log_note("database '%s' %s: the destination's history continues with it (it held '%s')",
+				    info->database,
+				    restored ? "was restored from this destination" : "is adopted (--adopt)", stored);
+			rc = catalog_meta_set(cat, "source_identity", identity);
+		} else {
+			rc = st_error_set(ST_ERR_DEST,
+					  "destination '%s' holds backups of another database ('%s'), not of '%s' (if "
+					  "this database replaces that one, e.g. restored from a copy, back it up with --adopt)",
+					  job->options->dest_path, stored, identity);
+		}
+	}
+cleanup:
 	free(stored);
 	free(identity);
 	return rc;

@@ -57,6 +57,7 @@ typedef struct backup_options {
 	int jobs;                 /* compressing threads (0: number of cores); I/O threads derive from it */
 	int io_threads;           /* 0: BACKUP_IO_THREADS_PER_JOB per job, at most BACKUP_IO_THREADS_MAX */
 	bool full_scan;
+	bool adopt;               /* accept a database other than the destination's as its source */
 	bool files_only;          /* no database dump */
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
