@@ -147,7 +147,8 @@ static int lock_waiting(backend *b, int64_t wait_seconds)
 		if ((rc = backend_lock(b)) != ST_ERR_LOCKED)
 			return rc;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (wait_seconds > 0 && now.tv_sec - start.tv_sec >= wait_seconds)
+		int64_t waited_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (wait_seconds > 0 && waited_ms >= wait_seconds * 1000)
 			return st_error_prefix("still locked after waiting %lld s", (long long)wait_seconds);
 	}
 }

@@ -10,15 +10,12 @@ source "$(dirname "$0")/lib.sh"
 
 unset PGPASSWORD
 export PGPASSFILE=/nonexistent/pgpass
-PW=s3cret-pw
-ROLE=strata_pw
+PW=$ROLE_PASSWORD
 TCP=${STRATA_TEST_PG_TCP_PORT:?}
-SOCK_DSN=$(new_db configure)
-DB=$(_lib_dsn_field "$SOCK_DSN" dbname)
-psql -X -q -v ON_ERROR_STOP=1 -d "$SOCK_DSN" -c "ALTER DATABASE $DB OWNER TO $ROLE"
+DB=$(new_role_db configure)
 SRC=$(new_tmp)
 WORK=$(new_tmp)
-"$GENREPO" --dsn "host=127.0.0.1 port=$TCP user=$ROLE password=$PW dbname=$DB" --root "$SRC" --nodes 30 \
+"$GENREPO" --dsn "$(role_dsn "$DB")" --root "$SRC" --nodes 30 \
   --quiet >/dev/null
 mkdir -p "$WORK/home/.aiida"
 cat >"$WORK/home/.aiida/config.json" <<JSON

@@ -10,17 +10,14 @@ source "$(dirname "$0")/lib.sh"
 
 unset PGPASSWORD
 export PGPASSFILE=/nonexistent/pgpass
-PW=s3cret-pw
-ROLE=strata_pw
+PW=$ROLE_PASSWORD
 TCP=${STRATA_TEST_PG_TCP_PORT:?}
 
-SOCK_DSN=$(new_db profile)
-DB=$(_lib_dsn_field "$SOCK_DSN" dbname)
-psql -X -q -v ON_ERROR_STOP=1 -d "$SOCK_DSN" -c "ALTER DATABASE $DB OWNER TO $ROLE"
+DB=$(new_role_db profile)
 SRC=$(new_tmp)
 WORK=$(new_tmp)
 note "generating 40 nodes as $ROLE over TCP"
-"$GENREPO" --dsn "host=127.0.0.1 port=$TCP user=$ROLE password=$PW dbname=$DB" --root "$SRC" --nodes 40 \
+"$GENREPO" --dsn "$(role_dsn "$DB")" --root "$SRC" --nodes 40 \
   --quiet >/dev/null
 
 # AIIDA_PATH: an empty entry, a missing folder, then the one that exists (.aiida appended).
@@ -51,7 +48,7 @@ assert_eq 40 "$(json_get "$LAST_STDOUT" nodes)" "nodes of the profile backup"
 [[ $LAST_STDOUT$LAST_STDERR != *"$PW"* ]] || fail "the password was printed"
 
 note "backup --profile (the default profile), with -v"
-"$GENREPO" --dsn "host=127.0.0.1 port=$TCP user=$ROLE password=$PW dbname=$DB" --root "$SRC" --nodes 5 \
+"$GENREPO" --dsn "$(role_dsn "$DB")" --root "$SRC" --nodes 5 \
   --mode add --quiet >/dev/null
 assert_exit 0 "backup --profile" -- "$STRATA" backup --profile --dest "$D" -v
 [[ $LAST_STDOUT$LAST_STDERR != *"$PW"* ]] || fail "the password was printed with -v"
@@ -95,7 +92,7 @@ expect_config_error() { # WHAT NEEDLE ARGS...
 expect_config_error "unknown profile" "has no profile 'nope'" --profile nope
 expect_config_error "sqlite storage" "core.sqlite_dos" --profile lite
 expect_config_error "not a file:// repository" "not file://" --profile remote
-expect_config_error "--profile with --dsn" "excludes" --profile main --dsn "$SOCK_DSN"
+expect_config_error "--profile with --dsn" "excludes" --profile main --dsn "$(role_dsn "$DB")"
 AIIDA_PATH=$WORK/nowhere expect_config_error "missing config.json" "does not exist" --profile
 mkdir -p "$WORK/bad/.aiida"
 printf '{"profiles": {"a": ' >"$WORK/bad/.aiida/config.json"

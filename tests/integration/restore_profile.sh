@@ -94,7 +94,25 @@ assert_contains "$LAST_STDERR" "--force" "existing profile"
 [[ -z $(psql -X -At -d "$STRATA_TEST_DSN2" -c "SELECT 1 FROM pg_database WHERE datname = '$OTHERDB'") ]] ||
   fail "a database was created although the profile was refused"
 
-note "5: a foreign database is refused, naming --adopt; --adopt accepts it"
+note "5: restore --profile: into the database and repository of an existing profile"
+FRESHDB=fresh_$$_$RANDOM
+on_exit "dropdb --if-exists --force -h '$SOCK2' -p '$TCP2' -U postgres $FRESHDB"
+python3 - "$CONFIG" "$FRESHDB" "$WORK/fresh" "$TCP2" "$PW" <<'PY'
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+cfg["profiles"]["fresh"] = {"storage": {"backend": "core.psql_dos", "config": {
+    "database_hostname": "127.0.0.1", "database_port": sys.argv[4], "database_username": "strata_pw",
+    "database_password": sys.argv[5], "database_name": sys.argv[2], "repository_uri": "file://" + sys.argv[3]}}}
+json.dump(cfg, open(sys.argv[1], "w"))
+PY
+assert_exit 0 "restore --profile fresh" -- "$STRATA" restore --dest "$D" --snapshot 1 --profile fresh
+[[ $LAST_STDOUT$LAST_STDERR != *"$PW"* ]] || fail "restore --profile printed the password"
+assert_same_repo "$SRC" "$WORK/fresh" "restore --profile: files"
+assert_eq 80 "$(psql -X -At -d "$STRATA_TEST_DSN2" -c "SELECT 1" >/dev/null &&
+  psql -X -At -h "$SOCK2" -p "$TCP2" -U postgres -d "$FRESHDB" -c 'SELECT count(*) FROM db_dbnode')" \
+  "restore --profile: nodes in the database"
+
+note "6: a foreign database is refused, naming --adopt; --adopt accepts it"
 FOREIGN=$(new_db2 foreign)
 FSRC=$(new_tmp)
 "$GENREPO" --dsn "$FOREIGN" --root "$FSRC" --nodes 3 --quiet >/dev/null
