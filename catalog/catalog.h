@@ -261,6 +261,9 @@ int catalog_object_publish(catalog *cat);
 /* *out is true when the catalog holds at least one object. */
 int catalog_object_any(catalog *cat, bool *out);
 
+/* Number of objects, their original (raw) bytes and their stored bytes. */
+int catalog_object_totals(catalog *cat, int64_t *out_count, int64_t *out_raw, int64_t *out_stored);
+
 /* *out_found tells whether hash is stored; loc (may be NULL) receives where. */
 int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, bool *out_found);
 
@@ -286,6 +289,7 @@ typedef struct catalog_tree_entry {
 } catalog_tree_entry;
 
 typedef struct catalog_node_tree {
+	int64_t version_id;     /* the node version: iterators return them in ascending order */
 	catalog_node node;
 	catalog_tree_entry *entries;
 	size_t count;

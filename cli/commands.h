@@ -30,6 +30,9 @@ int cmd_snapshots(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_configure(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* Common option parsing. cli_getopt wraps getopt_long: on an unknown option or a missing
  * argument it records a usage error naming it and returns '?'. */

@@ -29,6 +29,9 @@ static const char usage[] =
 	"  configure  set up the nightly backup of an AiiDA profile (backup_info.json, cron script)\n"
 	"  backup     back up a repository (incremental, deduplicated, crash-safe)\n"
 	"  snapshots  list the snapshots of a destination\n"
+	"  ls         list the nodes of a snapshot, or a node's files\n"
+	"  diff       nodes and files added, removed and changed between two snapshots\n"
+	"  stats      stored against original bytes, deduplication, compression, growth\n"
 	"  restore    restore a snapshot into a new directory\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"\n"
@@ -52,6 +55,9 @@ static const command commands[] = {
 	{"configure", cmd_configure},
 	{"backup", cmd_backup},
 	{"snapshots", cmd_snapshots},
+	{"ls", cmd_ls},
+	{"diff", cmd_diff},
+	{"stats", cmd_stats},
 	{"restore", cmd_restore},
 	{"check", cmd_check},
 };
