@@ -58,6 +58,8 @@ static const char help[] =
 	"  --wait[=SECONDS]    when another run holds the destination's lock, wait for it (for\n"
 	"                      at most SECONDS); without --wait a second run fails at once with\n"
 	"                      exit code 4, naming the holder (pid, host, start time)\n"
+	"  --log-file FILE     append timestamped lines to FILE: warnings, notes, a one-line summary\n"
+	"                      of each run, and its error\n"
 	"  --json              print the result as one JSON document\n"
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
@@ -111,6 +113,17 @@ static st_json *result_json(const backup_result *r)
 	return doc;
 }
 
+/* The run in one line, for the log file. */
+static void log_summary(const backup_result *r)
+{
+	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
+	out_log("backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in "
+		"all, in %.1f s",
+		(long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
+		out_size(read, sizeof read, r->bytes_read), out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes),
+		(long long)r->nodes_total, r->seconds);
+}
+
 static int print_json(const backup_result *r)
 {
 	return out_json_emit(result_json(r));
@@ -148,6 +161,10 @@ static int backup_rounds(backup_request *req, bool progress)
 		out_progress_end();
 	if (rc != 0)
 		return rc;
+	if (r.ran)
+		log_summary(&r.backup);
+	out_log("backup --config: %d round(s) of '%s'; oldest_object_backedup %s", r.plan.rounds, req->config_file,
+		r.oldest_after);
 	if (req->json) {
 		st_json *doc = st_json_object();
 		st_json_set_int(doc, "rounds", r.plan.rounds);
@@ -185,6 +202,7 @@ static int backup_once(backup_request *req)
 		out_progress_end();
 	if (rc != 0)
 		return rc;
+	log_summary(&r);
 	if (req->json)
 		return print_json(&r);
 	if (cli_human_output(req->verbose))
@@ -267,7 +285,7 @@ int cmd_backup(int argc, char **argv)
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
 		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
 		{"wait", optional_argument, NULL, 'W'},      {"config", required_argument, NULL, 'c'},
-		{"adopt", no_argument, NULL, 'A'},
+		{"adopt", no_argument, NULL, 'A'},          {"log-file", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	backup_request req = {.o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT}};
@@ -292,6 +310,7 @@ int cmd_backup(int argc, char **argv)
 		case 'C': config_dir = optarg; break;
 		case 'c': req.config_file = optarg; break;
 		case 'A': o->adopt = true; break;
+		case 'G': rc = out_log_open(optarg); break;
 		case 'W': {
 			const char *wait = cli_optional_value(argc, argv);
 			o->lock_wait_seconds = -1;

@@ -9,6 +9,7 @@
  * 10 out of disk space, 130 interrupted (SIGINT), 143 terminated (SIGTERM).
  */
 #include "cli/commands.h"
+#include "cli/output.h"
 
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -77,6 +78,8 @@ static void log_to_stderr(void *ctx, st_log_kind kind, const char *message)
 {
 	(void)ctx;
 	fprintf(stderr, "strata: %s%s\n", log_prefixes[kind], message);
+	if (kind != ST_LOG_KIND_DEBUG)
+		out_log("%s%s", log_prefixes[kind], message);
 }
 
 int main(int argc, char **argv)
@@ -107,10 +110,15 @@ int main(int argc, char **argv)
 			/* Whatever failed last, the run stopped because it was asked to. */
 			st_interrupt_check();
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
+			out_log("error: %s (exit %d)", st_error_message(), 128 + st_interrupt_signal());
+			out_log_close();
 			return 128 + st_interrupt_signal();
 		}
-		if (rc != 0)
+		if (rc != 0) {
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
+			out_log("error: %s (exit %d)", st_error_message(), st_error_exit_code(rc));
+		}
+		out_log_close();
 		return st_error_exit_code(rc);
 	}
 	fprintf(stderr, "strata: error: unknown command '%s' (see 'strata --help')\n", argv[1]);

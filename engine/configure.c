@@ -126,12 +126,17 @@ static int write_script(const configure_options *o, const configure_result *r)
 {
 	char *strata = sh_quote(o->strata_path);
 	char *info = sh_quote(r->info_path);
+	char *log_path = st_sprintf("%s/" CONFIGURE_LOG_NAME, r->folder);
+	char *log = sh_quote(log_path);
 	char *text = st_sprintf("#!/bin/sh\n"
 				"# Written by 'strata configure': the nightly backup of AiiDA profile '%s'\n"
 				"# into '%s'. Settings: %s\n"
-				"# Quiet on success; a non-zero exit code and one line on stderr on failure.\n"
-				"exec %s backup --config %s \"$@\"\n",
-				r->profile, r->dest, r->info_path, strata, info);
+				"# Quiet on success; a non-zero exit code and one line on stderr on failure;\n"
+				"# a line per run (and every warning) in %s.\n"
+				"exec %s backup --config %s --log-file %s \"$@\"\n",
+				r->profile, r->dest, r->info_path, log_path, strata, info, log);
+	free(log);
+	free(log_path);
 	int rc = st_write_file_atomic_mode(r->script_path, text, strlen(text), 0755);
 	if (rc == 0 && chmod(r->script_path, 0755) != 0)
 		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to make '%s' executable", r->script_path);

@@ -6,7 +6,8 @@
  * and strata's own settings under "strata" (the profile and the configuration folder, so that
  * cron's empty environment finds them), initialises the destination (or keeps an existing
  * strata destination), and writes <folder>/strata_backup.sh, an executable script that runs
- * `strata backup --config <folder>/backup_info.json` with the absolute path of this strata. The
+ * `strata backup --config <folder>/backup_info.json --log-file <folder>/backup.log` with the
+ * absolute path of this strata. The
  * profile is read (and so checked) but nothing is connected to.
  */
 #ifndef STRATA_ENGINE_CONFIGURE_H
@@ -19,6 +20,8 @@
 #define CONFIGURE_THRESHOLD_DEFAULT 1
 #define CONFIGURE_INFO_NAME "backup_info.json"
 #define CONFIGURE_SCRIPT_NAME "strata_backup.sh"
+/* The script's log file (backup --log-file), in the folder. */
+#define CONFIGURE_LOG_NAME "backup.log"
 /* When the crontab line runs the script: every night at 02:00. */
 #define CONFIGURE_CRON_SCHEDULE "0 2 * * *"
 

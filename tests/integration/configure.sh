@@ -51,6 +51,7 @@ note "2: the script as cron runs it"
 env -i PATH=/usr/bin:/bin /bin/sh -c "'$SCRIPT'" >"$WORK/cron.out" 2>"$WORK/cron.err" </dev/null ||
   fail "the cron-like run failed: $(cat "$WORK/cron.err")"
 [[ ! -s $WORK/cron.out && ! -s $WORK/cron.err ]] || fail "the cron-like run was not quiet: $(cat "$WORK/cron.out" "$WORK/cron.err")"
+assert_contains "$(cat "$FOLDER/backup.log")" "backup: snapshot 1: 30 new nodes" "the script's log file"
 assert_exit 0 "snapshots" -- "$STRATA" snapshots --dest "$FOLDER/backup_dest" --json
 assert_eq 30 "$(json_get "$LAST_STDOUT" snapshots.0.nodes)" "nodes backed up by the script"
 assert_eq main "$(json_get "$LAST_STDOUT" snapshots.0.profile.name)" "profile recorded by the script's backup"
