@@ -53,7 +53,8 @@ typedef struct configure_result {
 /* The profile's name and the default folder and destination for options (each caller frees). */
 int configure_defaults(const configure_options *options, char **out_profile, char **out_folder, char **out_dest);
 
-/* Checks one answer: a timestamp (NULL or "" is null), an integer within [min, max]. */
+/* Checks a timestamp answer for field (NULL or "" means null): ST_ERR_USAGE naming field when
+ * backup --config could not read it. */
 int configure_check_time(const char *field, const char *text);
 
 int configure_run(const configure_options *options, configure_result *out);

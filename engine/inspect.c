@@ -51,7 +51,7 @@ int inspect_ls(const char *dest_path, int64_t snapshot_id, const char *filter, c
 			return st_error_set(ST_ERR_USAGE, "'%s' is not NODE-UUID[/path]", filter);
 		memcpy(uuid, filter, len);
 		path = slash ? slash + 1 : "";
-		while (path[0] != '\0' && path[strlen(path) - 1] == '/')
+		if (path[0] != '\0' && path[strlen(path) - 1] == '/')
 			return st_error_set(ST_ERR_USAGE, "'%s': a path does not end with '/'", filter);
 	}
 	int rc = open_snapshot(&d, dest_path, snapshot_id, out_snapshot);
