@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/json.h"
 #include "common/mem.h"
 
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CATALOG_NAME "catalog.db"
@@ -173,10 +175,56 @@ static int local_remove(void *driver, backend_space space, const char *name)
 	return rc;
 }
 
+/* The holder's own record, written into the lock file once the lock is taken: who holds it,
+ * for the message of the run that finds it held. */
+static char *holder_record(void)
+{
+	char host[256] = "";
+	char when[32] = "";
+	gethostname(host, sizeof host - 1);
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	st_json *doc = st_json_object();
+	st_json_set_string(doc, "host", host);
+	st_json_set_int(doc, "pid", (int64_t)getpid());
+	st_json_set_string(doc, "started", when);
+	char *text = st_json_dump(doc);
+	st_json_free(doc);
+	char *line = st_sprintf("%s\n", text);
+	free(text);
+	return line;
+}
+
+/* " by pid P on host H since T" from the lock file's record, or "" when it has none (a lock
+ * taken by another program, or a record that is being written). Caller frees. */
+static char *describe_holder(int fd)
+{
+	char buf[1024];
+	ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	st_json *doc = NULL;
+	if (buf[0] == '\0' || st_json_parse(&doc, buf, "lock record") != 0) {
+		st_error_clear();
+		return st_strdup("");
+	}
+	int64_t pid = 0;
+	const char *host = st_json_string_value(st_json_get(doc, "host"));
+	const char *started = st_json_string_value(st_json_get(doc, "started"));
+	char *text = st_json_int_value(st_json_get(doc, "pid"), &pid)
+			     ? st_sprintf(" (pid %lld on host '%s', started %s)", (long long)pid, host ? host : "?",
+					  started ? started : "?")
+			     : st_strdup("");
+	st_json_free(doc);
+	return text;
+}
+
 static int local_lock(void *driver)
 {
 	local_driver *l = driver;
 	char *lock_path = st_sprintf("%s/" LOCK_NAME, l->root);
+	char *record = NULL;
 	int rc = 0;
 	int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -184,21 +232,21 @@ static int local_lock(void *driver)
 		goto cleanup;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-		char holder[32] = "";
-		ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
-		holder[n > 0 ? n : 0] = '\0';
-		holder[strcspn(holder, "\n")] = '\0';
-		rc = st_error_set(ST_ERR_LOCKED, "destination '%s' is locked by another strata run%s%s%s", l->root,
-				  holder[0] ? " (pid " : "", holder, holder[0] ? ")" : "");
+		char *holder = describe_holder(fd);
+		rc = st_error_set(ST_ERR_LOCKED, "destination '%s' is locked by another strata run%s", l->root,
+				  holder[0] ? holder : " (no record of its holder)");
+		free(holder);
 		close(fd);
 		goto cleanup;
 	}
+	/* A holder that died released the flock with its descriptor: its record is stale and is
+	 * replaced here. */
 	l->lock_fd = fd;
-	char pid[32];
-	int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) < 0)
+	record = holder_record();
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, record, strlen(record), 0) < 0)
 		rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to write lock '%s'", lock_path);
 cleanup:
+	free(record);
 	free(lock_path);
 	return rc;
 }
@@ -206,8 +254,13 @@ cleanup:
 static void local_unlock(void *driver)
 {
 	local_driver *l = driver;
-	if (l->lock_fd >= 0)
+	if (l->lock_fd >= 0) {
+		/* The record goes before the lock does: a record without a holder would mislead. */
+		if (ftruncate(l->lock_fd, 0) != 0) {
+			/* nothing to do: the next holder rewrites it */
+		}
 		close(l->lock_fd);
+	}
 	l->lock_fd = -1;
 }
 

@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 3
+#define CATALOG_FORMAT 4
 
 typedef struct catalog catalog;
 
@@ -67,6 +67,8 @@ typedef struct catalog_snapshot {
 	char source[512];      /* where the data came from, never with credentials */
 	char *db_info;         /* JSON facts about the database side, or NULL; owned, see
 				* catalog_snapshot_release */
+	char *profile;         /* JSON: the AiiDA profile backed up, without secrets (name, format,
+				* settings), or NULL; owned like db_info */
 } catalog_snapshot;
 
 /* Content stored as objects: one object whose hash is the content's hash, or several chunk
@@ -264,6 +266,9 @@ int catalog_object_publish(catalog *cat);
 /* *out is true when the catalog holds at least one object. */
 int catalog_object_any(catalog *cat, bool *out);
 
+/* Number of objects, their original (raw) bytes and their stored bytes. */
+int catalog_object_totals(catalog *cat, int64_t *out_count, int64_t *out_raw, int64_t *out_stored);
+
 /* *out_found tells whether hash is stored; loc (may be NULL) receives where. */
 int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, bool *out_found);
 
@@ -289,6 +294,7 @@ typedef struct catalog_tree_entry {
 } catalog_tree_entry;
 
 typedef struct catalog_node_tree {
+	int64_t version_id;     /* the node version: iterators return them in ascending order */
 	catalog_node node;
 	catalog_tree_entry *entries;
 	size_t count;

@@ -264,3 +264,19 @@ int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char 
 				       report, ctx, out_problems);
 	return rc;
 }
+
+int catalog_object_totals(catalog *cat, int64_t *out_count, int64_t *out_raw, int64_t *out_stored)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT count(*), coalesce(sum(raw_size), 0), coalesce(sum(stored_size), 0) FROM objects");
+	if (rc == 0 && sqlite3_step(stmt) != SQLITE_ROW)
+		rc = catalog_sql_error(cat, "count objects");
+	if (rc == 0) {
+		*out_count = sqlite3_column_int64(stmt, 0);
+		*out_raw = sqlite3_column_int64(stmt, 1);
+		*out_stored = sqlite3_column_int64(stmt, 2);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}

@@ -46,6 +46,8 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	/* 2 -> 3: objects are staged in pack order during a backup and merged in hash order */
 	"CREATE TABLE objects_staging(hash BLOB NOT NULL, pack_id INTEGER NOT NULL, offset INTEGER NOT NULL,"
 	" raw_size INTEGER NOT NULL, stored_size INTEGER NOT NULL, codec INTEGER NOT NULL);",
+	/* 3 -> 4: the AiiDA profile a snapshot was taken from (JSON, without secrets) */
+	"ALTER TABLE snapshots ADD COLUMN profile TEXT;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

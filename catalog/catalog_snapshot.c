@@ -12,7 +12,7 @@
 
 #define SNAPSHOT_COLUMNS                                                                        \
 	"id, time_us, coalesce(finished_us, 0), coalesce(db_time_us, 0), watermark, nodes, files," \
-	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info"
+	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info, profile"
 
 static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 {
@@ -34,12 +34,16 @@ static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 	snprintf(out->source, sizeof out->source, "%s", (const char *)sqlite3_column_text(stmt, 14));
 	const unsigned char *db_info = sqlite3_column_text(stmt, 15);
 	out->db_info = db_info ? st_strdup((const char *)db_info) : NULL;
+	const unsigned char *profile = sqlite3_column_text(stmt, 16);
+	out->profile = profile ? st_strdup((const char *)profile) : NULL;
 }
 
 void catalog_snapshot_release(catalog_snapshot *snap)
 {
 	free(snap->db_info);
 	snap->db_info = NULL;
+	free(snap->profile);
+	snap->profile = NULL;
 }
 
 void catalog_snapshot_list_free(catalog_snapshot *list, size_t count)
@@ -83,7 +87,7 @@ int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t 
 	sqlite3_stmt *stmt = NULL;
 	int rc = catalog_prepare(cat, &stmt,
 				 "INSERT INTO snapshots(state, time_us, db_time_us, watermark, has_files,"
-				 " has_database, source) VALUES ('pending', ?, ?, ?, ?, ?, ?)");
+				 " has_database, source, profile) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?)");
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, snap->time_us);
@@ -92,6 +96,10 @@ int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t 
 	sqlite3_bind_int(stmt, 4, snap->has_files);
 	sqlite3_bind_int(stmt, 5, snap->has_database);
 	sqlite3_bind_text(stmt, 6, snap->source, -1, SQLITE_STATIC);
+	if (snap->profile != NULL)
+		sqlite3_bind_text(stmt, 7, snap->profile, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 7);
 	rc = catalog_step_done(cat, stmt, "create a snapshot");
 	sqlite3_finalize(stmt);
 	if (rc == 0)

@@ -163,6 +163,7 @@ int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out)
 		return 0;
 	catalog_node_tree *tree = st_calloc(1, sizeof *tree);
 	int64_t version = sqlite3_column_int64(iter->stmt, COL_VERSION);
+	tree->version_id = version;
 	read_node(&tree->node, iter->stmt);
 	while (rc == 0 && iter->has_row && sqlite3_column_int64(iter->stmt, COL_VERSION) == version) {
 		if (sqlite3_column_type(iter->stmt, COL_PATH) != SQLITE_NULL)

@@ -4,6 +4,8 @@
 #include "catalog/dest.h"
 
 #include "common/error.h"
+#include "common/interrupt.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #define MARKER_FIRST_LINE "strata destination"
 #define MARKER_MAX 4096
@@ -127,7 +130,36 @@ static int check_marker(backend *b, const char *what)
 	return rc;
 }
 
+/* Takes the lock, retrying every DEST_LOCK_RETRY_MS until wait_seconds have passed (forever
+ * when negative). The holder's flock goes with its process, so a dead holder frees it. */
+static int lock_waiting(backend *b, int64_t wait_seconds)
+{
+	int rc = backend_lock(b);
+	if (rc != ST_ERR_LOCKED || wait_seconds == 0)
+		return rc;
+	st_log_info("%s; waiting for it%s", st_error_message(), wait_seconds > 0 ? "" : " (no time limit)");
+	struct timespec start, now;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	const struct timespec pause = {0, DEST_LOCK_RETRY_MS * 1000000L};
+	for (;;) {
+		nanosleep(&pause, NULL);
+		if ((rc = st_interrupt_check()) != 0)
+			return rc;
+		if ((rc = backend_lock(b)) != ST_ERR_LOCKED)
+			return rc;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		int64_t waited_ms = (int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (wait_seconds > 0 && waited_ms >= wait_seconds * 1000)
+			return st_error_prefix("still locked after waiting %lld s", (long long)wait_seconds);
+	}
+}
+
 int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
+{
+	return dest_open_backend_wait(out, b, what, mode, 0);
+}
+
+int dest_open_backend_wait(dest **out, backend *b, const char *what, dest_mode mode, int64_t wait_seconds)
 {
 	dest *d = st_calloc(1, sizeof *d);
 	d->path = st_strdup(what);
@@ -135,7 +167,7 @@ int dest_open_backend(dest **out, backend *b, const char *what, dest_mode mode)
 	char *catalog_path = NULL;
 	int rc = check_marker(b, what);
 	if (rc == 0 && mode == DEST_WRITE)
-		rc = backend_lock(b);
+		rc = lock_waiting(b, wait_seconds);
 	if (rc == 0)
 		rc = backend_catalog_path(b, &catalog_path);
 	if (rc == 0)
@@ -167,11 +199,16 @@ static backend *with_injected_faults(backend *b, dest_mode mode)
 
 int dest_open(dest **out, const char *path, dest_mode mode)
 {
+	return dest_open_wait(out, path, mode, 0);
+}
+
+int dest_open_wait(dest **out, const char *path, dest_mode mode, int64_t wait_seconds)
+{
 	backend *b = NULL;
 	int rc = backend_local_new(&b, path);
 	if (rc != 0)
 		return rc;
-	return dest_open_backend(out, with_injected_faults(b, mode), path, mode);
+	return dest_open_backend_wait(out, with_injected_faults(b, mode), path, mode, wait_seconds);
 }
 
 void dest_close(dest *d)

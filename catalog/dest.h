@@ -15,6 +15,7 @@
 #include "catalog/catalog.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef struct dest dest;
 
@@ -32,6 +33,15 @@ int dest_init_backend(backend *b, const char *what);
 /* Opens the destination at path; in DEST_WRITE mode fails with ST_ERR_LOCKED when another
  * run holds the lock. */
 int dest_open(dest **out, const char *path, dest_mode mode);
+
+/* The same, waiting up to wait_seconds for the lock (0: not at all; negative: without limit);
+ * the message of a lock still held after the wait names its holder. An interrupt (SIGINT,
+ * SIGTERM) ends the wait. */
+int dest_open_wait(dest **out, const char *path, dest_mode mode, int64_t wait_seconds);
+int dest_open_backend_wait(dest **out, backend *b, const char *what, dest_mode mode, int64_t wait_seconds);
+
+/* How often a waiting run tries the lock again. */
+#define DEST_LOCK_RETRY_MS 200
 
 /* Opens the destination on backend b, which it then owns (also on failure); what names it in
  * messages. */

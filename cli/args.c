@@ -65,3 +65,12 @@ bool cli_human_output(bool verbose)
 {
 	return verbose || isatty(STDOUT_FILENO);
 }
+
+const char *cli_optional_value(int argc, char **argv)
+{
+	if (optarg != NULL)
+		return optarg;
+	if (optind < argc && argv[optind][0] != '-' && argv[optind][0] != '\0')
+		return argv[optind++];
+	return NULL;
+}

@@ -6,17 +6,24 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "engine/aiida_profile.h"
 #include "engine/backup.h"
+#include "engine/backup_info.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+/* A week: a lock held longer than that is not one to wait for. */
+#define CLI_WAIT_MAX (7LL * 86400)
 /* A century: longer than any repository has existed. */
 #define CLI_OVERLAP_MAX (100LL * 365 * 86400)
 
 static const char help[] =
-	"usage: strata backup --dest DIR --dsn DSN --repository DIR [OPTIONS]\n"
-	"       STRATA_DEST=DIR strata backup --dsn DSN --repository DIR [OPTIONS]\n"
+	"usage: strata backup --dest DIR (--profile [NAME] | --dsn DSN --repository DIR) [OPTIONS]\n"
+	"       strata backup --config FILE [OPTIONS]\n"
+	"       STRATA_DEST=DIR strata backup (--profile [NAME] | --dsn DSN --repository DIR) [OPTIONS]\n"
 	"\n"
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
@@ -28,6 +35,15 @@ static const char help[] =
 	"  --dsn DSN           PostgreSQL connection string or URI of the AiiDA database;\n"
 	"                      passwords may also come from PGPASSWORD or ~/.pgpass\n"
 	"  --repository DIR    the profile's repository root (it holds repository/node/)\n"
+	"  --profile [NAME]    take database and repository from AiiDA profile NAME (alone: the\n"
+	"                      default profile) in config.json, found through AIIDA_PATH as AiiDA\n"
+	"                      does (default ~/.aiida); its password is used to connect, never\n"
+	"                      stored or printed\n"
+	"  --config-dir DIR    the AiiDA configuration folder (instead of AIIDA_PATH)\n"
+	"  --config FILE       run the rounds of a backup_info.json (as AiiDA 1.x's backup script:\n"
+	"                      periodicity, end_date_of_backup or days_to_backup, threshold), into\n"
+	"                      its backup_dir; the source is its \"strata\" settings unless given;\n"
+	"                      oldest_object_backedup advances once the snapshot has committed\n"
 	"  --jobs N            compressing threads (default: number of cores); the number of\n"
 	"                      concurrent readers is " CLI_STR(BACKUP_IO_THREADS_PER_JOB) " per job, at most "
 	CLI_STR(BACKUP_IO_THREADS_MAX) "\n"
@@ -37,6 +53,14 @@ static const char help[] =
 	"  --database-only     back up the database only (pg_dump), no node folders\n"
 	"  --overlap SECONDS   ctime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
 	"  --level N           zstd level, 1-19 (default: " CLI_STR(BACKUP_COMPRESSION_LEVEL_DEFAULT) ")\n"
+	"  --adopt             back up a database other than the one the destination holds (its\n"
+	"                      replacement); a database that strata restored from this\n"
+	"                      destination is recognised without it\n"
+	"  --wait[=SECONDS]    when another run holds the destination's lock, wait for it (for\n"
+	"                      at most SECONDS); without --wait a second run fails at once with\n"
+	"                      exit code 4, naming the holder (pid, host, start time)\n"
+	"  --log-file FILE     append timestamped lines to FILE: warnings, notes, a one-line summary\n"
+	"                      of each run, and its error\n"
 	"  --json              print the result as one JSON document\n"
 	"  -v, --verbose       print a summary and notices even when not on a terminal\n"
 	"  -h, --help          show this help\n"
@@ -104,7 +128,7 @@ static void show_interrupted(void *ctx, const backup_result *found)
 
 /* The names are the vocabulary README.md documents ("JSON output"): the snapshot's own fields
  * as `snapshots --json` lists them, then what this run did, qualifier first. */
-static int print_json(const backup_result *r)
+static st_json *result_json(const backup_result *r)
 {
 	const out_int_field counts[] = {
 		{"id", r->snapshot_id},
@@ -145,7 +169,23 @@ static int print_json(const backup_result *r)
 	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
 	st_json_set(doc, "database", db);
 	out_json_seconds(doc, "seconds", r->seconds);
-	return out_json_emit(doc);
+	return doc;
+}
+
+/* The run in one line, for the log file. */
+static void log_summary(const backup_result *r)
+{
+	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
+	out_log("backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in "
+		"all, in %.1f s",
+		(long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
+		out_size(read, sizeof read, r->bytes_read), out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes),
+		(long long)r->nodes_total, r->seconds);
+}
+
+static int print_json(const backup_result *r)
+{
+	return out_json_emit(result_json(r));
 }
 
 static void print_summary(const backup_result *r)
@@ -170,6 +210,145 @@ static void print_summary(const backup_result *r)
 		       (long long)r->special_files_skipped);
 }
 
+typedef struct backup_request {
+	backup_options o;
+	bool json;
+	bool verbose;
+	const char *config_file; /* backup --config: the rounds of a backup_info.json */
+} backup_request;
+
+/* Complete, but not everything was kept: exit code 11 (each file was named in a warning). */
+static int completion_code(const backup_result *r)
+{
+	return r->special_files_skipped > 0 ? CLI_COMPLETED_WITH_WARNINGS : 0;
+}
+
+/* The rounds of backup_info.json (backup_info.h): one backup when any is due. */
+static int backup_rounds(backup_request *req, bool progress)
+{
+	backup_info_result r;
+	int rc = backup_info_run(req->config_file, &req->o, &r);
+	if (progress)
+		out_progress_end();
+	if (rc != 0)
+		return rc;
+	if (r.ran)
+		log_summary(&r.backup);
+	out_log("backup --config: %d round(s) of '%s'; oldest_object_backedup %s", r.plan.rounds, req->config_file,
+		r.oldest_after);
+	if (req->json) {
+		st_json *doc = out_json_document();
+		st_json_set_int(doc, "rounds", r.plan.rounds);
+		st_json_set_string(doc, "oldest_object_backedup_before", r.oldest_before);
+		st_json_set_string(doc, "oldest_object_backedup", r.oldest_after[0] ? r.oldest_after : NULL);
+		st_json_set(doc, "backup", r.ran ? result_json(&r.backup) : NULL);
+		rc = out_json_emit(doc);
+		return rc == 0 && r.ran ? completion_code(&r.backup) : rc;
+	}
+	if (cli_human_output(req->verbose)) {
+		if (r.ran)
+			print_summary(&r.backup);
+		printf("%d round(s) of '%s' done; oldest_object_backedup is now %s\n", r.plan.rounds, req->config_file,
+		       r.oldest_after);
+	}
+	return r.ran ? completion_code(&r.backup) : 0;
+}
+
+/* One backup with the options as they are: progress on a terminal, then the result. */
+static int backup_once(backup_request *req)
+{
+	backup_options *o = &req->o;
+	if (o->files_only && o->database_only)
+		return st_error_set(ST_ERR_USAGE, "backup: --files-only and --database-only exclude each other");
+	if (req->verbose)
+		st_log_set_level(ST_LOG_VERBOSE);
+	bool progress = !req->json && isatty(STDERR_FILENO);
+	if (progress)
+		o->progress = show_progress;
+	/* The notice is on stderr, so it does not disturb --json; cron (no terminal) stays quiet. */
+	if (req->verbose || isatty(STDERR_FILENO))
+		o->interrupted = show_interrupted;
+	if (req->config_file != NULL) {
+		return backup_rounds(req, progress);
+	}
+	backup_result r;
+	int rc = backup_run(o, &r);
+	if (progress)
+		out_progress_end();
+	if (rc != 0)
+		return rc;
+	log_summary(&r);
+	if (req->json)
+		rc = print_json(&r);
+	else if (cli_human_output(req->verbose))
+		print_summary(&r);
+	return rc == 0 ? completion_code(&r) : rc;
+}
+
+/* The database connection and repository of an AiiDA profile. The connection string holds
+ * the profile's password: it goes to libpq and pg_dump's environment, and is wiped after. */
+static int backup_profile(backup_request *req, const char *name, const char *config_dir)
+{
+	aiida_profile *p = NULL;
+	int rc = aiida_profile_load(&p, config_dir, name);
+	if (rc != 0)
+		return rc;
+	char *dsn = aiida_profile_dsn(p);
+	st_json *described = aiida_profile_describe(p);
+	char *record = st_json_dump(described);
+	st_json_free(described);
+	req->o.dsn = dsn;
+	req->o.repository = p->repository;
+	req->o.profile_name = p->name;
+	req->o.profile_json = record;
+	rc = backup_once(req);
+	memset(dsn, 0, strlen(dsn));
+	free(dsn);
+	free(record);
+	aiida_profile_free(p);
+	return rc;
+}
+
+/* The source named by backup_info.json's own strata settings ("strata": {"profile": NAME,
+ * "config_dir": DIR} or {"dsn": DSN, "repository": DIR}), for what the command line left out. */
+typedef struct config_source {
+	bool use_profile;
+	char *profile;
+	char *config_dir;
+	char *dsn;
+	char *repository;
+} config_source;
+
+static char *strdup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static int read_config_source(const char *path, config_source *out)
+{
+	backup_info *bi = NULL;
+	int rc = backup_info_load(&bi, path);
+	if (rc != 0)
+		return rc;
+	const st_json *s = st_json_get(bi->doc, BACKUP_INFO_STRATA_KEY);
+	const st_json *profile = st_json_get(s, "profile");
+	out->use_profile = profile != NULL && (st_json_string_value(profile) != NULL || st_json_is_null(profile));
+	out->profile = strdup_or_null(st_json_string_value(profile));
+	out->config_dir = strdup_or_null(st_json_string_value(st_json_get(s, "config_dir")));
+	out->dsn = strdup_or_null(st_json_string_value(st_json_get(s, "dsn")));
+	out->repository = strdup_or_null(st_json_string_value(st_json_get(s, "repository")));
+	backup_info_free(bi);
+	return 0;
+}
+
+static void config_source_release(config_source *s)
+{
+	free(s->profile);
+	free(s->config_dir);
+	free(s->dsn);
+	free(s->repository);
+}
+
 int cmd_backup(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -179,26 +358,45 @@ int cmd_backup(int argc, char **argv)
 		{"files-only", no_argument, NULL, 'f'},      {"database-only", no_argument, NULL, 'B'},
 		{"overlap", required_argument, NULL, 'o'},   {"level", required_argument, NULL, 'L'},
 		{"json", no_argument, NULL, 'J'},            {"verbose", no_argument, NULL, 'v'},
+		{"profile", optional_argument, NULL, 'P'},   {"config-dir", required_argument, NULL, 'C'},
+		{"wait", optional_argument, NULL, 'W'},      {"config", required_argument, NULL, 'c'},
+		{"adopt", no_argument, NULL, 'A'},          {"log-file", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
-	backup_options o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT};
-	bool json = false, verbose = false;
+	backup_request req = {.o = {.overlap_seconds = BACKUP_OVERLAP_DEFAULT}};
+	backup_options *o = &req.o;
+	bool use_profile = false;
+	const char *profile_name = NULL, *config_dir = NULL;
 	long long n = 0;
 	int c, rc = 0;
 	while (rc == 0 && (c = cli_getopt(argc, argv, "backup", options)) != -1) {
 		switch (c) {
-		case 'd': o.dest_path = optarg; break;
-		case 'D': o.dsn = optarg; break;
-		case 'r': o.repository = optarg; break;
-		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o.jobs = (int)n; break;
-		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, CLI_IO_THREADS_MAX, &n); o.io_threads = (int)n; break;
-		case 'F': o.full_scan = true; break;
-		case 'f': o.files_only = true; break;
-		case 'B': o.database_only = true; break;
-		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o.overlap_seconds = n; break;
-		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o.compression_level = (int)n; break;
-		case 'J': json = true; break;
-		case 'v': verbose = true; break;
+		case 'd': o->dest_path = optarg; break;
+		case 'D': o->dsn = optarg; break;
+		case 'r': o->repository = optarg; break;
+		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o->jobs = (int)n; break;
+		case 'I': rc = cli_parse_int("--io-threads", optarg, 1, CLI_IO_THREADS_MAX, &n); o->io_threads = (int)n; break;
+		case 'F': o->full_scan = true; break;
+		case 'f': o->files_only = true; break;
+		case 'B': o->database_only = true; break;
+		case 'o': rc = cli_parse_int("--overlap", optarg, 0, CLI_OVERLAP_MAX, &n); o->overlap_seconds = n; break;
+		case 'L': rc = cli_parse_int("--level", optarg, 1, 19, &n); o->compression_level = (int)n; break;
+		case 'P': use_profile = true; profile_name = cli_optional_value(argc, argv); break;
+		case 'C': config_dir = optarg; break;
+		case 'c': req.config_file = optarg; break;
+		case 'A': o->adopt = true; break;
+		case 'G': rc = out_log_open(optarg); break;
+		case 'W': {
+			const char *wait = cli_optional_value(argc, argv);
+			o->lock_wait_seconds = -1;
+			if (wait != NULL) {
+				rc = cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n);
+				o->lock_wait_seconds = n;
+			}
+			break;
+		}
+		case 'J': req.json = true; break;
+		case 'v': req.verbose = true; break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
@@ -207,34 +405,31 @@ int cmd_backup(int argc, char **argv)
 		return rc;
 	if (optind < argc)
 		return st_error_set(ST_ERR_USAGE, "backup: unexpected argument '%s'", argv[optind]);
-	if ((rc = cli_require_dest(&o.dest_path, "backup")) != 0)
+	if (req.config_file == NULL && (rc = cli_require_dest(&o->dest_path, "backup")) != 0)
 		return rc;
-	if (o.dsn == NULL)
-		return cli_missing("backup", "--dsn");
-	if (o.repository == NULL && !o.database_only)
-		return cli_missing("backup", "--repository");
-	if (o.files_only && o.database_only)
-		return st_error_set(ST_ERR_USAGE, "backup: --files-only and --database-only exclude each other");
-	if (verbose)
-		st_log_set_level(ST_LOG_VERBOSE);
-	bool progress = !json && isatty(STDERR_FILENO);
-	if (progress)
-		o.progress = show_progress;
-	/* The notice is on stderr, so it does not disturb --json; cron (no terminal) stays quiet. */
-	if (verbose || isatty(STDERR_FILENO))
-		o.interrupted = show_interrupted;
-	backup_result r;
-	rc = backup_run(&o, &r);
-	if (progress)
-		out_progress_end();
-	if (rc != 0)
-		return rc;
-	if (json)
-		rc = print_json(&r);
-	else if (cli_human_output(verbose))
-		print_summary(&r);
-	/* Complete, but not everything was kept: exit code 11 (each file was named in a warning). */
-	if (rc == 0 && r.special_files_skipped > 0)
-		rc = CLI_COMPLETED_WITH_WARNINGS;
+	if (use_profile && (o->dsn != NULL || o->repository != NULL))
+		return st_error_set(ST_ERR_USAGE, "backup: --profile excludes --dsn and --repository");
+	if (config_dir != NULL && !use_profile)
+		return st_error_set(ST_ERR_USAGE, "backup: --config-dir needs --profile");
+	config_source from_file = {0};
+	if (req.config_file != NULL && !use_profile && o->dsn == NULL) {
+		if ((rc = read_config_source(req.config_file, &from_file)) != 0)
+			return rc;
+		use_profile = from_file.use_profile;
+		profile_name = from_file.profile;
+		config_dir = from_file.config_dir;
+		o->dsn = from_file.dsn;
+		if (o->repository == NULL)
+			o->repository = from_file.repository;
+	}
+	if (use_profile)
+		rc = backup_profile(&req, profile_name, config_dir);
+	else if (o->dsn == NULL)
+		rc = cli_missing("backup", "--dsn (or --profile)");
+	else if (o->repository == NULL && !o->database_only)
+		rc = cli_missing("backup", "--repository");
+	else
+		rc = backup_once(&req);
+	config_source_release(&from_file);
 	return rc;
 }

@@ -91,6 +91,16 @@ static st_json *database_json(const catalog_snapshot *s)
 	return facts;
 }
 
+/* The AiiDA profile a snapshot was taken from, without its full entry, or null. */
+static st_json *profile_json(const catalog_snapshot *s)
+{
+	st_json *profile = NULL;
+	if (s->profile != NULL && st_json_parse(&profile, s->profile, "profile record") != 0)
+		st_error_clear();
+	st_json_remove(profile, "entry");
+	return profile;
+}
+
 static int print_snapshots_json(const catalog_snapshot *list, size_t count)
 {
 	char when[OUT_TIME_MAX], schema[DB_INFO_SCHEMA_VERSION_MAX];
@@ -118,6 +128,7 @@ static int print_snapshots_json(const catalog_snapshot *list, size_t count)
 		db_info_schema_version(schema, sizeof schema, s->db_info);
 		st_json_set_string(item, "schema_version", s->has_database && schema[0] ? schema : NULL);
 		st_json_set(item, "database", database_json(s));
+		st_json_set(item, "profile", profile_json(s));
 		st_json_append(array, item);
 	}
 	st_json_set(doc, "snapshots", array);

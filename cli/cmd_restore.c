@@ -6,14 +6,17 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "engine/aiida_profile.h"
 #include "engine/restore_job.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
 	"usage: strata restore --dest DIR [--snapshot ID|latest] [--to-repository DIR] [--to-dsn DSN]\n"
-	"                      [--dump-dir DIR] [OPTIONS]\n"
+	"                      [--to-profile NAME [--config-dir DIR]] [--dump-dir DIR] [OPTIONS]\n"
+	"       strata restore --dest DIR [--snapshot ID|latest] --profile [NAME] [OPTIONS]\n"
 	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
@@ -28,12 +31,20 @@ static const char help[] =
 	"  --snapshot ID|latest   which snapshot (default: latest)\n"
 	"  --to-repository DIR    the new repository root; must be empty or absent\n"
 	"  --to-dsn DSN           the target database (connection string or URI)\n"
+	"  --to-profile NAME      after restoring database and files (--to-dsn and --to-repository),\n"
+	"                         add AiiDA profile NAME for them to config.json (found through\n"
+	"                         AIIDA_PATH, or in --config-dir), in the format of the profile that\n"
+	"                         was backed up (mode 0600); prints what is left to do\n"
+	"  --config-dir DIR       the AiiDA configuration folder for --to-profile and --profile\n"
+	"  --profile [NAME]       restore into the database and repository of an existing AiiDA\n"
+	"                         profile (alone: the default profile)\n"
 	"  --dump-dir DIR         also (or, without --to-dsn, only) write the plain pg_dump directory\n"
 	"                         that stock pg_restore reads\n"
 	"  --clean                replace the tables of a target database that already has some\n"
 	"  --keep-owners          keep the dump's owners and privileges (the roles must exist);\n"
 	"                         by default objects belong to the target connection's role\n"
-	"  --force                write into a non-empty --to-repository, replacing files\n"
+	"  --force                write into a non-empty --to-repository, replacing files; replace\n"
+	"                         an existing --to-profile\n"
 	"  --jobs N               parallelism (default: number of cores)\n"
 	"  --json                 print the result as one JSON document\n"
 	"  -v, --verbose          print the database steps' notes and a summary even when not on a\n"
@@ -44,6 +55,10 @@ typedef struct restore_request {
 	restore_job_options job;
 	bool json;
 	bool verbose;
+	bool use_profile;         /* --profile: into an existing profile's database and repository */
+	const char *profile;
+	aiida_profile *loaded;
+	char *profile_dsn;        /* secret: the profile's connection, password included */
 } restore_request;
 
 static int parse(restore_request *req, int argc, char **argv)
@@ -55,7 +70,8 @@ static int parse(restore_request *req, int argc, char **argv)
 		{"keep-owners", no_argument, NULL, 'k'},         {"force", no_argument, NULL, 'f'},
 		{"jobs", required_argument, NULL, 'j'},          {"json", no_argument, NULL, 'J'},
 		{"verbose", no_argument, NULL, 'v'},             {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"to-profile", required_argument, NULL, 'T'},    {"config-dir", required_argument, NULL, 'C'},
+		{"profile", optional_argument, NULL, 'P'},       {NULL, 0, NULL, 0},
 	};
 	restore_job_options *o = &req->job;
 	long long n = 0;
@@ -79,6 +95,9 @@ static int parse(restore_request *req, int argc, char **argv)
 		case 'j': rc = cli_parse_int("--jobs", optarg, 1, CLI_JOBS_MAX, &n); o->jobs = (int)n; break;
 		case 'J': req->json = true; break;
 		case 'v': req->verbose = true; st_log_set_level(ST_LOG_VERBOSE); break;
+		case 'T': o->to_profile = optarg; break;
+		case 'C': o->config_dir = optarg; break;
+		case 'P': req->use_profile = true; req->profile = cli_optional_value(argc, argv); break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
@@ -89,12 +108,23 @@ static int parse(restore_request *req, int argc, char **argv)
 		return st_error_set(ST_ERR_USAGE, "restore: unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_require_dest(&o->dest_path, "restore")) != 0)
 		return rc;
+	if (req->use_profile && (o->target_root != NULL || o->to_dsn != NULL || o->to_profile != NULL))
+		return st_error_set(ST_ERR_USAGE, "restore: --profile excludes --to-repository, --to-dsn and --to-profile");
+	if (req->use_profile) {
+		if ((rc = aiida_profile_load(&req->loaded, o->config_dir, req->profile)) != 0)
+			return rc;
+		req->profile_dsn = aiida_profile_dsn(req->loaded);
+		o->to_dsn = req->profile_dsn;
+		o->target_root = req->loaded->repository;
+	}
+	if (o->to_profile != NULL && (o->to_dsn == NULL || o->target_root == NULL))
+		return st_error_set(ST_ERR_USAGE, "restore: --to-profile needs --to-dsn and --to-repository");
 	if (o->target_root == NULL && o->to_dsn == NULL && o->dump_dir == NULL)
 		return cli_missing("restore", "--to-repository, --to-dsn or --dump-dir");
 	return 0;
 }
 
-static int print_json(const restore_job_result *r)
+static int print_json(const restore_request *req, const restore_job_result *r)
 {
 	st_json *doc = out_json_document();
 	st_json_set_int(doc, "snapshot", r->snapshot_id);
@@ -121,6 +151,12 @@ static int print_json(const restore_job_result *r)
 		out_json_seconds(db, "seconds", d->seconds);
 		st_json_set(doc, "database", db);
 	}
+	if (r->added_profile) {
+		st_json *profile = st_json_object();
+		st_json_set_string(profile, "name", req->job.to_profile);
+		st_json_set_string(profile, "config", r->profile_path);
+		st_json_set(doc, "profile", profile);
+	}
 	return out_json_emit(doc);
 }
 
@@ -137,20 +173,29 @@ static void print_summary(const restore_request *req, const restore_job_result *
 		printf("restored database of snapshot %lld: %lld tables, %lld rows, schema version %s, verified, in %.1f s\n",
 		       (long long)r->snapshot_id, (long long)db->tables, (long long)db->rows,
 		       db->schema_version[0] ? db->schema_version : "(none)", db->seconds);
+	if (r->added_profile)
+		printf("added AiiDA profile '%s' to '%s'\n", req->job.to_profile, r->profile_path);
+}
+
+static void release(restore_request *req)
+{
+	if (req->profile_dsn != NULL)
+		memset(req->profile_dsn, 0, strlen(req->profile_dsn));
+	free(req->profile_dsn);
+	aiida_profile_free(req->loaded);
 }
 
 int cmd_restore(int argc, char **argv)
 {
 	restore_request req = {0};
-	int rc = parse(&req, argc, argv);
-	if (rc != 0)
-		return rc;
 	restore_job_result r;
-	if ((rc = restore_job_run(&req.job, &r)) != 0)
-		return rc;
-	if (req.json)
-		return print_json(&r);
-	if (cli_human_output(req.verbose))
+	int rc = parse(&req, argc, argv);
+	if (rc == 0)
+		rc = restore_job_run(&req.job, &r);
+	if (rc == 0 && req.json)
+		rc = print_json(&req, &r);
+	else if (rc == 0 && cli_human_output(req.verbose))
 		print_summary(&req, &r);
-	return 0;
+	release(&req);
+	return rc;
 }

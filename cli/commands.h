@@ -31,6 +31,10 @@ int cmd_backup(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_configure(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 /* Common option parsing. cli_getopt wraps getopt_long: on an unknown option or a missing
  * argument it records a usage error naming it and returns '?'. */
@@ -47,6 +51,10 @@ int cli_missing(const char *command, const char *option);
 
 /* Prints a command's help to stdout; returns CLI_HELP_SHOWN. */
 int cli_help(const char *text);
+
+/* An optional option value: "--opt=VALUE", "--opt VALUE" (when the next argument is not an
+ * option), or "--opt" alone (NULL). Call from the option's case; may advance optind. */
+const char *cli_optional_value(int argc, char **argv);
 
 /* Whether human output goes to stdout: a terminal, or --verbose. */
 bool cli_human_output(bool verbose);

@@ -34,8 +34,12 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  init       create a destination\n"
+	"  configure  set up the nightly backup of an AiiDA profile (backup_info.json, cron script)\n"
 	"  backup     back up a repository (incremental, deduplicated, crash-safe)\n"
 	"  snapshots  list the snapshots of a destination\n"
+	"  ls         list the nodes of a snapshot, or a node's files\n"
+	"  diff       nodes and files added, removed and changed between two snapshots\n"
+	"  stats      stored against original bytes, deduplication, compression, growth\n"
 	"  restore    restore a snapshot into a new directory\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"\n"
@@ -62,8 +66,12 @@ typedef struct command {
 
 static const command commands[] = {
 	{"init", cmd_init},
+	{"configure", cmd_configure},
 	{"backup", cmd_backup},
 	{"snapshots", cmd_snapshots},
+	{"ls", cmd_ls},
+	{"diff", cmd_diff},
+	{"stats", cmd_stats},
 	{"restore", cmd_restore},
 	{"check", cmd_check},
 };
@@ -89,6 +97,8 @@ static void log_to_stderr(void *ctx, st_log_kind kind, const char *message)
 	if (kind == ST_LOG_KIND_NOTE && !stderr_is_terminal && st_log_get_level() < ST_LOG_VERBOSE)
 		return;
 	fprintf(stderr, "strata: %s%s\n", log_prefixes[kind], message);
+	if (kind != ST_LOG_KIND_DEBUG)
+		out_log("%s%s", log_prefixes[kind], message);
 }
 
 int main(int argc, char **argv)
@@ -132,10 +142,15 @@ int main(int argc, char **argv)
 			/* Whatever failed last, the run stopped because it was asked to. */
 			st_interrupt_check();
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
+			out_log("error: %s (exit %d)", st_error_message(), 128 + st_interrupt_signal());
+			out_log_close();
 			return 128 + st_interrupt_signal();
 		}
-		if (rc != 0)
+		if (rc != 0) {
 			fprintf(stderr, "strata: error: %s\n", st_error_message());
+			out_log("error: %s (exit %d)", st_error_message(), st_error_exit_code(rc));
+		}
+		out_log_close();
 		return st_error_exit_code(rc);
 	}
 	fprintf(stderr, "strata: error: unknown command '%s' (see 'strata --help')\n", argv[1]);

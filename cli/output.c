@@ -3,9 +3,14 @@
  */
 #include "cli/output.h"
 
+#include "common/error.h"
+
+#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef STRATA_VERSION
 #error "STRATA_VERSION must be defined by the build (cli/CMakeLists.txt)"
@@ -91,4 +96,40 @@ void out_progress_end(void)
 {
 	fputs("\r\033[K", stderr);
 	fflush(stderr);
+}
+
+static FILE *log_file;
+
+int out_log_open(const char *path)
+{
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = fopen(path, "ae");
+	if (log_file == NULL)
+		return st_error_set_errno(ST_ERR_USAGE, errno, "unable to open log file '%s'", path);
+	setvbuf(log_file, NULL, _IOLBF, 0);
+	return 0;
+}
+
+void out_log(const char *fmt, ...)
+{
+	if (log_file == NULL)
+		return;
+	char when[OUT_TIME_MAX];
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	fprintf(log_file, "%s strata[%d]: ", out_time_iso(when, sizeof when, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec),
+		(int)getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(log_file, fmt, ap);
+	va_end(ap);
+	fputc('\n', log_file);
+}
+
+void out_log_close(void)
+{
+	if (log_file != NULL)
+		fclose(log_file);
+	log_file = NULL;
 }

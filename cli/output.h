@@ -53,4 +53,12 @@ const char *out_time_iso(char *buf, size_t cap, int64_t time_us);
 void out_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void out_progress_end(void);
 
+/* --log-file: appends "<ISO time> strata[pid]: <line>" lines to path from now on (the log's
+ * warnings and notes, the command's summary, its error). ST_ERR_USAGE when it cannot be
+ * opened. */
+int out_log_open(const char *path);
+/* One line into the log file, if one is open. */
+void out_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void out_log_close(void);
+
 #endif

@@ -156,6 +156,11 @@ cleanup:
 
 int st_write_file_atomic(const char *path, const void *data, size_t len)
 {
+	return st_write_file_atomic_mode(path, data, len, 0644);
+}
+
+int st_write_file_atomic_mode(const char *path, const void *data, size_t len, mode_t mode)
+{
 	int rc = 0;
 	char *tmp = st_sprintf("%s.tmp.%d", path, (int)getpid());
 	char *dir = st_strdup(path);
@@ -166,7 +171,7 @@ int st_write_file_atomic(const char *path, const void *data, size_t len)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0) {
 		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to create '%s'", tmp);
 		goto cleanup;

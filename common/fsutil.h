@@ -39,6 +39,8 @@ int st_read_small_file(char **out, size_t *out_len, const char *path, size_t max
 
 /* Writes data to path atomically: temp file, fsync, rename, fsync of the directory. */
 int st_write_file_atomic(const char *path, const void *data, size_t len);
+/* The same, with the new file's mode (e.g. 0600 for a file that holds passwords). */
+int st_write_file_atomic_mode(const char *path, const void *data, size_t len, mode_t mode);
 
 /* out = true when path is a directory holding nothing (false for a missing path: out_exists
  * tells). */

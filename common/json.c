@@ -216,3 +216,59 @@ int st_json_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const
 	}
 	return 0;
 }
+
+st_json *st_json_get_object(st_json *obj, const char *key)
+{
+	if (obj == NULL || !json_is_object(in(obj)))
+		return NULL;
+	json_t *child = json_object_get(in(obj), key);
+	return child != NULL && json_is_object(child) ? (st_json *)child : NULL;
+}
+
+void st_json_remove(st_json *obj, const char *key)
+{
+	if (obj != NULL && json_is_object(in(obj)))
+		json_object_del(in(obj), key);
+}
+
+bool st_json_is_object(const st_json *value)
+{
+	return value != NULL && json_is_object(in_const(value));
+}
+
+bool st_json_is_null(const st_json *value)
+{
+	return value != NULL && json_is_null(in_const(value));
+}
+
+st_json *st_json_copy(const st_json *value)
+{
+	init_alloc();
+	return out(json_deep_copy(in_const(value)));
+}
+
+char *st_json_dump_indented(const st_json *value)
+{
+	char *text = json_dumps(in_const(value), JSON_ENCODE_ANY | JSON_INDENT(4) | JSON_REAL_PRECISION(JSON_REAL_DIGITS));
+	if (text == NULL)
+		out(NULL);
+	char *with_newline = st_sprintf("%s\n", text);
+	free(text);
+	return with_newline;
+}
+
+st_json *st_json_string(const char *value)
+{
+	init_alloc();
+	return out(new_string(value));
+}
+
+size_t st_json_array_size(const st_json *value)
+{
+	return value != NULL && json_is_array(in_const(value)) ? json_array_size(in_const(value)) : 0;
+}
+
+const st_json *st_json_array_get(const st_json *value, size_t i)
+{
+	return value != NULL ? (const st_json *)json_array_get(in_const(value), i) : NULL;
+}

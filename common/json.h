@@ -36,6 +36,13 @@ void st_json_set_bool(st_json *obj, const char *key, bool value);
 /* NULL sets JSON null. */
 void st_json_set_string(st_json *obj, const char *key, const char *value);
 
+/* A new string value (caller frees, or gives it to st_json_set/st_json_append). */
+st_json *st_json_string(const char *value);
+
+/* Number of elements of an array (0 when value is not one), and element i, borrowed. */
+size_t st_json_array_size(const st_json *value);
+const st_json *st_json_array_get(const st_json *value, size_t i);
+
 /* Appends child to array, taking ownership of it. */
 void st_json_append(st_json *array, st_json *child);
 /* Appends a string (NULL appends JSON null). */
@@ -60,6 +67,23 @@ const char *st_json_string_value(const st_json *value);
 /* The value of an integer into *out; false (and *out untouched) when value is NULL or not an
  * integer. */
 bool st_json_int_value(const st_json *value, int64_t *out);
+
+/* obj[key] as a mutable borrowed object, NULL when obj is not an object or obj[key] is not one. */
+st_json *st_json_get_object(st_json *obj, const char *key);
+
+/* Removes obj[key] when present. */
+void st_json_remove(st_json *obj, const char *key);
+
+/* Whether value is an object; whether it is JSON null (false for NULL). */
+bool st_json_is_object(const st_json *value);
+bool st_json_is_null(const st_json *value);
+
+/* A deep copy of value (caller frees). */
+st_json *st_json_copy(const st_json *value);
+
+/* The document indented by 4 spaces, with a final newline, for files people read and edit
+ * (AiiDA writes config.json that way; caller frees). */
+char *st_json_dump_indented(const st_json *value);
 
 /* Calls fn for each member of obj in order, stopping at (and returning) the first non-zero
  * result; 0 when obj is not an object. */

@@ -4,6 +4,7 @@
 #include "engine/backup.h"
 
 #include "engine/backup_pipeline.h"
+#include "engine/db_restore.h"
 
 #include "catalog/dest.h"
 #include "common/error.h"
@@ -69,19 +70,56 @@ static int64_t wall_clock_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-/* The destination belongs to one source database; a backup of another one is refused. */
+/* Whether the database carries the mark of a restore from this destination (db_restore.h). */
+static int restored_from_here(backup_job *job, bool *out)
+{
+	char *id = NULL, *comment = NULL;
+	*out = false;
+	int rc = catalog_meta_get(dest_catalog(job->destination), "destination_id", &id);
+	if (rc == 0)
+		rc = pg_session_query_text(scan_db_session(job->db),
+					   "SELECT shobj_description(oid, 'pg_database') FROM pg_database"
+					   " WHERE datname = current_database()",
+					   &comment);
+	if (rc == 0 && id != NULL && comment != NULL) {
+		char *prefix = st_sprintf(DB_RESTORE_MARK_PREFIX "%s snapshot ", id);
+		*out = strncmp(comment, prefix, strlen(prefix)) == 0;
+		free(prefix);
+	}
+	free(comment);
+	free(id);
+	return rc;
+}
+
+/* The destination belongs to one source database; a backup of another one is refused, unless
+ * the database was restored from this destination (the history continues) or --adopt says it
+ * replaces the one before. */
 static int check_source_identity(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
 	char *identity = st_sprintf("%s/%s", info->system_id, info->database);
 	char *stored = NULL;
+	bool restored = false;
 	catalog *cat = dest_catalog(job->destination);
 	int rc = catalog_meta_get(cat, "source_identity", &stored);
-	if (rc == 0 && stored == NULL)
+	if (rc == 0 && stored == NULL) {
 		rc = catalog_meta_set(cat, "source_identity", identity);
-	else if (rc == 0 && strcmp(stored, identity) != 0)
-		rc = st_error_set(ST_ERR_DEST, "destination '%s' holds backups of another database ('%s'), not of '%s'",
-				  job->options->dest_path, stored, identity);
+	} else if (rc == 0 && strcmp(stored, identity) != 0) {
+		if (!job->options->adopt && (rc = restored_from_here(job, &restored)) != 0)
+			goto cleanup;
+		if (job->options->adopt || restored) {
+			st_log_note("database '%s' %s: the destination's history continues with it (it held '%s')",
+				    info->database,
+				    restored ? "was restored from this destination" : "is adopted (--adopt)", stored);
+			rc = catalog_meta_set(cat, "source_identity", identity);
+		} else {
+			rc = st_error_set(ST_ERR_DEST,
+					  "destination '%s' holds backups of another database ('%s'), not of '%s' (if "
+					  "this database replaces that one, e.g. restored from a copy, back it up with --adopt)",
+					  job->options->dest_path, stored, identity);
+		}
+	}
+cleanup:
 	free(stored);
 	free(identity);
 	return rc;
@@ -271,6 +309,8 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 	int64_t watermark = job->has_previous ? job->previous.watermark : 0;
 	int64_t ctime_from = job->has_previous ? job->previous.db_time_us - job->options->overlap_seconds * 1000000
 					       : INT64_MAX;
+	if (job->options->ctime_from_us != 0 && job->options->ctime_from_us < ctime_from)
+		ctime_from = job->options->ctime_from_us;
 	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->missing_ids, job->missing_count);
 	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
 		for (size_t i = 0; i < got && rc == 0; i++) {
@@ -351,8 +391,9 @@ static void describe_source(backup_job *job)
 {
 	const scan_db_info *info = scan_db_get_info(job->db);
 	const char *files = job->source != NULL ? source_path(job->source) : "";
-	snprintf(job->snapshot.source, sizeof job->snapshot.source, "database '%s' (PostgreSQL %s%s%s)%s%s%s",
-		 info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
+	const char *profile = job->options->profile_name;
+	snprintf(job->snapshot.source, sizeof job->snapshot.source, "%s%s%sdatabase '%s' (PostgreSQL %s%s%s)%s%s%s",
+		 profile ? "profile '" : "", profile ? profile : "", profile ? "': " : "", info->database, info->server_version, info->system_id[0] ? ", system " : "", info->system_id,
 		 files[0] ? ", repository '" : "", files, files[0] ? "'" : "");
 }
 
@@ -439,7 +480,7 @@ static int prepare(backup_job *job)
 	/* The root's shape is checked before the destination is locked or the database contacted. */
 	int rc = job->options->database_only ? 0 : source_open(&job->source, job->options->repository);
 	if (rc == 0)
-		rc = dest_open(&job->destination, job->options->dest_path, DEST_WRITE);
+		rc = dest_open_wait(&job->destination, job->options->dest_path, DEST_WRITE, job->options->lock_wait_seconds);
 	if (rc == 0)
 		rc = discard_interrupted(job);
 	if (rc == 0)
@@ -511,6 +552,7 @@ int backup_run(const backup_options *options, backup_result *out)
 		job.snapshot.watermark = info->max_node_id > job.previous.watermark ? info->max_node_id
 										    : job.previous.watermark;
 		job.snapshot.has_files = !options->database_only;
+		job.snapshot.profile = options->profile_json ? st_strdup(options->profile_json) : NULL;
 		describe_source(&job);
 	}
 	/* pg_dump is found and checked before a pending snapshot exists. */

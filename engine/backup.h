@@ -76,12 +76,18 @@ typedef struct backup_options {
 	const char *dest_path;
 	const char *dsn;
 	const char *repository;   /* the source root: holds repository/node/ (1.x) or container/ (2.x) */
+	const char *profile_name; /* the AiiDA profile backed up, or NULL (--dsn/--repository) */
+	const char *profile_json; /* its non-secret record (aiida_profile_describe), kept in the snapshot */
 	int jobs;                 /* compressing threads (0: number of cores); I/O threads derive from it */
 	int io_threads;           /* 0: BACKUP_IO_THREADS_PER_JOB per job, at most BACKUP_IO_THREADS_MAX */
 	bool full_scan;
+	bool adopt;               /* accept a database other than the destination's as its source */
 	bool files_only;          /* no database dump */
 	bool database_only;       /* no file scan */
 	int64_t overlap_seconds;
+	int64_t ctime_from_us;    /* also select nodes created since then (0: no such bound);
+				   * backup --config's rounds start here */
+	int64_t lock_wait_seconds; /* 0: fail at once when another run holds the lock; <0: no limit */
 	int compression_level;    /* 0: BACKUP_COMPRESSION_LEVEL_DEFAULT */
 	/* Called every BACKUP_PROGRESS_INTERVAL_MS and at once when the phase changes, from the
 	 * files' pipeline to the commit, from any thread but never twice at once; the last call

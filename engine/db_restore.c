@@ -349,6 +349,35 @@ static int verify(db_restore_job *job, db_restore_result *out)
 	return rc;
 }
 
+/* Marks the restored database as this destination's (a comment on the database: pg_dump does
+ * not copy it, so only this database carries it), so that backing it up into the same
+ * destination continues the history. Only the owner may comment: elsewhere it is a warning. */
+static void mark_restored(db_restore_job *job, db_restore_result *out)
+{
+	char *id = NULL;
+	if (catalog_meta_get(dest_catalog(job->d), "destination_id", &id) != 0 || id == NULL) {
+		st_error_clear();
+		free(id);
+		return;
+	}
+	char *text = st_sprintf(DB_RESTORE_MARK_PREFIX "%s snapshot %lld", id, (long long)job->snap.id);
+	char *name = pg_quote_identifier(job->target, job->target_db);
+	char *literal = pg_quote_literal(job->target, text);
+	char *sql = st_sprintf("COMMENT ON DATABASE %s IS %s", name, literal);
+	if (pg_session_exec(job->target, sql) == 0) {
+		out->marked = true;
+	} else {
+		st_log_warn("unable to mark database '%s' as restored by strata (%s): its first backup into this "
+			    "destination needs --adopt", job->target_db, st_error_message());
+		st_error_clear();
+	}
+	free(sql);
+	free(literal);
+	free(name);
+	free(text);
+	free(id);
+}
+
 static int open_snapshot(db_restore_job *job, db_restore_result *out)
 {
 	int rc = dest_open(&job->d, job->options->dest_path, DEST_READ);
@@ -411,6 +440,8 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 		rc = run_pg_restore(&job);
 	if (rc == 0 && options->to_dsn != NULL)
 		rc = verify(&job, out);
+	if (rc == 0 && options->to_dsn != NULL)
+		mark_restored(&job, out);
 	out->seconds = st_now_seconds() - started;
 	if (rc != 0 && out->created_database)
 		drop_created_database(&job);

@@ -37,8 +37,13 @@ typedef struct db_restore_result {
 	int64_t rows;
 	bool created_database;
 	bool verified;
+	bool marked;             /* the database's comment names the destination and snapshot */
 	double seconds;
 } db_restore_result;
+
+/* The comment a restore puts on the database it restored, which a later backup into the same
+ * destination recognises (backup.h): DB_RESTORE_MARK_PREFIX "<destination id> snapshot <id>". */
+#define DB_RESTORE_MARK_PREFIX "strata: restored from destination "
 
 int db_restore_run(const db_restore_options *options, db_restore_result *out);
 

@@ -256,6 +256,8 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 		out->has_files = snap.has_files;
 		out->has_database = snap.has_database;
 		db_info_schema_version(out->schema_version, sizeof out->schema_version, snap.db_info);
+		out->profile = snap.profile;
+		snap.profile = NULL;
 	}
 	catalog_snapshot_release(&snap);
 	dest_close(d);

@@ -52,6 +52,7 @@ typedef struct restore_snapshot_info {
 	bool has_files;
 	bool has_database;
 	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];
+	char *profile;            /* the AiiDA profile record (JSON) or NULL; the caller frees it */
 } restore_snapshot_info;
 
 int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snapshot_info *out);

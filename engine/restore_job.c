@@ -3,9 +3,18 @@
  */
 #include "engine/restore_job.h"
 
-#include "common/error.h"
+#include "engine/aiida_profile.h"
 
+#include "common/error.h"
+#include "common/log.h"
+#include "common/mem.h"
+#include "scanner/pg_session.h"
+
+#include <errno.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The files side, run in its own thread when the database is restored too. */
@@ -36,6 +45,70 @@ static int check_sides(const restore_snapshot_info *info, bool want_files, bool 
 	return 0;
 }
 
+/* Before anything is restored: --to-profile needs both sides, and a free name. */
+static int check_profile_target(const restore_job_options *o)
+{
+	if (o->to_profile == NULL)
+		return 0;
+	if (o->to_dsn == NULL || o->target_root == NULL)
+		return st_error_set(ST_ERR_USAGE, "--to-profile needs --to-dsn and --to-repository");
+	if (o->to_profile[0] == '\0')
+		return st_error_set(ST_ERR_USAGE, "--to-profile needs a name");
+	bool exists = false;
+	char *path = NULL;
+	int rc = aiida_profile_exists(o->config_dir, o->to_profile, &exists, &path);
+	if (rc == 0 && exists && !o->force)
+		rc = st_error_set(ST_ERR_TARGET, "profile '%s' already exists in '%s' (--force replaces it)", o->to_profile,
+				  path);
+	free(path);
+	return rc;
+}
+
+/* The new profile entry, in the format of the profile the snapshot was taken from. */
+static int add_profile(const restore_job_options *o, const restore_snapshot_info *info, restore_job_result *out)
+{
+	st_json *like = NULL;
+	if (info->profile != NULL && st_json_parse(&like, info->profile, "profile record") != 0)
+		st_error_clear();
+	pg_dsn_parts parts;
+	char repository[PATH_MAX];
+	char *path = NULL;
+	int rc = pg_dsn_parts_get(o->to_dsn, &parts);
+	if (rc == 0 && realpath(o->target_root, repository) == NULL)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to resolve '%s'", o->target_root);
+	aiida_profile_entry entry = {.name = o->to_profile, .like = like, .host = parts.host, .port = parts.port,
+				     .user = parts.user, .password = parts.password, .database = parts.dbname,
+				     .repository = repository};
+	if (rc == 0)
+		rc = aiida_profile_add(o->config_dir, &entry, o->force, &path);
+	if (rc == 0) {
+		const char *format = st_json_string_value(st_json_get(like, "format"));
+		const char *was = st_json_string_value(st_json_get(like, "name"));
+		out->added_profile = true;
+		snprintf(out->profile_path, sizeof out->profile_path, "%s", path);
+		st_log_note("added profile '%s' to '%s': database '%s' as user '%s' on '%s', repository '%s'",
+			    o->to_profile, path, parts.dbname ? parts.dbname : "", parts.user ? parts.user : "",
+			    parts.host ? parts.host : "localhost", repository);
+		if (like == NULL)
+			st_log_note("snapshot %lld records no AiiDA profile (taken with --dsn): '%s' is a minimal AiiDA 2.x "
+				    "entry; add its broker settings (verdi profile setup) before running processes",
+				    (long long)info->id, o->to_profile);
+		else
+			st_log_note("profile '%s' is in the format of profile '%s' (AiiDA %s) and keeps its other settings "
+				    "(broker, options): check them before running processes",
+				    o->to_profile, was ? was : "?", format ? format : "?");
+		if (parts.password == NULL)
+			st_log_note("no password was given in --to-dsn: if the server asks for one, set it in profile "
+				    "'%s' of '%s' (%s)",
+				    o->to_profile, path,
+				    format && strcmp(format, "1.x") == 0 ? "AIIDADB_PASS" : "database_password");
+	}
+	free(path);
+	pg_dsn_parts_release(&parts);
+	st_json_free(like);
+	return rc;
+}
+
 int restore_job_run(const restore_job_options *o, restore_job_result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -44,11 +117,17 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 	if (!want_files && !want_db)
 		return st_error_set(ST_ERR_USAGE, "nothing to restore: no target repository, database or dump directory");
 	restore_snapshot_info info;
-	int rc = restore_resolve_snapshot(o->dest_path, o->snapshot_id, &info);
+	int rc = check_profile_target(o);
+	if (rc == 0)
+		rc = restore_resolve_snapshot(o->dest_path, o->snapshot_id, &info);
+	else
+		return rc;
 	if (rc == 0)
 		rc = check_sides(&info, want_files, want_db);
-	if (rc != 0)
+	if (rc != 0) {
+		free(info.profile);
 		return rc;
+	}
 	out->snapshot_id = info.id;
 
 	files_side files = {
@@ -60,8 +139,10 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 	bool threaded = false;
 	if (want_files && want_db) {
 		int err = pthread_create(&thread, NULL, run_files, &files);
-		if (err != 0)
+		if (err != 0) {
+			free(info.profile);
 			return st_error_set_errno(ST_ERR_GENERIC, err, "unable to start the files restore");
+		}
 		threaded = true;
 	} else if (want_files) {
 		run_files(&files);
@@ -78,10 +159,15 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 	if (threaded)
 		pthread_join(thread, NULL);
 	if (db_rc != 0)
-		return st_error_restore(&db_error);
-	if (files.rc != 0)
-		return st_error_restore(&files.error);
-	out->restored_files = want_files;
-	out->restored_database = want_db;
-	return 0;
+		rc = st_error_restore(&db_error);
+	else if (files.rc != 0)
+		rc = st_error_restore(&files.error);
+	if (rc == 0) {
+		out->restored_files = want_files;
+		out->restored_database = want_db;
+	}
+	if (rc == 0 && o->to_profile != NULL)
+		rc = add_profile(o, &info, out);
+	free(info.profile);
+	return rc;
 }

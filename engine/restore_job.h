@@ -28,6 +28,11 @@ typedef struct restore_job_options {
 	const char *dump_dir;
 	bool clean;
 	bool keep_owners;
+	/* A working AiiDA profile entry for the restored database and files, added to config.json
+	 * (aiida_profile.h) once both are restored; needs to_dsn and target_root. An existing
+	 * profile of that name is refused before anything is restored, unless force. */
+	const char *to_profile;
+	const char *config_dir;   /* NULL: through AIIDA_PATH */
 } restore_job_options;
 
 typedef struct restore_job_result {
@@ -36,6 +41,8 @@ typedef struct restore_job_result {
 	bool restored_database;
 	restore_result files;     /* when restored_files */
 	db_restore_result database; /* when restored_database */
+	bool added_profile;
+	char profile_path[4096];  /* the config.json written, when added_profile */
 } restore_job_result;
 
 /* ST_ERR_USAGE when options ask for neither side. */

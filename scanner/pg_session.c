@@ -335,3 +335,48 @@ int pg_dsn_dbname(const char *dsn, char **out)
 	*out = name;
 	return 0;
 }
+
+static char *conninfo_value(const PQconninfoOption *options, const char *keyword)
+{
+	for (const PQconninfoOption *o = options; o != NULL && o->keyword != NULL; o++)
+		if (strcmp(o->keyword, keyword) == 0 && o->val != NULL && o->val[0] != '\0')
+			return st_strdup(o->val);
+	return NULL;
+}
+
+int pg_dsn_parts_get(const char *dsn, pg_dsn_parts *out)
+{
+	memset(out, 0, sizeof *out);
+	char *rebuilt = NULL;
+	/* The rebuilt form also reads a bare database name, as libpq does. */
+	int rc = rebuild(dsn, false, NULL, &rebuilt, NULL, NULL);
+	if (rc != 0)
+		return rc;
+	PQconninfoOption *given = PQconninfoParse(rebuilt, NULL);
+	PQconninfoOption *defaults = PQconndefaults();
+	char **fields[] = {&out->host, &out->port, &out->user, &out->password, &out->dbname};
+	static const char *const keys[] = {"host", "port", "user", "password", "dbname"};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		*fields[i] = conninfo_value(given, keys[i]);
+		if (*fields[i] == NULL && strcmp(keys[i], "password") != 0)
+			*fields[i] = conninfo_value(defaults, keys[i]);
+	}
+	if (out->dbname == NULL && out->user != NULL)
+		out->dbname = st_strdup(out->user);
+	PQconninfoFree(given);
+	PQconninfoFree(defaults);
+	free(rebuilt);
+	return 0;
+}
+
+void pg_dsn_parts_release(pg_dsn_parts *parts)
+{
+	if (parts->password != NULL)
+		memset(parts->password, 0, strlen(parts->password));
+	free(parts->host);
+	free(parts->port);
+	free(parts->user);
+	free(parts->password);
+	free(parts->dbname);
+	memset(parts, 0, sizeof *parts);
+}

@@ -65,6 +65,19 @@ int pg_dsn_split(const char *dsn, char **out_dsn, char **out_password, char **ou
  * bare database name (as libpq reads one). Anything else is ST_ERR_USAGE. */
 int pg_dsn_check(const char *dsn);
 
+/* The connection settings of a DSN, libpq's defaults (environment) filled in where it has
+ * none; each NULL when unknown. Release with pg_dsn_parts_release (which wipes the password). */
+typedef struct pg_dsn_parts {
+	char *host;
+	char *port;
+	char *user;
+	char *password;
+	char *dbname;
+} pg_dsn_parts;
+
+int pg_dsn_parts_get(const char *dsn, pg_dsn_parts *out);
+void pg_dsn_parts_release(pg_dsn_parts *parts);
+
 /* dsn with its database replaced by dbname (caller frees). */
 int pg_dsn_with_dbname(const char *dsn, const char *dbname, char **out);
 

@@ -15,6 +15,9 @@
 #                                     LAST_STDOUT and LAST_STDERR (captured, not shown)
 #   new_db PREFIX                     create a database on the primary cluster, echo its DSN
 #   new_db2 PREFIX                    the same on the second (restore target) cluster
+#   new_role_db PREFIX                a database on the primary cluster owned by the password-only
+#                                     role strata_pw (TCP, STRATA_TEST_PG_TCP_PORT); echo its name.
+#                                     role_dsn DBNAME echoes its TCP DSN with the password
 #   new_tmp                           echo a new empty directory
 #   on_exit CMD...                    run CMD at exit (before databases and directories go)
 #   tree_listing [OPT] DIR            one line per entry: path, type, mode, mtime, size, hash
@@ -192,6 +195,24 @@ new_db() {
 new_db2() {
   (($# == 1)) || fail "new_db2 needs NAME_PREFIX"
   _lib_new_db STRATA_TEST_DSN2 "$1"
+}
+
+ROLE=strata_pw
+ROLE_PASSWORD=s3cret-pw
+
+new_role_db() {
+  (($# == 1)) || fail "new_role_db needs NAME_PREFIX"
+  local dsn name
+  dsn=$(_lib_new_db STRATA_TEST_DSN "$1")
+  name=$(_lib_dsn_field "$dsn" dbname)
+  psql -X -q -v ON_ERROR_STOP=1 -d "$dsn" -c "ALTER DATABASE $name OWNER TO $ROLE" >&2
+  printf '%s\n' "$name"
+}
+
+role_dsn() {
+  (($# == 1)) || fail "role_dsn needs DBNAME"
+  printf 'host=127.0.0.1 port=%s user=%s password=%s dbname=%s\n' "${STRATA_TEST_PG_TCP_PORT:?}" "$ROLE" \
+    "$ROLE_PASSWORD" "$1"
 }
 
 # One line per entry below DIR (DIR itself excluded), sorted by path:

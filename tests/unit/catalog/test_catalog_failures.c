@@ -50,7 +50,8 @@ static void test_migrates_format_1(void **state)
 	assert_int_equal(catalog_meta_set(cat, "source_id", "abc"), 0);
 	catalog_close(cat);
 	catalog_test_raw_exec(path, "DROP TABLE objects_staging; DROP TABLE dump_files;"
-		       " ALTER TABLE snapshots DROP COLUMN db_info; PRAGMA user_version = 1");
+		       " ALTER TABLE snapshots DROP COLUMN db_info; ALTER TABLE snapshots DROP COLUMN profile;"
+		       " PRAGMA user_version = 1");
 
 	assert_int_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
 	char *value = NULL;

@@ -47,6 +47,8 @@ static void test_check_path_rejects(void **state)
 int run_db_info_tests(void); /* test_db_info.c */
 int run_jobs_tests(void);    /* test_jobs.c */
 int run_writer_tests(void);  /* test_writer.c */
+int run_profile_tests(void); /* test_profile.c */
+int run_backup_info_tests(void); /* test_backup_info.c */
 
 int main(void)
 {
@@ -55,5 +57,6 @@ int main(void)
 		cmocka_unit_test(test_check_path_rejects),
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
-	return failed + run_db_info_tests() + run_jobs_tests() + run_writer_tests();
+	return failed + run_db_info_tests() + run_jobs_tests() + run_writer_tests() + run_profile_tests() +
+	       run_backup_info_tests();
 }
