@@ -146,6 +146,7 @@ static st_json *result_json(const backup_result *r)
 		{"new_objects", r->objects_new},
 		{"new_packs", r->packs_new},
 		{"skipped_special_files", r->special_files_skipped},
+		{"left_nodes", r->nodes_left},
 		{"kept_packs", r->kept_packs},
 		{"kept_objects", r->kept_objects},
 		{"kept_bytes", r->kept_bytes},
@@ -172,20 +173,23 @@ static st_json *result_json(const backup_result *r)
 	return doc;
 }
 
-/* The run in one line, for the log file. */
-static void log_summary(const backup_result *r)
+/* The run in one line: for the log file, and for -v off a terminal (cron mails it). */
+static void summary_line(char *out, size_t cap, const backup_result *r)
 {
 	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
-	out_log("backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in "
-		"all, in %.1f s",
-		(long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
-		out_size(read, sizeof read, r->bytes_read), out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes),
-		(long long)r->nodes_total, r->seconds);
+	snprintf(out, cap,
+		 "backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in all, "
+		 "in %.1f s",
+		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
+		 out_size(read, sizeof read, r->bytes_read),
+		 out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes), (long long)r->nodes_total, r->seconds);
 }
 
-static int print_json(const backup_result *r)
+static void log_summary(const backup_result *r)
 {
-	return out_json_emit(result_json(r));
+	char line[ST_LOG_LINE_MAX];
+	summary_line(line, sizeof line, r);
+	out_log("%s", line);
 }
 
 static void print_summary(const backup_result *r)
@@ -208,6 +212,26 @@ static void print_summary(const backup_result *r)
 	if (r->special_files_skipped > 0)
 		printf("skipped %lld special files (fifos, sockets, devices): not backed up\n",
 		       (long long)r->special_files_skipped);
+	if (r->nodes_left > 0)
+		printf("left %lld node(s) for the next backup: a file vanished or changed while being read\n",
+		       (long long)r->nodes_left);
+}
+
+/* On a terminal, the summary in full; off a terminal (with -v), its one line. */
+static void print_human(const backup_result *r)
+{
+	if (isatty(STDOUT_FILENO)) {
+		print_summary(r);
+		return;
+	}
+	char line[ST_LOG_LINE_MAX];
+	summary_line(line, sizeof line, r);
+	printf("%s\n", line);
+}
+
+static int print_json(const backup_result *r)
+{
+	return out_json_emit(result_json(r));
 }
 
 typedef struct backup_request {
@@ -217,10 +241,11 @@ typedef struct backup_request {
 	const char *config_file; /* backup --config: the rounds of a backup_info.json */
 } backup_request;
 
-/* Complete, but not everything was kept: exit code 11 (each file was named in a warning). */
+/* Complete, but not everything was kept: exit code 11 (each file or node was named in a
+ * warning). */
 static int completion_code(const backup_result *r)
 {
-	return r->special_files_skipped > 0 ? CLI_COMPLETED_WITH_WARNINGS : 0;
+	return r->special_files_skipped > 0 || r->nodes_left > 0 ? CLI_COMPLETED_WITH_WARNINGS : 0;
 }
 
 /* The rounds of backup_info.json (backup_info.h): one backup when any is due. */
@@ -247,7 +272,7 @@ static int backup_rounds(backup_request *req, bool progress)
 	}
 	if (cli_human_output(req->verbose)) {
 		if (r.ran)
-			print_summary(&r.backup);
+			print_human(&r.backup);
 		printf("%d round(s) of '%s' done; oldest_object_backedup is now %s\n", r.plan.rounds, req->config_file,
 		       r.oldest_after);
 	}
@@ -281,7 +306,7 @@ static int backup_once(backup_request *req)
 	if (req->json)
 		rc = print_json(&r);
 	else if (cli_human_output(req->verbose))
-		print_summary(&r);
+		print_human(&r);
 	return rc == 0 ? completion_code(&r) : rc;
 }
 

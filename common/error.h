@@ -28,7 +28,9 @@ typedef enum st_error_kind {
 	ST_ERR_TARGET = -9,   /* restore target not empty, or a path would escape it */
 	ST_ERR_NOSPACE = -10, /* out of disk space */
 	ST_ERR_INTERRUPTED = -11, /* stopped by a signal */
-	ST_ERR_KIND_END = -12     /* not a kind: one past the last, for tables indexed by -kind */
+	ST_ERR_CHANGED = -12,     /* a source file vanished or changed while being read (a backup
+				   * leaves its node for the next run; escaping, it is a source error) */
+	ST_ERR_KIND_END = -13     /* not a kind: one past the last, for tables indexed by -kind */
 } st_error_kind;
 
 #define ST_ERROR_MESSAGE_MAX 1024

@@ -428,6 +428,7 @@ static int complete_snapshot(backup_job *job)
 	r->stored_bytes = stored.stored_bytes;
 	r->packs_new = stored.packs_sealed;
 	r->special_files_skipped = atomic_load(&job->stats.special_skipped);
+	r->nodes_left = atomic_load(&job->stats.nodes_left);
 	r->has_files = snap->has_files;
 	r->has_database = snap->has_database;
 	snap->finished_us = wall_clock_us();

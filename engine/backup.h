@@ -117,6 +117,8 @@ typedef struct backup_result {
 	int64_t stored_bytes;
 	int64_t packs_new;
 	int64_t special_files_skipped; /* fifos, sockets, devices in the folders read: not stored */
+	int64_t nodes_left;            /* left out: a file vanished or changed while being read; the
+					* next run reads them again */
 	int discarded_snapshots; /* pending snapshots of killed runs */
 	int removed_packs;       /* their unsealed packs */
 	int64_t kept_packs;      /* their sealed packs, kept: this run does not store again */

@@ -47,6 +47,7 @@ typedef struct pipeline_stats {
 	atomic_llong bytes_read;
 	atomic_llong entries;     /* files, directories and links recorded */
 	atomic_llong special_skipped; /* fifos, sockets, devices left out of the trees read */
+	atomic_llong nodes_left;      /* nodes a file of which vanished or changed while being read */
 	atomic_llong bytes_done;  /* bytes read that are settled: appended to a pack, or held
 				   * already (a duplicate) */
 	atomic_bool readers_done; /* every node was read: compressing and writing are left */

@@ -10,6 +10,7 @@
 #include "engine/backup_pipeline_internal.h"
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 #include <stdlib.h>
@@ -148,6 +149,15 @@ static int process_node(backup_pipeline *p, const scan_node *node)
 		atomic_fetch_add(&p->stats->entries, (long long)msg->tree.count);
 		atomic_fetch_add(&p->stats->special_skipped, (long long)msg->tree.special_skipped);
 		rc = read_node_files(p, msg, node);
+	}
+	if (rc == ST_ERR_CHANGED) {
+		/* A live repository: the node is left out of this snapshot (not recorded, so the next
+		 * run's reconciliation reads it again); the backup completes with a warning. */
+		st_log_warn("node %s left for the next backup: %s", node->uuid, st_error_message());
+		st_error_clear();
+		atomic_fetch_add(&p->stats->nodes_left, 1);
+		node_message_free(msg);
+		return 0;
 	}
 	if (rc != 0) {
 		node_message_free(msg);

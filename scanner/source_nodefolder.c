@@ -25,6 +25,8 @@
 typedef struct nodefolder {
 	char *repository; /* holds node/ */
 	char *root;       /* as the user named it */
+	const char *vanish; /* STRATA_FAULT_VANISH (tests only): "<uuid>/<path>" of a file that
+			     * vanishes just before it is opened, as if deleted during the backup */
 } nodefolder;
 
 typedef struct nodefolder_entry {
@@ -38,6 +40,7 @@ void *source_nodefolder_new(const char *repository, const char *root)
 {
 	nodefolder *nf = st_calloc(1, sizeof *nf);
 	nf->repository = st_strdup(repository);
+	nf->vanish = getenv("STRATA_FAULT_VANISH");
 	nf->root = st_strdup(root);
 	return nf;
 }
@@ -96,7 +99,7 @@ static int entry_read(source_entry *base, void *buf, size_t len)
 	nodefolder_entry *e = (nodefolder_entry *)base;
 	int rc = st_pread_all(e->fd, buf, len, e->offset, e->path);
 	if (rc == ST_ERR_CORRUPT)
-		return st_error_set(ST_ERR_SOURCE, "file '%s' shrank while being read", e->path);
+		return st_error_set(ST_ERR_CHANGED, "file '%s' shrank while being read", e->path);
 	if (rc != 0) {
 		/* Keep the message (it names the file and the reason), as a source error. */
 		st_error saved;
@@ -141,10 +144,13 @@ static int nodefolder_open_entry(void *driver, const scan_node *node, const scan
 	e->base.ops = &nodefolder_entry_ops;
 	e->offset = 0;
 	snprintf(e->path, cap, "%s/%s", node_dir, entry->path);
+	if (nf->vanish != NULL && strncmp(nf->vanish, node->uuid, SCAN_UUID_LEN) == 0 &&
+	    nf->vanish[SCAN_UUID_LEN] == '/' && strcmp(nf->vanish + SCAN_UUID_LEN + 1, entry->path) == 0)
+		unlink(e->path);
 	e->fd = open_file(e->path);
 	if (e->fd < 0) {
 		if (errno == ENOENT)
-			rc = st_error_set(ST_ERR_SOURCE, "file '%s' vanished while being read", e->path);
+			rc = st_error_set(ST_ERR_CHANGED, "file '%s' vanished while being read", e->path);
 		else
 			rc = st_error_set_errno(ST_ERR_SOURCE, errno, "unable to open '%s'", e->path);
 		free(e);
@@ -155,7 +161,7 @@ static int nodefolder_open_entry(void *driver, const scan_node *node, const scan
 		rc = st_error_set_errno(ST_ERR_SOURCE, errno, "unable to stat '%s'", e->path);
 	else if ((uint64_t)st.st_size != entry->size ||
 		 (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != entry->mtime_ns)
-		rc = st_error_set(ST_ERR_SOURCE, "file '%s' changed while being read", e->path);
+		rc = st_error_set(ST_ERR_CHANGED, "file '%s' changed while being read", e->path);
 	if (rc != 0) {
 		entry_close(&e->base);
 		return rc;

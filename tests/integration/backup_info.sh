@@ -61,7 +61,7 @@ note "3: days_to_backup 2 from 2020-01-11; imported nodes with old ctimes are ca
 write_info "2020-01-11 00:00:00.250000+00:00" 2 null 3 0 "$DSN"
 assert_exit 0 "backup --config days_to_backup" -- "$STRATA" backup --config "$F" --json
 assert_eq 1 "$(json_get "$LAST_STDOUT" rounds)" "rounds of days_to_backup"
-assert_eq 6 "$(json_get "$LAST_STDOUT" backup.nodes_new)" "imported nodes caught by the watermark"
+assert_eq 6 "$(json_get "$LAST_STDOUT" backup.new_nodes)" "imported nodes caught by the watermark"
 assert_eq "2020-01-13 00:00:00.250000+00:00" "$(field oldest_object_backedup)" "oldest after days_to_backup"
 
 note "4: a failed backup does not advance oldest_object_backedup"

@@ -53,7 +53,7 @@ note "3: --wait without a limit: runs once the holder is gone"
 SECONDS=0
 assert_exit 0 "backup --wait" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC" --wait --json
 ((SECONDS >= 1)) || fail "backup --wait did not wait (${SECONDS}s)"
-assert_eq 7 "$(json_get "$LAST_STDOUT" nodes_new)" "nodes after waiting"
+assert_eq 7 "$(json_get "$LAST_STDOUT" new_nodes)" "nodes after waiting"
 release_flock
 
 note "4: a holder killed with -9 releases the lock by itself"

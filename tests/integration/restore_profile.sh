@@ -49,7 +49,7 @@ assert_one_error "--to-profile without --to-dsn"
 
 note "2: restore database, files and a new profile in one command"
 assert_exit 0 "restore --to-profile" -- "$STRATA" restore --dest "$D" --to-dsn "$TO_DSN" \
-  --to-repository "$NEWREPO" --to-profile moved --json
+  --to-repository "$NEWREPO" --to-profile moved --json -v
 assert_eq moved "$(json_get "$LAST_STDOUT" profile.name)" "profile in the JSON"
 assert_contains "$LAST_STDERR" "added profile 'moved'" "what restore says"
 assert_contains "$LAST_STDERR" "check them before running processes" "what is left to do"
@@ -73,14 +73,14 @@ assert cfg["default_profile"] == "orig", cfg
 PY
 
 note "3: the new profile backs up into the same destination: recognised, deduplicated"
-assert_exit 0 "backup --profile moved" -- "$STRATA" backup --dest "$D" --profile moved --json
+assert_exit 0 "backup --profile moved" -- "$STRATA" backup --dest "$D" --profile moved --json -v
 assert_contains "$LAST_STDERR" "was restored from this destination" "the restored database is recognised"
-assert_eq 0 "$(json_get "$LAST_STDOUT" nodes_new)" "nodes new after the restore"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_nodes)" "nodes new after the restore"
 assert_eq 80 "$(json_get "$LAST_STDOUT" nodes)" "nodes after the restore"
-assert_eq 0 "$(json_get "$LAST_STDOUT" objects_new)" "file objects new after the restore"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_objects)" "file objects new after the restore"
 "$GENREPO" --dsn "$TO_DSN" --root "$NEWREPO" --nodes 5 --mode add --quiet >/dev/null
 assert_exit 0 "backup --profile moved after new work" -- "$STRATA" backup --dest "$D" --profile moved --json
-assert_eq 5 "$(json_get "$LAST_STDOUT" nodes_new)" "new nodes of the restored profile"
+assert_eq 5 "$(json_get "$LAST_STDOUT" new_nodes)" "new nodes of the restored profile"
 assert_exit 0 "restore of the continued history" -- "$STRATA" restore --dest "$D" --to-repository "$WORK/again"
 assert_same_repo "$NEWREPO" "$WORK/again" "the continued history restores"
 

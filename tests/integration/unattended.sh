@@ -36,6 +36,7 @@ note "3: --verbose prints the summary off a terminal"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 3 --mode add --quiet >/dev/null
 assert_exit 0 "backup -v" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC" -v
 assert_contains "$LAST_STDOUT" "snapshot 2" "the summary of -v"
+assert_eq 1 "$(printf '%s\n' "$LAST_STDOUT" | grep -c .)" "-v off a terminal: a one-line summary"
 
 note "4: a progress bar in a pseudo-terminal"
 D2=$WORK/dest2
@@ -43,7 +44,7 @@ assert_exit 0 "init 2" -- "$STRATA" init --dest "$D2"
 script -qec "'$STRATA' backup --dest '$D2' --dsn '$DSN' --repository '$SRC' --jobs 1 --level 12" /dev/null \
   </dev/null >"$WORK/tty.out" 2>&1 || fail "the backup in a terminal failed: $(cat "$WORK/tty.out")"
 tty_out=$(tr '\r' '\n' <"$WORK/tty.out")
-grep -Eq 'backup: \[ *[0-9]+%\] [0-9]+/[0-9]+ nodes, [0-9]+ files, .* at .*/s, ETA [0-9]+m[0-9]{2}s' <<<"$tty_out" ||
+grep -Eq 'backup: \[ *[0-9]+%\] [a-z ]+: [0-9]+/[0-9]+ nodes, [0-9]+ files, .* stored at .*/s' <<<"$tty_out" ||
   fail "no progress bar in the terminal: $(head -c 2000 <<<"$tty_out")"
 assert_contains "$tty_out" "holds 1503 nodes" "the summary on a terminal"
 note "ok"
