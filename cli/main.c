@@ -53,7 +53,8 @@ static const char usage[] =
 	"exit codes: 0 success, 1 internal error, 2 usage error, 3 destination error,\n"
 	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
-	"  11 completed with warnings (backup skipped special files: fifos, sockets, devices),\n"
+	"  11 completed with warnings (backup skipped special files, or left a node whose file\n"
+	"     vanished or changed while being read, for the next run),\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 /* glibc's malloc arenas: few, whatever the number of threads. */
