@@ -21,6 +21,7 @@
 
 static const char help[] =
 	"usage: strata configure --profile [NAME] [--folder DIR] [--dest DIR] [OPTIONS]\n"
+	"       STRATA_DEST=DIR strata configure --profile [NAME] [--folder DIR] [OPTIONS]\n"
 	"\n"
 	"Sets up the nightly backup of an AiiDA profile, as 'verdi devel configure-backup' did:\n"
 	"writes FOLDER/backup_info.json (the six fields of AiiDA 1.x's backup script, and strata's\n"

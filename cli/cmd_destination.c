@@ -46,23 +46,31 @@ static int parse_simple(simple_args *out, int argc, char **argv, const char *com
 }
 
 static const char init_help[] =
-	"usage: strata init --dest DIR\n"
-	"       STRATA_DEST=DIR strata init\n"
+	"usage: strata init --dest DIR [--json]\n"
+	"       STRATA_DEST=DIR strata init [--json]\n"
 	"\n"
 	"Creates a destination in DIR (a new or empty directory): a catalog and a folder of packs.\n"
+	"With --json: {\"version\", \"dest\"}.\n"
 	"\n"
 	"  --dest DIR     the new destination (default: $STRATA_DEST)\n"
+	"  --json         print the result as one JSON document\n"
 	"  -h, --help     show this help\n";
 
 int cmd_init(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"dest", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
+		{"dest", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
 	};
 	simple_args args = {0};
 	int rc = parse_simple(&args, argc, argv, "init", options, init_help);
 	if (rc == 0)
 		rc = destination_init(args.dest);
+	if (rc == 0 && args.json) {
+		st_json *doc = out_json_document();
+		st_json_set_string(doc, "dest", args.dest);
+		return out_json_emit(doc);
+	}
 	if (rc == 0 && cli_human_output(false))
 		printf("initialised destination '%s'\n", args.dest);
 	return rc;

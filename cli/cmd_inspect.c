@@ -13,6 +13,7 @@
 
 static const char ls_help[] =
 	"usage: strata ls --dest DIR [--snapshot ID|latest] [NODE-UUID[/path]] [--json]\n"
+	"       STRATA_DEST=DIR strata ls [--snapshot ID|latest] [NODE-UUID[/path]] [--json]\n"
 	"\n"
 	"Without an argument, lists the nodes of a snapshot (uuid, files, bytes); with a node's\n"
 	"uuid, its files and folders; with UUID/path, what is at or below that path.\n"
@@ -24,6 +25,7 @@ static const char ls_help[] =
 
 static const char diff_help[] =
 	"usage: strata diff --dest DIR A B [--json]\n"
+	"       STRATA_DEST=DIR strata diff A B [--json]\n"
 	"\n"
 	"The nodes and files added, removed and changed from snapshot A to snapshot B (ids or\n"
 	"'latest'). A changed file has other content, mode or type.\n"
@@ -34,6 +36,7 @@ static const char diff_help[] =
 
 static const char stats_help[] =
 	"usage: strata stats --dest DIR [--json]\n"
+	"       STRATA_DEST=DIR strata stats [--json]\n"
 	"\n"
 	"Stored bytes against original bytes (the files and database dumps of every snapshot, as\n"
 	"full copies would hold them), the deduplication and compression ratios, and the growth of\n"

@@ -23,13 +23,17 @@ assert_contains "$LAST_STDOUT" "11 completed with warnings" "strata --help lists
 # --- usage lines and options of every command ------------------------------------------------
 note "help texts"
 declare -A OPTIONS=(
-  [init]="--dest --help"
+  [init]="--dest --json --help"
   [backup]="--dest --dsn --repository --jobs --io-threads --full-scan --files-only --database-only --overlap --level --json --verbose --help"
   [snapshots]="--dest --json --help"
   [restore]="--dest --snapshot --to-repository --to-dsn --dump-dir --clean --keep-owners --force --jobs --json --verbose --help"
   [check]="--dest --read-data --jobs --json --verbose --help"
+  [configure]="--profile --dest --json --help"
+  [ls]="--dest --snapshot --json --help"
+  [diff]="--dest --json --help"
+  [stats]="--dest --json --help"
 )
-for command in init backup snapshots restore check; do
+for command in init backup snapshots restore check configure ls diff stats; do
   assert_exit 0 "strata $command --help" -- "$STRATA" "$command" --help
   help=$LAST_STDOUT
   grep -q "^ *STRATA_DEST=DIR strata $command\b" <<<"$help" ||
@@ -53,7 +57,9 @@ DSN=$(new_db cli_conventions)
 SRC=$WORK/src
 DEST=$WORK/dest
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 30 --quiet >/dev/null
-assert_exit 0 "init" -- "$STRATA" init --dest "$DEST"
+assert_exit 0 "init --json" -- "$STRATA" init --dest "$DEST" --json
+assert_eq "$("$STRATA" --version | awk '{print $2}')" "$(json_get "$LAST_STDOUT" version)" "init --json: version"
+assert_eq "$DEST" "$(json_get "$LAST_STDOUT" dest)" "init --json: dest"
 assert_exit 0 "backup --json" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
 backup=$LAST_STDOUT
 assert_exit 0 "backup --database-only --json" -- \
