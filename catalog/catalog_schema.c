@@ -46,6 +46,9 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	/* 2 -> 3: objects are staged in pack order during a backup and merged in hash order */
 	"CREATE TABLE objects_staging(hash BLOB NOT NULL, pack_id INTEGER NOT NULL, offset INTEGER NOT NULL,"
 	" raw_size INTEGER NOT NULL, stored_size INTEGER NOT NULL, codec INTEGER NOT NULL);",
+	/* 3 -> 4: the mode and mtime of the folders above the node folders, as each snapshot saw them */
+	"CREATE TABLE folder_meta(snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, mode INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, PRIMARY KEY(path, snapshot_id)) WITHOUT ROWID;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

@@ -334,10 +334,19 @@ release_flock() {
   HOLD_FLOCK_PID=
 }
 
-# ROOT/repository/node/xx/yy/<rest> is level 5: node folders and below keep their mtimes.
+# Every directory's mode and mtime is compared, the folders above the node folders too
+# (ROOT/repository, .../node and the shard levels node/xx, node/xx/yy: levels 1 to 4), which a
+# restore sets as the snapshot recorded them. --no-shard-mtimes leaves the mtimes of levels 1 to
+# 4 out (node folders, level 5, and below still count): for a restore of an older snapshot
+# compared to a source whose shards changed after it.
 assert_same_repo() {
-  (($# == 3)) || fail "assert_same_repo needs A B WHAT"
-  assert_same_tree --dir-mtimes-from-depth 5 "$@"
+  local depth=1
+  if [[ ${1:-} == --no-shard-mtimes ]]; then
+    depth=5
+    shift
+  fi
+  (($# == 3)) || fail "assert_same_repo needs [--no-shard-mtimes] A B WHAT"
+  assert_same_tree --dir-mtimes-from-depth "$depth" "$@"
 }
 
 json_get() {
