@@ -9,11 +9,13 @@
  * makes the result durable.
  *
  * Directory mtimes: every directory inside a node folder, and the node folder itself, gets its
- * recorded mode and mtime after its contents are written. The folders above (repository,
- * repository/node and the shard levels node/xx, node/xx/yy) keep the time of the restore: their
- * mtimes change with every node added or removed, an incremental backup never lists them (it
- * reads only new nodes' folders), so a recorded value would be stale, and recording them all
- * would cost the walk of the shard levels that strata avoids (README.md, restore).
+ * recorded mode and mtime after its contents are written. Once every node is written, the
+ * folders above them get theirs too, deepest first (the shard levels node/xx/yy and node/xx,
+ * then repository/node, then repository): for each, the newest record of a snapshot up to the
+ * restored one (a backup records repository and repository/node every time, a shard folder when
+ * it read or lost a node in it). Only folders the target has are set, reached without following
+ * a link; a recorded path of another shape, or a mode with more than permission bits, is
+ * ST_ERR_CORRUPT and nothing is set.
  */
 #ifndef STRATA_ENGINE_RESTORE_H
 #define STRATA_ENGINE_RESTORE_H

@@ -24,11 +24,14 @@
 #     OPT: --no-dir-mtimes            leave out every directory's mtime
 #          --dir-mtimes-from-depth N  leave out the mtimes of directories less than N levels
 #                                     below DIR (DIR/a is level 1, DIR/a/b level 2, ...)
-#   assert_same_repo A B WHAT         assert_same_tree for two repository roots: everything
-#                                     compared except the mtimes of ROOT/repository, .../node
-#                                     and the two shard levels node/xx and node/xx/yy (which
-#                                     restore does not keep, by decision: README, restore);
-#                                     node folders' mtimes and all below them compared
+#   assert_same_repo [--no-shard-mtimes] A B WHAT
+#                                     assert_same_tree for two repository roots: everything
+#                                     compared, every directory's mtime included (restore sets
+#                                     those of ROOT/repository, .../node and the shard levels
+#                                     node/xx, node/xx/yy as the snapshot recorded them);
+#                                     --no-shard-mtimes leaves out the mtimes of those four
+#                                     levels, for a restore of an older snapshot compared to a
+#                                     source whose shards changed after it
 #   assert_one_error WHAT             after assert_exit: LAST_STDERR is exactly one line, and it
 #                                     starts with 'strata: error: '
 #   flock_is_held FILE                true if some process holds a flock() on FILE (looked up in
