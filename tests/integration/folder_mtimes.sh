@@ -87,13 +87,7 @@ done < <(sql "SELECT id, uuid FROM db_dbnode WHERE id <= $max_id ORDER BY id")
 [[ -n $victim ]] || fail "no node alone in its yy shard beside another yy shard"
 note "deleting node $victim ($victim_uuid)"
 touch "$stamp"
-sql "BEGIN;
-     DELETE FROM db_dblink WHERE input_id = $victim OR output_id = $victim;
-     DELETE FROM db_dbgroup_dbnodes WHERE dbnode_id = $victim;
-     DELETE FROM db_dblog WHERE dbnode_id = $victim;
-     DELETE FROM db_dbcomment WHERE dbnode_id = $victim;
-     DELETE FROM db_dbnode WHERE id = $victim;
-     COMMIT;" >/dev/null
+delete_nodes "$DSN" "$victim"
 rm -rf "${SRC:?}/repository/node/${victim_uuid:0:2}/${victim_uuid:2:2}"
 age_folders 1100000000 "$stamp"
 assert_exit 0 "backup 3" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --files-only --json

@@ -40,6 +40,9 @@
 #                                     on FILE (its pid in HOLD_FLOCK_PID); returns once it holds it
 #   release_flock                     end that process, which releases the lock
 #   json_get JSON KEY                 a field of a JSON object (KEY may be a dotted path, a.0.b)
+#   delete_nodes DSN IDS              delete nodes (IDS: comma-separated ids) from an AiiDA 1.x
+#                                     database with their links, group memberships, logs and
+#                                     comments, in one transaction, as AiiDA would
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
 # exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
@@ -369,4 +372,16 @@ for part in sys.argv[2].split("."):
         sys.exit("FAIL: json_get: no %r in %.200s" % (sys.argv[2], sys.argv[1]))
 print(value if isinstance(value, str) else json.dumps(value))
 ' "$1" "$2"
+}
+
+delete_nodes() {
+  (($# == 2)) || fail "delete_nodes needs DSN IDS"
+  [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "delete_nodes: '$2' is not a list of ids"
+  psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c "BEGIN;
+     DELETE FROM db_dblink WHERE input_id IN ($2) OR output_id IN ($2);
+     DELETE FROM db_dbgroup_dbnodes WHERE dbnode_id IN ($2);
+     DELETE FROM db_dblog WHERE dbnode_id IN ($2);
+     DELETE FROM db_dbcomment WHERE dbnode_id IN ($2);
+     DELETE FROM db_dbnode WHERE id IN ($2);
+     COMMIT;" >/dev/null
 }
