@@ -265,6 +265,11 @@ int catalog_folder_add(catalog *cat, int64_t snapshot_id, const catalog_folder *
  * fit or holds a NUL byte is ST_ERR_CORRUPT. */
 int catalog_folder_as_of(catalog *cat, int64_t snapshot_id, catalog_folder **out, size_t *out_count);
 
+/* Calls fn for every folder record of the complete snapshots (all of them, not only the newest
+ * of each folder), by path and snapshot; stops at fn's first non-zero return, which it returns.
+ * A record that cannot be a folder's (as catalog_folder_as_of) is ST_ERR_CORRUPT. */
+int catalog_folder_each(catalog *cat, int (*fn)(void *ctx, const catalog_folder *folder), void *ctx);
+
 /* ---- packs and objects ---- */
 
 int catalog_pack_add(catalog *cat, const char *name, uint64_t size, uint64_t objects, int64_t *out_id);

@@ -81,3 +81,23 @@ int catalog_folder_as_of(catalog *cat, int64_t snapshot_id, catalog_folder **out
 	*out_count = count;
 	return 0;
 }
+
+int catalog_folder_each(catalog *cat, int (*fn)(void *ctx, const catalog_folder *folder), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT path, mode, mtime_ns FROM folder_meta WHERE snapshot_id IN"
+				 " (SELECT id FROM snapshots WHERE state = 'complete') ORDER BY path, snapshot_id");
+	if (rc != 0)
+		return rc;
+	int step;
+	catalog_folder folder;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if ((rc = read_folder(&folder, stmt)) != 0 || (rc = fn(ctx, &folder)) != 0)
+			break;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "list folders");
+	sqlite3_finalize(stmt);
+	return rc;
+}

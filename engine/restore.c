@@ -304,6 +304,16 @@ static bool is_folder_path(const char *path)
 	return rest[0] == '\0' || (rest[0] == '/' && is_shard_name(rest + 1) && rest[3] == '\0');
 }
 
+int restore_check_folder(const catalog_folder *folder)
+{
+	if (!is_folder_path(folder->path))
+		return st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s', which is not a repository or shard folder",
+				    folder->path);
+	if (folder->mode & ~07777U)
+		return st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s' with mode %o", folder->path, folder->mode);
+	return 0;
+}
+
 /* Gives the folders above the node folders the mode and mtime they had at the snapshot, deepest
  * first, once everything below them is written; only the ones the target has. */
 static int restore_folders(restore_job *job, catalog *cat, int64_t snapshot_id)
@@ -313,14 +323,8 @@ static int restore_folders(restore_job *job, catalog *cat, int64_t snapshot_id)
 	const char *root = job->options->target_root;
 	int rc = catalog_folder_as_of(cat, snapshot_id, &folders, &count);
 	/* Paths and modes from the catalog are untrusted: nothing is changed for a bad list. */
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		if (!is_folder_path(folders[i].path))
-			rc = st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s', which is not a repository or shard folder",
-					  folders[i].path);
-		else if (folders[i].mode & ~07777U)
-			rc = st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s' with mode %o", folders[i].path,
-					  folders[i].mode);
-	}
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = restore_check_folder(&folders[i]);
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		int fd = -1;
 		rc = st_confine_dir_existing(&fd, job->root_fd, folders[i].path, root);

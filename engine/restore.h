@@ -20,6 +20,7 @@
 #ifndef STRATA_ENGINE_RESTORE_H
 #define STRATA_ENGINE_RESTORE_H
 
+#include "catalog/catalog.h"
 #include "engine/db_info.h"
 
 #include <stdbool.h>
@@ -61,5 +62,10 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 /* 0 when path is relative, non-empty, and has no "", "." or ".." component; otherwise
  * ST_ERR_TARGET naming it. */
 int restore_check_path(const char *path);
+
+/* 0 when a folder record read from the catalog is one a restore sets: its path exactly
+ * "repository", "repository/node", "repository/node/xx" or "repository/node/xx/yy" (xx, yy two
+ * lowercase hex digits) and its mode permission bits only; otherwise ST_ERR_CORRUPT naming it. */
+int restore_check_folder(const catalog_folder *folder);
 
 #endif

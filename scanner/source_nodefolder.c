@@ -4,7 +4,9 @@
  *
  * Node paths are built from the uuids the database gives, never found by walking the shard
  * levels: on a cold repository every lookup is a disk read. The driver holds nothing but its
- * paths, so any number of threads may use it at once.
+ * paths and one bit per shard folder node/xx/yy (8 KiB, set atomically) for the shards of the
+ * nodes a backup noted, so any number of threads may use it at once. The shard folders are
+ * stat'ed once, at the end, in order and relative to open descriptors of the levels above.
  */
 #include "scanner/source_internal.h"
 

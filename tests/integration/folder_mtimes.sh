@@ -5,7 +5,8 @@
 # deleted with its emptied shard (backup 3): each snapshot restores to exactly the source as it
 # was right after its backup, every directory's mtime included, and each backup recorded only
 # the folders it touched (an incremental one stats the shards of the nodes it read or lost, not
-# every shard). A catalog whose folder path is not one of those shapes is refused (exit 8).
+# every shard). A catalog whose folder path is not one of those shapes, or whose mode is more
+# than permission bits, is refused by restore and reported by check (exit 8).
 source "$(dirname "$0")/lib.sh"
 
 DSN=$(new_db folder_mtimes)
@@ -120,4 +121,7 @@ for change in "path = 'repository/node/../../x'" "path = 'repository/node/AB'" "
   assert_exit 8 "hostile folder $bad ($change)" -- "$STRATA" restore --dest "$copy" --snapshot 1 \
     --to-repository "$OUT/bad$bad"
   assert_one_error "hostile folder $bad"
+  assert_exit 8 "check of hostile folder $bad" -- "$STRATA" check --dest "$copy"
+  assert_contains "$LAST_STDOUT$LAST_STDERR" "catalog holds folder" "check of hostile folder $bad: problem"
 done
+assert_exit 0 "check of the untouched destination" -- "$STRATA" check --dest "$DEST"

@@ -624,6 +624,20 @@ static void test_current_uuid(void **state)
 	catalog_close(cat);
 }
 
+typedef struct folder_walk {
+	catalog_folder seen[8];
+	size_t count;
+	size_t stop_at; /* 0: never */
+} folder_walk;
+
+static int collect_folder(void *ctx, const catalog_folder *folder)
+{
+	folder_walk *walk = ctx;
+	assert_true(walk->count < 8);
+	walk->seen[walk->count++] = *folder;
+	return walk->count == walk->stop_at ? 7 : 0;
+}
+
 /* A folder's state at a snapshot is its newest record up to it; pending snapshots do not count;
  * deepest paths first. */
 static void test_folders_as_of(void **state)
@@ -669,6 +683,18 @@ static void test_folders_as_of(void **state)
 	assert_int_equal(got[3].mtime_ns, 24);
 	free(got);
 
+	/* Every record of the complete snapshots, by path and snapshot. */
+	folder_walk walk = {0};
+	assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), 0);
+	assert_int_equal(walk.count, 6);
+	assert_string_equal(walk.seen[0].path, "repository");
+	assert_int_equal(walk.seen[0].mtime_ns, 14);
+	assert_int_equal(walk.seen[1].mtime_ns, 24);
+	assert_string_equal(walk.seen[5].path, "repository/node/ab/cd");
+	walk = (folder_walk){.stop_at = 2};
+	assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), 7);
+	assert_int_equal(walk.count, 2);
+
 	/* An over-long path, a NUL inside one and a mode out of range are damage. */
 	const char *damage[] = {
 		"UPDATE folder_meta SET path = 'repository/node/ab/cd/0123456789abcdef' WHERE path = 'repository/node/ab/cd'",
@@ -682,6 +708,8 @@ static void test_folders_as_of(void **state)
 		assert_int_equal(catalog_folder_as_of(cat, s2, &got, &count), ST_ERR_CORRUPT);
 		assert_null(got);
 		assert_int_equal(count, 0);
+		walk = (folder_walk){0};
+		assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), ST_ERR_CORRUPT);
 		catalog_rollback(cat);
 	}
 	catalog_close(cat);
