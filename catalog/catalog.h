@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 4
+#define CATALOG_FORMAT 5
 
 typedef struct catalog catalog;
 
@@ -240,6 +240,37 @@ int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids
 /* Marks the current versions of ids as deleted in snapshot_id; adds up what they held. */
 int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
 			      int64_t *out_files, int64_t *out_bytes);
+
+/* The uuid of node_id's current version; *out_found false when there is none. */
+int catalog_node_current_uuid(catalog *cat, int64_t node_id, char out[CATALOG_UUID_LEN + 1], bool *out_found);
+
+/* ---- the folders above the node folders ---- */
+
+/* Longest folder path the catalog records ("repository/node/xx/yy" and the like). */
+#define CATALOG_FOLDER_PATH_MAX 32
+
+/* The mode and mtime of one folder above the node folders, as a snapshot saw it. path is
+ * relative to the repository root; the catalog stores what it is given and does not interpret it
+ * (a restore checks its shape). */
+typedef struct catalog_folder {
+	char path[CATALOG_FOLDER_PATH_MAX];
+	uint32_t mode;
+	int64_t mtime_ns;
+} catalog_folder;
+
+/* Records folders in snapshot_id. Run inside the transaction that completes the snapshot. */
+int catalog_folder_add(catalog *cat, int64_t snapshot_id, const catalog_folder *folders, size_t count);
+
+/* For every folder recorded in a complete snapshot up to snapshot_id, its newest record: what
+ * the folder was at snapshot_id (a backup records the folders it touched, an unrecorded folder
+ * did not change). Deepest paths first; *out freed by the caller (free). A path that does not
+ * fit or holds a NUL byte is ST_ERR_CORRUPT. */
+int catalog_folder_as_of(catalog *cat, int64_t snapshot_id, catalog_folder **out, size_t *out_count);
+
+/* Calls fn for every folder record of the complete snapshots (all of them, not only the newest
+ * of each folder), by path and snapshot; stops at fn's first non-zero return, which it returns.
+ * A record that cannot be a folder's (as catalog_folder_as_of) is ST_ERR_CORRUPT. */
+int catalog_folder_each(catalog *cat, int (*fn)(void *ctx, const catalog_folder *folder), void *ctx);
 
 /* ---- packs and objects ---- */
 

@@ -206,3 +206,28 @@ int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *
 	sqlite3_finalize(mark);
 	return rc;
 }
+
+int catalog_node_current_uuid(catalog *cat, int64_t node_id, char out[CATALOG_UUID_LEN + 1], bool *out_found)
+{
+	sqlite3_stmt *stmt = NULL;
+	*out_found = false;
+	out[0] = '\0';
+	int rc = catalog_prepare(cat, &stmt, "SELECT uuid FROM node_versions WHERE node_id = ? AND deleted_in IS NULL");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, node_id);
+	int step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		const char *uuid = (const char *)sqlite3_column_text(stmt, 0);
+		if (uuid == NULL || strlen(uuid) != CATALOG_UUID_LEN) {
+			rc = st_error_set(ST_ERR_CORRUPT, "catalog holds node %lld with a malformed uuid", (long long)node_id);
+		} else {
+			memcpy(out, uuid, CATALOG_UUID_LEN + 1);
+			*out_found = true;
+		}
+	} else if (step != SQLITE_DONE) {
+		rc = catalog_sql_error(cat, "look up a node");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}

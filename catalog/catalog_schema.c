@@ -48,6 +48,9 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	" raw_size INTEGER NOT NULL, stored_size INTEGER NOT NULL, codec INTEGER NOT NULL);",
 	/* 3 -> 4: the AiiDA profile a snapshot was taken from (JSON, without secrets) */
 	"ALTER TABLE snapshots ADD COLUMN profile TEXT;",
+	/* 4 -> 5: the mode and mtime of the folders above the node folders, as each snapshot saw them */
+	"CREATE TABLE folder_meta(snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, mode INTEGER NOT NULL,"
+	" mtime_ns INTEGER NOT NULL, PRIMARY KEY(path, snapshot_id)) WITHOUT ROWID;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

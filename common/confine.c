@@ -171,6 +171,41 @@ int st_confine_dir(int *out_fd, int dirfd, const char *relpath, mode_t mode, uns
 	return walk(out_fd, dirfd, relpath, mode, flags, display);
 }
 
+int st_confine_dir_existing(int *out_fd, int dirfd, const char *relpath, const char *display)
+{
+	*out_fd = -1;
+	int rc = st_confine_check_path(relpath, display);
+	if (rc != 0 || relpath[0] == '\0')
+		return rc != 0 ? rc : st_confine_dir(out_fd, dirfd, relpath, 0, 0, display);
+	int fd = openat2_beneath(dirfd, relpath);
+	if (fd >= 0) {
+		*out_fd = fd;
+		return 0;
+	}
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof path, "%s", relpath) >= (int)sizeof path)
+		return st_error_set(ST_ERR_TARGET, "path '%s' is too long", relpath);
+	int current = -1; /* -1: still at dirfd, which is not ours to close */
+	for (char *name = path; name != NULL;) {
+		char *slash = strchr(name, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		int next = openat(current < 0 ? dirfd : current, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int err = errno;
+		if (current >= 0)
+			close(current);
+		current = next;
+		if (next < 0) {
+			if (err != ENOENT && err != ENOTDIR && err != ELOOP)
+				rc = st_error_set_errno(ST_ERR_TARGET, err, "unable to open directory '%s/%s'", display, relpath);
+			break;
+		}
+		name = slash ? slash + 1 : NULL;
+	}
+	*out_fd = current;
+	return rc;
+}
+
 /* Opens the folder that holds relpath; *out_name points at relpath's last component. The
  * returned descriptor is dirfd itself (*out_owned false) when relpath has one component. */
 static int open_parent(int *out_fd, bool *out_owned, const char **out_name, int dirfd, const char *relpath,

@@ -36,6 +36,10 @@ int st_confine_root_open(int *out_fd, const char *path, mode_t mode);
 int st_confine_dir(int *out_fd, int dirfd, const char *relpath, mode_t mode, unsigned flags,
 		   const char *display);
 
+/* Opens the folder relpath below dirfd if it is there: *out_fd is -1, and no error, when a
+ * component is missing or is not a folder (a link is never followed, nor replaced). */
+int st_confine_dir_existing(int *out_fd, int dirfd, const char *relpath, const char *display);
+
 /* Creates and opens for reading and writing the file relpath below dirfd (its folder must exist), mode
  * masked by the umask. Replacing: an existing non-folder entry of that name is unlinked first. */
 int st_confine_create_file(int *out_fd, int dirfd, const char *relpath, mode_t mode, unsigned flags,

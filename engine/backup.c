@@ -51,6 +51,8 @@ typedef struct backup_job {
 	size_t vanished_count;
 	int64_t *reread_ids;        /* held without a folder that exists now (full scan), ascending */
 	size_t reread_count;
+	catalog_folder *folders;    /* the folders above the node folders, read at the end of the scan */
+	size_t folder_count;
 	pipeline_stats stats;
 	atomic_int phase;           /* backup_phase; READING stands for the three of the files */
 	pthread_mutex_t progress_lock; /* one progress callback at a time */
@@ -188,6 +190,20 @@ static int find_nodes_to_reread(backup_job *job)
 	return rc;
 }
 
+/* A deleted node's folder was removed from its shards, whose mtimes changed with it. */
+static int note_vanished(backup_job *job)
+{
+	int rc = 0;
+	for (size_t i = 0; i < job->vanished_count && rc == 0; i++) {
+		scan_node node = {.id = job->vanished_ids[i]};
+		bool found = false;
+		rc = catalog_node_current_uuid(job->node_reader, node.id, node.uuid, &found);
+		if (rc == 0 && found)
+			source_note_node(job->source, &node);
+	}
+	return rc;
+}
+
 static int plan_selection(backup_job *job)
 {
 	if (!job->has_previous)
@@ -200,6 +216,8 @@ static int plan_selection(backup_job *job)
 		rc = reconcile_ids(job);
 	if (rc == 0 && job->options->full_scan)
 		rc = find_nodes_to_reread(job);
+	if (rc == 0)
+		rc = note_vanished(job);
 	return rc;
 }
 
@@ -322,6 +340,7 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 				break;
 			if (held && !is_reread(job, batch[i].id))
 				continue;
+			source_note_node(job->source, &batch[i]);
 			rc = pipeline_submit(pipeline, &batch[i]);
 		}
 	}
@@ -397,7 +416,29 @@ static void describe_source(backup_job *job)
 		 files[0] ? ", repository '" : "", files, files[0] ? "'" : "");
 }
 
-/* Marks vanished nodes deleted and completes the snapshot, in one transaction. */
+/* The folders above the node folders that this backup touched, read once at the end of the
+ * scan (after the nodes in them), for complete_snapshot to record. */
+static int read_folders(backup_job *job)
+{
+	source_folder *found = NULL;
+	size_t count = 0;
+	int rc = source_folder_meta(job->source, &found, &count);
+	if (rc != 0)
+		return rc;
+	job->folders = st_calloc(count ? count : 1, sizeof *job->folders);
+	for (size_t i = 0; i < count; i++) {
+		_Static_assert(sizeof job->folders[i].path >= sizeof found[i].path, "folder paths fit the catalog");
+		memcpy(job->folders[i].path, found[i].path, sizeof found[i].path);
+		job->folders[i].mode = found[i].mode;
+		job->folders[i].mtime_ns = found[i].mtime_ns;
+	}
+	job->folder_count = count;
+	free(found);
+	return 0;
+}
+
+/* Marks vanished nodes deleted, records the folders and completes the snapshot, in one
+ * transaction. */
 static int complete_snapshot(backup_job *job)
 {
 	catalog *cat = dest_catalog(job->destination);
@@ -411,6 +452,8 @@ static int complete_snapshot(backup_job *job)
 					       &gone_bytes);
 	if (rc == 0)
 		rc = catalog_node_supersede(cat, snap->id, job->reread_ids, job->reread_count);
+	if (rc == 0)
+		rc = catalog_folder_add(cat, snap->id, job->folders, job->folder_count);
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
 		rc = catalog_dump_file_add(cat, snap->id, &job->dump_files[i]);
 	if (rc == 0)
@@ -566,6 +609,8 @@ int backup_run(const backup_options *options, backup_result *out)
 		start_progress(&job);
 	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
+	if (rc == 0 && !options->database_only)
+		rc = read_folders(&job);
 	if (rc == 0 && job.dump != NULL)
 		rc = finish_dump(&job);
 	if (rc == 0)
@@ -590,6 +635,7 @@ int backup_run(const backup_options *options, backup_result *out)
 	free(job.missing_ids);
 	free(job.vanished_ids);
 	free(job.reread_ids);
+	free(job.folders);
 	pthread_mutex_destroy(&job.progress_lock);
 	return rc;
 }

@@ -14,6 +14,7 @@
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
+#include "engine/restore.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -58,6 +59,20 @@ static void check_trees(check_job *job)
 	if (rc != 0)
 		report(job, st_error_message());
 	catalog_tree_iter_close(iter);
+}
+
+static int check_folder(void *ctx, const catalog_folder *folder)
+{
+	if (restore_check_folder(folder) != 0)
+		report(ctx, st_error_message());
+	return 0;
+}
+
+/* Every record of the folders above the node folders, as a restore checks the ones it sets. */
+static void check_folders(check_job *job)
+{
+	if (catalog_folder_each(dest_catalog(job->d), check_folder, job) != 0)
+		report(job, st_error_message());
 }
 
 static int verify_worker(void *arg)
@@ -126,6 +141,8 @@ int check_run(const check_options *options, check_result *out)
 		rc = catalog_check_references(cat, report, &job, &reference_problems);
 	if (rc == 0)
 		check_trees(&job);
+	if (rc == 0)
+		check_folders(&job);
 	if (rc == 0)
 		rc = store_check_packs(job.objects, report, &job, &out->packs);
 	if (rc == 0 && options->read_data)

@@ -3,7 +3,8 @@
  *
  * Always: the catalog's SQLite integrity, every pack the catalog lists exists with at least
  * its recorded size and a valid header, every file's content is a known object, every object
- * lies inside its pack. With read_data: every object is read back, decoded and hashed. Each
+ * lies inside its pack, every node tree and every recorded folder above the node folders is
+ * one a restore accepts (catalog_tree_validate, restore_check_folder). With read_data: every object is read back, decoded and hashed. Each
  * problem is reported as one line; the job fails with ST_ERR_CORRUPT when there is any.
  */
 #ifndef STRATA_ENGINE_CHECK_H

@@ -4,7 +4,9 @@
  * The main thread streams the snapshot node by node from the catalog; a pool of workers
  * restores one node folder each: directories first (they come before their children in path
  * order), then files, then symlinks - last, so that no link exists while anything is written
- * below the node - and finally the directories' modes and mtimes, deepest first.
+ * below the node - and finally the directories' modes and mtimes, deepest first. When every
+ * node is written, the folders above them (the shard levels, repository/node, repository) get
+ * theirs, deepest first.
  */
 #include "engine/restore.h"
 
@@ -282,6 +284,61 @@ static int feed(restore_job *job, catalog *cat, int64_t snapshot_id, int64_t *ou
 	return rc;
 }
 
+static bool is_shard_name(const char *s)
+{
+	for (int i = 0; i < 2; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* The folders above the node folders, exactly: repository, repository/node, and the shard
+ * levels repository/node/xx and repository/node/xx/yy (two lowercase hex digits each). */
+static bool is_folder_path(const char *path)
+{
+	static const char node[] = RESTORE_REPOSITORY "/node";
+	if (strcmp(path, RESTORE_REPOSITORY) == 0 || strcmp(path, node) == 0)
+		return true;
+	const size_t n = sizeof node - 1;
+	if (strncmp(path, node, n) != 0 || path[n] != '/' || !is_shard_name(path + n + 1))
+		return false;
+	const char *rest = path + n + 3;
+	return rest[0] == '\0' || (rest[0] == '/' && is_shard_name(rest + 1) && rest[3] == '\0');
+}
+
+int restore_check_folder(const catalog_folder *folder)
+{
+	if (!is_folder_path(folder->path))
+		return st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s', which is not a repository or shard folder",
+				    folder->path);
+	if (folder->mode & ~07777U)
+		return st_error_set(ST_ERR_CORRUPT, "catalog holds folder '%s' with mode %o", folder->path, folder->mode);
+	return 0;
+}
+
+/* Gives the folders above the node folders the mode and mtime they had at the snapshot, deepest
+ * first, once everything below them is written; only the ones the target has. */
+static int restore_folders(restore_job *job, catalog *cat, int64_t snapshot_id)
+{
+	catalog_folder *folders = NULL;
+	size_t count = 0;
+	const char *root = job->options->target_root;
+	int rc = catalog_folder_as_of(cat, snapshot_id, &folders, &count);
+	/* Paths and modes from the catalog are untrusted: nothing is changed for a bad list. */
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = restore_check_folder(&folders[i]);
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		int fd = -1;
+		rc = st_confine_dir_existing(&fd, job->root_fd, folders[i].path, root);
+		if (rc == 0 && fd >= 0)
+			rc = set_fd_metadata(fd, folders[i].mode, folders[i].mtime_ns, root, folders[i].path);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(folders);
+	return rc;
+}
+
 static int sync_target(const restore_job *job)
 {
 	if (syncfs(job->root_fd) != 0)
@@ -324,6 +381,8 @@ int restore_run(const restore_options *options, restore_result *out)
 		if (rc == 0)
 			rc = feed_rc;
 	}
+	if (rc == 0)
+		rc = restore_folders(&job, dest_catalog(d), out->snapshot_id);
 	if (rc == 0)
 		rc = sync_target(&job);
 	out->folders = atomic_load(&job.folders);

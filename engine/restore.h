@@ -9,15 +9,18 @@
  * makes the result durable.
  *
  * Directory mtimes: every directory inside a node folder, and the node folder itself, gets its
- * recorded mode and mtime after its contents are written. The folders above (repository,
- * repository/node and the shard levels node/xx, node/xx/yy) keep the time of the restore: their
- * mtimes change with every node added or removed, an incremental backup never lists them (it
- * reads only new nodes' folders), so a recorded value would be stale, and recording them all
- * would cost the walk of the shard levels that strata avoids (README.md, restore).
+ * recorded mode and mtime after its contents are written. Once every node is written, the
+ * folders above them get theirs too, deepest first (the shard levels node/xx/yy and node/xx,
+ * then repository/node, then repository): for each, the newest record of a snapshot up to the
+ * restored one (a backup records repository and repository/node every time, a shard folder when
+ * it read or lost a node in it). Only folders the target has are set, reached without following
+ * a link; a recorded path of another shape, or a mode with more than permission bits, is
+ * ST_ERR_CORRUPT and nothing is set.
  */
 #ifndef STRATA_ENGINE_RESTORE_H
 #define STRATA_ENGINE_RESTORE_H
 
+#include "catalog/catalog.h"
 #include "engine/db_info.h"
 
 #include <stdbool.h>
@@ -60,5 +63,10 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 /* 0 when path is relative, non-empty, and has no "", "." or ".." component; otherwise
  * ST_ERR_TARGET naming it. */
 int restore_check_path(const char *path);
+
+/* 0 when a folder record read from the catalog is one a restore sets: its path exactly
+ * "repository", "repository/node", "repository/node/xx" or "repository/node/xx/yy" (xx, yy two
+ * lowercase hex digits) and its mode permission bits only; otherwise ST_ERR_CORRUPT naming it. */
+int restore_check_folder(const catalog_folder *folder);
 
 #endif

@@ -134,3 +134,15 @@ void source_entry_close(source_entry *entry)
 	if (entry != NULL)
 		entry->ops->close(entry);
 }
+
+void source_note_node(source *src, const scan_node *node)
+{
+	src->ops->note_node(src->driver, node);
+}
+
+int source_folder_meta(source *src, source_folder **out, size_t *out_count)
+{
+	*out = NULL;
+	*out_count = 0;
+	return src->ops->folder_meta(src->driver, out, out_count);
+}

@@ -43,6 +43,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum source_kind {
 	SOURCE_KIND_NODE_FOLDERS = 1, /* AiiDA 1.x: repository/node/ */
@@ -93,5 +94,35 @@ int source_entry_read(source_entry *entry, void *buf, size_t len);
 
 /* Closes the entry; NULL is allowed. */
 void source_entry_close(source_entry *entry);
+
+/* ---- the folders above the nodes' trees ----
+ *
+ * A restore gives these folders (1.x: repository, repository/node and the shard levels
+ * node/xx, node/xx/yy) the mode and mtime they had, as tar and rsync -a do. Their mtimes change
+ * whenever a node is added or removed, so a backup records, at the end of its scan, the ones
+ * that always matter (1.x: repository, repository/node) and the ones that hold a node it read
+ * or found deleted (1.x: that node's two shard folders): an incremental backup stats only the
+ * shards it touched, each once, and an untouched folder's record from an earlier snapshot still
+ * holds. */
+
+/* Longest path of a folder (relative to the root, e.g. "repository/node/ab/cd"). */
+#define SOURCE_FOLDER_PATH_MAX 32
+
+typedef struct source_folder {
+	char path[SOURCE_FOLDER_PATH_MAX]; /* relative to the root, '/'-separated */
+	uint32_t mode;                     /* permission bits */
+	int64_t mtime_ns;
+} source_folder;
+
+/* Notes that the backup read node or found it deleted, so that source_folder_meta reports the
+ * folders that hold it. No I/O, bounded memory (1.x: one bit per shard folder); any thread. A
+ * malformed uuid is ignored (the node's own calls report it). */
+void source_note_node(source *src, const scan_node *node);
+
+/* Reads the folders above the nodes' trees that every snapshot records, and those that hold a
+ * noted node, each once, without following a link at any level. A folder that is missing or is
+ * not a folder is left out. *out (caller frees with free) holds *out_count of them, deepest
+ * first. Unreadable folders are ST_ERR_SOURCE. */
+int source_folder_meta(source *src, source_folder **out, size_t *out_count);
 
 #endif

@@ -29,6 +29,8 @@ typedef struct source_ops {
 	int (*node_exists)(void *driver, const scan_node *node, bool *out);
 	int (*node_tree)(void *driver, const scan_node *node, scan_tree *out);
 	int (*open_entry)(void *driver, const scan_node *node, const scan_entry *entry, source_entry **out);
+	void (*note_node)(void *driver, const scan_node *node);
+	int (*folder_meta)(void *driver, source_folder **out, size_t *out_count);
 	void (*close)(void *driver);
 } source_ops;
 

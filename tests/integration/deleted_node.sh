@@ -42,13 +42,7 @@ for i in "${!rels[@]}"; do
   mkdir -p "$SAVED/$i"
   cp -a "$SRC/${rels[$i]}" "$SAVED/$i/node"
 done
-sql "BEGIN;
-     DELETE FROM db_dblink WHERE input_id IN ($idlist) OR output_id IN ($idlist);
-     DELETE FROM db_dbgroup_dbnodes WHERE dbnode_id IN ($idlist);
-     DELETE FROM db_dblog WHERE dbnode_id IN ($idlist);
-     DELETE FROM db_dbcomment WHERE dbnode_id IN ($idlist);
-     DELETE FROM db_dbnode WHERE id IN ($idlist);
-     COMMIT;" >/dev/null
+delete_nodes "$DSN" "$idlist"
 # As AiiDA would, also drop the shard directories left empty (restore does not create them).
 for rel in "${rels[@]}"; do
   rm -rf "${SRC:?}/$rel"

@@ -41,7 +41,7 @@ first=$LAST_STDOUT
 assert_eq 200 "$(json_get "$first" new_nodes)" "first backup: new_nodes"
 assert_eq "$(count_files)" "$(json_get "$first" read_files)" "first backup: read_files"
 max_id=$(sql 'SELECT max(id) FROM db_dbnode')
-listing_before=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
+listing_before=$(tree_listing "$SRC")
 
 note "adding 20 nodes"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 20 --mode add --quiet >/dev/null
@@ -90,7 +90,7 @@ assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-reposito
 assert_same_repo "$SRC" "$OUT/latest" "restore latest vs source"
 assert_exit 0 "restore --snapshot 1" -- "$STRATA" restore --dest "$DEST" --snapshot 1 \
   --to-repository "$OUT/first"
-listing_first=$(tree_listing --dir-mtimes-from-depth 5 "$OUT/first")
+listing_first=$(tree_listing "$OUT/first")
 if [[ $listing_first != "$listing_before" ]]; then
   diff <(printf '%s\n' "$listing_before") <(printf '%s\n' "$listing_first") | head -n 20 >&2
   fail "restore --snapshot 1 differs from the source as it was at the first backup"

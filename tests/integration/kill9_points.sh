@@ -26,13 +26,13 @@ assert_exit 0 "first backup" -- "$STRATA" backup --dest "$DEST1" --dsn "$DSN" --
 assert_exit 0 "snapshots after the first backup" -- "$STRATA" snapshots --dest "$DEST1" --json
 snaps1=$LAST_STDOUT
 first1=$(json_get "$snaps1" snapshots.0)
-listing1=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
+listing1=$(tree_listing "$SRC")
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 600 --mode add --size-scale 4 --quiet >/dev/null
-listing2=$(tree_listing --dir-mtimes-from-depth 5 "$SRC")
+listing2=$(tree_listing "$SRC")
 
 same_listing() {
   local got
-  got=$(tree_listing --dir-mtimes-from-depth 5 "$2")
+  got=$(tree_listing "$2")
   if [[ $got != "$1" ]]; then
     diff <(printf '%s\n' "$1") <(printf '%s\n' "$got") | grep '^[<>]' | head -n 20 >&2
     fail "$3: the restored tree differs (< expected, > restored)"

@@ -27,11 +27,14 @@
 #     OPT: --no-dir-mtimes            leave out every directory's mtime
 #          --dir-mtimes-from-depth N  leave out the mtimes of directories less than N levels
 #                                     below DIR (DIR/a is level 1, DIR/a/b level 2, ...)
-#   assert_same_repo A B WHAT         assert_same_tree for two repository roots: everything
-#                                     compared except the mtimes of ROOT/repository, .../node
-#                                     and the two shard levels node/xx and node/xx/yy (which
-#                                     restore does not keep, by decision: README, restore);
-#                                     node folders' mtimes and all below them compared
+#   assert_same_repo [--no-shard-mtimes] A B WHAT
+#                                     assert_same_tree for two repository roots: everything
+#                                     compared, every directory's mtime included (restore sets
+#                                     those of ROOT/repository, .../node and the shard levels
+#                                     node/xx, node/xx/yy as the snapshot recorded them);
+#                                     --no-shard-mtimes leaves out the mtimes of those four
+#                                     levels, for a restore of an older snapshot compared to a
+#                                     source whose shards changed after it
 #   assert_one_error WHAT             after assert_exit: LAST_STDERR is exactly one line, and it
 #                                     starts with 'strata: error: '
 #   flock_is_held FILE                true if some process holds a flock() on FILE (looked up in
@@ -40,6 +43,9 @@
 #                                     on FILE (its pid in HOLD_FLOCK_PID); returns once it holds it
 #   release_flock                     end that process, which releases the lock
 #   json_get JSON KEY                 a field of a JSON object (KEY may be a dotted path, a.0.b)
+#   delete_nodes DSN IDS              delete nodes (IDS: comma-separated ids) from an AiiDA 1.x
+#                                     database with their links, group memberships, logs and
+#                                     comments, in one transaction, as AiiDA would
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
 # exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
@@ -355,10 +361,19 @@ release_flock() {
   HOLD_FLOCK_PID=
 }
 
-# ROOT/repository/node/xx/yy/<rest> is level 5: node folders and below keep their mtimes.
+# Every directory's mode and mtime is compared, the folders above the node folders too
+# (ROOT/repository, .../node and the shard levels node/xx, node/xx/yy: levels 1 to 4), which a
+# restore sets as the snapshot recorded them. --no-shard-mtimes leaves the mtimes of levels 1 to
+# 4 out (node folders, level 5, and below still count): for a restore of an older snapshot
+# compared to a source whose shards changed after it.
 assert_same_repo() {
-  (($# == 3)) || fail "assert_same_repo needs A B WHAT"
-  assert_same_tree --dir-mtimes-from-depth 5 "$@"
+  local depth=1
+  if [[ ${1:-} == --no-shard-mtimes ]]; then
+    depth=5
+    shift
+  fi
+  (($# == 3)) || fail "assert_same_repo needs [--no-shard-mtimes] A B WHAT"
+  assert_same_tree --dir-mtimes-from-depth "$depth" "$@"
 }
 
 json_get() {
@@ -378,4 +393,16 @@ for part in sys.argv[2].split("."):
         sys.exit("FAIL: json_get: no %r in %.200s" % (sys.argv[2], sys.argv[1]))
 print(value if isinstance(value, str) else json.dumps(value))
 ' "$1" "$2"
+}
+
+delete_nodes() {
+  (($# == 2)) || fail "delete_nodes needs DSN IDS"
+  [[ $2 =~ ^[0-9]+(,[0-9]+)*$ ]] || fail "delete_nodes: '$2' is not a list of ids"
+  psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c "BEGIN;
+     DELETE FROM db_dblink WHERE input_id IN ($2) OR output_id IN ($2);
+     DELETE FROM db_dbgroup_dbnodes WHERE dbnode_id IN ($2);
+     DELETE FROM db_dblog WHERE dbnode_id IN ($2);
+     DELETE FROM db_dbcomment WHERE dbnode_id IN ($2);
+     DELETE FROM db_dbnode WHERE id IN ($2);
+     COMMIT;" >/dev/null
 }

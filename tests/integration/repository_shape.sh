@@ -82,7 +82,9 @@ assert_eq "$(find "$SRC/repository/node" -type f -printf . | wc -c)" "$(json_get
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/latest"
 assert_same_repo "$SRC" "$OUT/latest" "restore after the repair vs source"
 assert_exit 0 "restore snapshot 1" -- "$STRATA" restore --dest "$DEST" --snapshot 1 --to-repository "$OUT/first"
-assert_same_repo "$PARTIAL" "$OUT/first" "snapshot 1 still restores the partial repository"
+# PARTIAL lost its empty shards after the backup, which changed the mtimes of the folders above
+# them: those are left out of this comparison.
+assert_same_repo --no-shard-mtimes "$PARTIAL" "$OUT/first" "snapshot 1 still restores the partial repository"
 
 # A second full scan has nothing left to repair.
 assert_exit 0 "second backup --full-scan" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --full-scan --json

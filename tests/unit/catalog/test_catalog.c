@@ -597,6 +597,124 @@ static void test_mark_deleted_and_current_nodes(void **state)
 	catalog_close(cat);
 }
 
+static void test_current_uuid(void **state)
+{
+	catalog *cat = create_catalog(*state, NULL);
+	add_object_for(cat, "one", 1, 16);
+	int64_t s1 = create_snapshot(cat, 1);
+	add_node(cat, s1, 1, "one");
+	complete_snapshot(cat, s1, 1);
+	char uuid[CATALOG_UUID_LEN + 1];
+	bool found = false;
+	assert_int_equal(catalog_node_current_uuid(cat, 1, uuid, &found), 0);
+	assert_true(found);
+	assert_string_equal(uuid, "00000001-0000-4000-8000-000000000000");
+	assert_int_equal(catalog_node_current_uuid(cat, 2, uuid, &found), 0);
+	assert_false(found);
+	int64_t s2 = create_snapshot(cat, 2);
+	int64_t gone = 1, files = 0, bytes = 0;
+	assert_int_equal(catalog_node_mark_deleted(cat, s2, &gone, 1, &files, &bytes), 0);
+	assert_int_equal(catalog_node_current_uuid(cat, 1, uuid, &found), 0);
+	assert_false(found);
+	/* A uuid of the wrong length is damage. */
+	add_node(cat, s2, 3, "one");
+	assert_int_equal(catalog_exec(cat, "UPDATE node_versions SET uuid = 'short' WHERE node_id = 3"), 0);
+	assert_int_equal(catalog_node_current_uuid(cat, 3, uuid, &found), ST_ERR_CORRUPT);
+	assert_false(found);
+	catalog_close(cat);
+}
+
+typedef struct folder_walk {
+	catalog_folder seen[8];
+	size_t count;
+	size_t stop_at; /* 0: never */
+} folder_walk;
+
+static int collect_folder(void *ctx, const catalog_folder *folder)
+{
+	folder_walk *walk = ctx;
+	assert_true(walk->count < 8);
+	walk->seen[walk->count++] = *folder;
+	return walk->count == walk->stop_at ? 7 : 0;
+}
+
+/* A folder's state at a snapshot is its newest record up to it; pending snapshots do not count;
+ * deepest paths first. */
+static void test_folders_as_of(void **state)
+{
+	catalog *cat = create_catalog(*state, NULL);
+	catalog_folder *got = NULL;
+	size_t count = 99;
+	const catalog_folder first[] = {
+		{"repository/node/ab/cd", 0755, 11}, {"repository/node/ab", 0750, 12}, {"repository/node", 0755, 13},
+		{"repository", 0700, 14},
+	};
+	const catalog_folder second[] = {{"repository/node/ab", 0755, 22}, {"repository", 0700, 24}};
+	const catalog_folder third[] = {{"repository", 0711, 34}};
+	int64_t s1 = create_snapshot(cat, 1);
+	assert_int_equal(catalog_folder_add(cat, s1, first, 4), 0);
+	complete_snapshot(cat, s1, 1);
+	int64_t s2 = create_snapshot(cat, 2);
+	assert_int_equal(catalog_folder_add(cat, s2, second, 2), 0);
+	complete_snapshot(cat, s2, 2);
+	int64_t s3 = create_snapshot(cat, 3);
+	assert_int_equal(catalog_folder_add(cat, s3, third, 1), 0);
+
+	assert_int_equal(catalog_folder_as_of(cat, s2, &got, &count), 0);
+	assert_int_equal(count, 4);
+	assert_string_equal(got[0].path, "repository/node/ab/cd");
+	assert_int_equal(got[0].mtime_ns, 11);
+	assert_string_equal(got[1].path, "repository/node/ab");
+	assert_int_equal(got[1].mtime_ns, 22);
+	assert_int_equal(got[1].mode, 0755);
+	assert_string_equal(got[2].path, "repository/node");
+	assert_int_equal(got[2].mtime_ns, 13);
+	assert_string_equal(got[3].path, "repository");
+	assert_int_equal(got[3].mtime_ns, 24);
+	free(got);
+	assert_int_equal(catalog_folder_as_of(cat, s1, &got, &count), 0);
+	assert_int_equal(count, 4);
+	assert_int_equal(got[1].mtime_ns, 12);
+	assert_int_equal(got[1].mode, 0750);
+	free(got);
+	/* s3 is pending: what it recorded is not seen. */
+	assert_int_equal(catalog_folder_as_of(cat, s3, &got, &count), 0);
+	assert_int_equal(count, 4);
+	assert_int_equal(got[3].mtime_ns, 24);
+	free(got);
+
+	/* Every record of the complete snapshots, by path and snapshot. */
+	folder_walk walk = {0};
+	assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), 0);
+	assert_int_equal(walk.count, 6);
+	assert_string_equal(walk.seen[0].path, "repository");
+	assert_int_equal(walk.seen[0].mtime_ns, 14);
+	assert_int_equal(walk.seen[1].mtime_ns, 24);
+	assert_string_equal(walk.seen[5].path, "repository/node/ab/cd");
+	walk = (folder_walk){.stop_at = 2};
+	assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), 7);
+	assert_int_equal(walk.count, 2);
+
+	/* An over-long path, a NUL inside one and a mode out of range are damage. */
+	const char *damage[] = {
+		"UPDATE folder_meta SET path = 'repository/node/ab/cd/0123456789abcdef' WHERE path = 'repository/node/ab/cd'",
+		"UPDATE folder_meta SET path = CAST(X'7265706F0078' AS TEXT) WHERE path = 'repository/node/ab/cd'",
+		"UPDATE folder_meta SET mode = -1 WHERE path = 'repository/node/ab/cd'",
+	};
+	for (size_t i = 0; i < sizeof damage / sizeof *damage; i++) {
+		assert_int_equal(catalog_begin(cat), 0);
+		assert_int_equal(catalog_exec(cat, damage[i]), 0);
+		got = (catalog_folder *)1;
+		assert_int_equal(catalog_folder_as_of(cat, s2, &got, &count), ST_ERR_CORRUPT);
+		assert_null(got);
+		assert_int_equal(count, 0);
+		walk = (folder_walk){0};
+		assert_int_equal(catalog_folder_each(cat, collect_folder, &walk), ST_ERR_CORRUPT);
+		catalog_rollback(cat);
+	}
+	catalog_close(cat);
+}
+
 static void test_discard_pending(void **state)
 {
 	const char *tmp = *state;
@@ -865,6 +983,8 @@ int run_catalog_tests(void)
 		CAT_TEST(test_node_add_and_tree_iterator),
 		CAT_TEST(test_tree_iterator_reports_missing_content),
 		CAT_TEST(test_mark_deleted_and_current_nodes),
+		CAT_TEST(test_current_uuid),
+		CAT_TEST(test_folders_as_of),
 		CAT_TEST(test_discard_pending),
 		CAT_TEST(test_packs_and_objects),
 		CAT_TEST(test_objects_in_pack_order),

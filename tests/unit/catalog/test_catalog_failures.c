@@ -49,7 +49,7 @@ static void test_migrates_format_1(void **state)
 	catalog *cat = open_new(path);
 	assert_int_equal(catalog_meta_set(cat, "source_id", "abc"), 0);
 	catalog_close(cat);
-	catalog_test_raw_exec(path, "DROP TABLE objects_staging; DROP TABLE dump_files;"
+	catalog_test_raw_exec(path, "DROP TABLE folder_meta; DROP TABLE objects_staging; DROP TABLE dump_files;"
 		       " ALTER TABLE snapshots DROP COLUMN db_info; ALTER TABLE snapshots DROP COLUMN profile;"
 		       " PRAGMA user_version = 1");
 
@@ -71,6 +71,11 @@ static void test_migrates_format_1(void **state)
 	bool found = false;
 	assert_int_equal(catalog_object_find(cat, &h, NULL, &found), 0);
 	assert_true(found);
+	/* Format 4's folders. */
+	catalog_folder *folders = NULL;
+	assert_int_equal(catalog_folder_as_of(cat, 1, &folders, &count), 0);
+	assert_int_equal(count, 0);
+	free(folders);
 	catalog_close(cat);
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), CATALOG_FORMAT);
 

@@ -213,6 +213,47 @@ static void test_file_in_the_way_of_a_folder(void **state)
 	assert_int_equal(st_confine_create_file(&fd, f->root_fd, "plain", 0600, ST_CONFINE_REPLACE, f->root), ST_ERR_TARGET);
 }
 
+/* Opening a folder only if it is there: a missing one, a link or a file at any level is no
+ * folder (and no error); a bad path is refused. */
+static void test_dir_existing(void **state)
+{
+	confine_fixture *f = *state;
+	int fd = -1;
+	assert_int_equal(st_confine_dir(&fd, f->root_fd, "repository/node/ab/cd", 0755, ST_CONFINE_CREATE, f->root), 0);
+	close(fd);
+	assert_int_equal(st_confine_dir_existing(&fd, f->root_fd, "repository/node/ab/cd", f->root), 0);
+	assert_true(fd >= 0);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	close(fd);
+	assert_int_equal(st_confine_dir_existing(&fd, f->root_fd, "", f->root), 0);
+	assert_true(fd >= 0);
+	close(fd);
+	static const char *const absent[] = {"repository/node/ab/ef", "repository/node/12", "nothing/here"};
+	for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+		fd = 99;
+		assert_int_equal(st_confine_dir_existing(&fd, f->root_fd, absent[i], f->root), 0);
+		assert_int_equal(fd, -1);
+	}
+	plant_link(f, "repository/node/12", f->outside);
+	plant_link(f, "repository/node/ab/cd", f->outside);
+	char path[TU_PATH_MAX];
+	tu_join(path, f->root, "repository/node/34");
+	tu_write_file(path, "x", 1);
+	static const char *const not_folders[] = {"repository/node/12", "repository/node/12/cd",
+						  "repository/node/ab/cd", "repository/node/34",
+						  "repository/node/34/56"};
+	for (size_t i = 0; i < sizeof not_folders / sizeof not_folders[0]; i++) {
+		fd = 99;
+		assert_int_equal(st_confine_dir_existing(&fd, f->root_fd, not_folders[i], f->root), 0);
+		assert_int_equal(fd, -1);
+	}
+	assert_int_equal(st_confine_dir_existing(&fd, f->root_fd, "repository/../..", f->root), ST_ERR_TARGET);
+	assert_int_equal(fd, -1);
+	assert_outside_untouched(f);
+}
+
 int run_confine_tests(void)
 {
 #define BOTH(test) cmocka_unit_test_setup_teardown(test, setup_openat2, teardown), \
@@ -223,6 +264,7 @@ int run_confine_tests(void)
 		BOTH(test_links_at_every_level),
 		BOTH(test_file_names_that_are_links),
 		BOTH(test_file_in_the_way_of_a_folder),
+		BOTH(test_dir_existing),
 	};
 #undef BOTH
 	return cmocka_run_group_tests_name("common/confine", tests, NULL, NULL);

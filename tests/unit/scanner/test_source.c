@@ -10,8 +10,10 @@
 #include "scanner/node_tree.h"
 #include "scanner/source.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
 static const char uuid[] = "0123abcd-ef45-6789-abcd-ef0123456789";
 
@@ -440,6 +442,60 @@ static void test_many_threads_at_once(void **state)
 	source_close(src);
 }
 
+/* The folders above the node folders: repository and repository/node always, the shards of
+ * noted nodes once each, deepest first; a missing shard or one that is a link is left out, a
+ * malformed uuid noted is ignored. */
+static void test_folder_meta(void **state)
+{
+	const char *tmp = *state;
+	char root[TU_PATH_MAX], node_dir[TU_PATH_MAX], path[TU_PATH_MAX], outside[TU_PATH_MAX];
+	make_root_with_node(root, node_dir, tmp);
+	make_node_dir(node_dir, root, "ab12cdef-0000-4000-8000-000000000000");
+	mkdirs(root, "repository/node/ff/ff");
+	make_root(outside, tmp, "outside");
+	mkdirs(outside, "ef");
+	tu_join(path, root, "repository/node/cd");
+	assert_int_equal(symlink(outside, path), 0);
+	tu_join(path, root, "repository/node/ab/12");
+	assert_int_equal(chmod(path, 0750), 0);
+	struct timespec times[2] = {{1000000000, 123}, {1000000000, 123}};
+	tu_join(path, root, "repository/node/01/23");
+	assert_int_equal(chmod(path, 0711), 0);
+	tu_join(path, root, "repository/node/ab/12");
+	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+
+	source *src = NULL;
+	source_folder *folders = NULL;
+	size_t count = 0;
+	assert_int_equal(source_open(&src, root), 0);
+	assert_int_equal(source_folder_meta(src, &folders, &count), 0);
+	assert_int_equal(count, 2);
+	assert_string_equal(folders[0].path, "repository/node");
+	assert_string_equal(folders[1].path, "repository");
+	free(folders);
+
+	static const char *const noted[] = {
+		"ab12cdef-0000-4000-8000-000000000000", uuid, "ab34cdef-0000-4000-8000-000000000000",
+		"cdefcdef-0000-4000-8000-000000000000", "zz12cdef-0000-4000-8000-000000000000",
+		"AB12CDEF-0000-4000-8000-000000000000", uuid,
+	};
+	for (size_t i = 0; i < sizeof noted / sizeof noted[0]; i++) {
+		scan_node node = node_of(noted[i], (int64_t)i);
+		source_note_node(src, &node);
+	}
+	assert_int_equal(source_folder_meta(src, &folders, &count), 0);
+	static const char *const expected[] = {"repository/node/01/23", "repository/node/ab/12", "repository/node/01",
+					       "repository/node/ab", "repository/node", "repository"};
+	assert_int_equal(count, sizeof expected / sizeof expected[0]);
+	for (size_t i = 0; i < count; i++)
+		assert_string_equal(folders[i].path, expected[i]);
+	assert_int_equal(folders[1].mode, 0750);
+	assert_int_equal(folders[1].mtime_ns, 1000000000LL * 1000000000 + 123);
+	assert_int_equal(folders[0].mode, 0711);
+	free(folders);
+	source_close(src);
+}
+
 #define SOURCE_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_source_tests(void)
@@ -453,6 +509,7 @@ int run_source_tests(void)
 		SOURCE_TEST(test_reads_entry_bytes),
 		SOURCE_TEST(test_entry_that_vanishes_changes_or_shrinks),
 		SOURCE_TEST(test_many_threads_at_once),
+		SOURCE_TEST(test_folder_meta),
 	};
 	return cmocka_run_group_tests_name("scanner/source", tests, NULL, NULL);
 }
