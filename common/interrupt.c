@@ -97,6 +97,13 @@ static void *watch(void *arg)
 			break;
 	}
 	stop_children();
+	/* The job did not wind down in time: say why the run ends (write(2): no stdio lock that a
+	 * busy thread may hold). */
+	static const char int_line[] = "strata: error: interrupted by SIGINT\n";
+	static const char term_line[] = "strata: error: interrupted by SIGTERM\n";
+	ssize_t ignored = sig == SIGTERM ? write(STDERR_FILENO, term_line, sizeof term_line - 1)
+					 : write(STDERR_FILENO, int_line, sizeof int_line - 1);
+	(void)ignored;
 	_exit(128 + sig);
 	return NULL;
 }

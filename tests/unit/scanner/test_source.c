@@ -306,7 +306,7 @@ static void test_reads_entry_bytes(void **state)
 	read_in_pieces(file, big, BIG, uneven, sizeof uneven / sizeof uneven[0]);
 	/* Past the end is content that ends early. */
 	unsigned char extra;
-	assert_int_equal(source_entry_read(file, &extra, 1), ST_ERR_SOURCE);
+	assert_int_equal(source_entry_read(file, &extra, 1), ST_ERR_CHANGED);
 	assert_non_null(strstr(st_error_message(), "shrank while being read"));
 	source_entry_close(file);
 
@@ -347,14 +347,14 @@ static void test_entry_that_vanishes_changes_or_shrinks(void **state)
 	source_entry *file = NULL;
 	tu_join(path, node_dir, "gone");
 	assert_int_equal(unlink(path), 0);
-	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "gone")), ST_ERR_SOURCE);
+	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "gone")), ST_ERR_CHANGED);
 	assert_null(file);
 	assert_non_null(strstr(st_error_message(), "vanished while being read"));
 	assert_non_null(strstr(st_error_message(), path));
 
 	tu_join(path, node_dir, "grows");
 	put_file(node_dir, "grows", "123456", 6);
-	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "grows")), ST_ERR_SOURCE);
+	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "grows")), ST_ERR_CHANGED);
 	assert_null(file);
 	assert_non_null(strstr(st_error_message(), "changed while being read"));
 	assert_non_null(strstr(st_error_message(), path));
@@ -363,7 +363,7 @@ static void test_entry_that_vanishes_changes_or_shrinks(void **state)
 	struct timespec times[2] = {{0, UTIME_OMIT}, {1000000000, 0}};
 	put_file(node_dir, "grows", "12345", 5);
 	assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
-	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "grows")), ST_ERR_SOURCE);
+	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "grows")), ST_ERR_CHANGED);
 	assert_non_null(strstr(st_error_message(), "changed while being read"));
 
 	/* Truncated after it was opened: the read ends early. */
@@ -371,7 +371,7 @@ static void test_entry_that_vanishes_changes_or_shrinks(void **state)
 	assert_int_equal(source_open_entry(&file, src, &node, find_entry(&tree, "shrinks")), 0);
 	assert_int_equal(truncate(path, 4), 0);
 	char buf[10];
-	assert_int_equal(source_entry_read(file, buf, 10), ST_ERR_SOURCE);
+	assert_int_equal(source_entry_read(file, buf, 10), ST_ERR_CHANGED);
 	assert_non_null(strstr(st_error_message(), "shrank while being read"));
 	assert_non_null(strstr(st_error_message(), path));
 	source_entry_close(file);
