@@ -43,16 +43,6 @@ note "adding 3000 nodes (size scale 5)"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 3000 --mode add --size-scale 5 --quiet >/dev/null
 listing2=$(tree_listing "$SRC")
 
-# same_listing LISTING DIR WHAT
-same_listing() {
-  local got
-  got=$(tree_listing "$2")
-  if [[ $got != "$1" ]]; then
-    diff <(printf '%s\n' "$1") <(printf '%s\n' "$got") | grep '^[<>]' | head -n 20 >&2
-    fail "$3: the restored tree differs (< expected, > restored)"
-  fi
-}
-
 # One round: kill the second backup once it has created WANT packs of its own.
 kill_round() {
   local want=$1 pid status=0 new i
@@ -91,13 +81,13 @@ kill_round() {
   fi
   assert_exit 0 "restore --snapshot 1 after the kill" -- "$STRATA" restore --dest "$DEST" \
     --snapshot 1 --to-repository "$OUT/first"
-  same_listing "$listing1" "$OUT/first" "snapshot 1 after the kill"
+  assert_same_listing "$listing1" "$OUT/first" "snapshot 1 after the kill"
   rm -rf "$OUT/first"
   # 'latest' is still snapshot 1, not the killed run's.
   assert_exit 0 "restore latest after the kill" -- "$STRATA" restore --dest "$DEST" \
     --to-repository "$OUT/first" --json
   assert_eq 1 "$(json_get "$LAST_STDOUT" snapshot)" "restore latest after the kill: snapshot"
-  same_listing "$listing1" "$OUT/first" "restore latest after the kill"
+  assert_same_listing "$listing1" "$OUT/first" "restore latest after the kill"
   rm -rf "$OUT/first"
 
   # The next backup resumes.
@@ -140,7 +130,7 @@ kill_round() {
 
   assert_exit 0 "restore latest after the resume" -- "$STRATA" restore --dest "$DEST" \
     --to-repository "$OUT/latest"
-  same_listing "$listing2" "$OUT/latest" "restore latest after the resume"
+  assert_same_listing "$listing2" "$OUT/latest" "restore latest after the resume"
   rm -rf "$OUT/latest"
   assert_exit 0 "check --read-data after the resume" -- "$STRATA" check --dest "$DEST" --read-data
 }

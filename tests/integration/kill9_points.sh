@@ -30,15 +30,6 @@ listing1=$(tree_listing "$SRC")
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 600 --mode add --size-scale 4 --quiet >/dev/null
 listing2=$(tree_listing "$SRC")
 
-same_listing() {
-  local got
-  got=$(tree_listing "$2")
-  if [[ $got != "$1" ]]; then
-    diff <(printf '%s\n' "$1") <(printf '%s\n' "$got") | grep '^[<>]' | head -n 20 >&2
-    fail "$3: the restored tree differs (< expected, > restored)"
-  fi
-}
-
 # run_killed SECONDS CMD... — runs CMD, kills it with SIGKILL after SECONDS (unless it ended).
 run_killed() {
   local after=$1 pid status=0
@@ -79,11 +70,11 @@ for ((k = 1; k <= POINTS; k++)); do
   assert_exit 0 "point $k: check --read-data after the kill" -- "$STRATA" check --dest "$WORK/dest" --read-data
   assert_exit 0 "point $k: restore snapshot 1 after the kill" -- "$STRATA" restore --dest "$WORK/dest" \
     --snapshot 1 --to-repository "$WORK/out/first"
-  same_listing "$listing1" "$WORK/out/first" "point $k: snapshot 1"
+  assert_same_listing "$listing1" "$WORK/out/first" "point $k: snapshot 1"
   assert_exit 0 "point $k: backup again" -- "${backup_cmd[@]}" --json
   assert_eq 700 "$(json_get "$LAST_STDOUT" nodes)" "point $k: the backup run again: nodes"
   assert_exit 0 "point $k: restore latest" -- "$STRATA" restore --dest "$WORK/dest" --to-repository "$WORK/out/latest"
-  same_listing "$listing2" "$WORK/out/latest" "point $k: latest snapshot"
+  assert_same_listing "$listing2" "$WORK/out/latest" "point $k: latest snapshot"
 done
 
 note "timing one uninterrupted restore"
@@ -100,7 +91,7 @@ for ((k = 1; k <= POINTS; k++)); do
   assert_exit 0 "restore point $k: check after the kill" -- "$STRATA" check --dest "$WORK/dest"
   assert_exit 0 "restore point $k: restore --force" -- "$STRATA" restore --dest "$WORK/dest" \
     --to-repository "$target" --force
-  same_listing "$listing2" "$target" "restore point $k: restore --force after the kill"
+  assert_same_listing "$listing2" "$target" "restore point $k: restore --force after the kill"
   rm -rf "$target"
 done
 assert_exit 0 "check --read-data at the end" -- "$STRATA" check --dest "$WORK/dest" --read-data

@@ -27,6 +27,9 @@
 #     OPT: --no-dir-mtimes            leave out every directory's mtime
 #          --dir-mtimes-from-depth N  leave out the mtimes of directories less than N levels
 #                                     below DIR (DIR/a is level 1, DIR/a/b level 2, ...)
+#   assert_same_listing LISTING DIR WHAT
+#                                     DIR's tree_listing equals LISTING (one taken earlier, e.g.
+#                                     right after a backup); on failure show what differs
 #   assert_same_repo [--no-shard-mtimes] A B WHAT
 #                                     assert_same_tree for two repository roots: everything
 #                                     compared, every directory's mtime included (restore sets
@@ -289,6 +292,16 @@ tree_digest() {
   local listing
   listing=$(tree_listing "$@")
   printf '%s\n' "$listing" | sha256sum | cut -d ' ' -f 1
+}
+
+assert_same_listing() {
+  (($# == 3)) || fail "assert_same_listing needs LISTING DIR WHAT"
+  local got
+  got=$(tree_listing "$2")
+  if [[ $got != "$1" ]]; then
+    diff <(printf '%s\n' "$1") <(printf '%s\n' "$got") | grep '^[<>]' | head -n 20 >&2
+    fail "$3: the restored tree differs (< expected, > restored)"
+  fi
 }
 
 assert_same_tree() {
