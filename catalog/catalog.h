@@ -333,6 +333,10 @@ typedef struct catalog_node_tree {
 
 int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id);
 
+/* Like catalog_tree_iter_open, for the nodes whose uuid starts with uuid_prefix only (a whole
+ * uuid: that node; "" every node). Only those nodes' entries are read. */
+int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id, const char *uuid_prefix);
+
 /* An iterator over every node version of the complete snapshots, whichever snapshot it
  * belongs to (a pending snapshot's versions are left out). */
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
@@ -342,6 +346,8 @@ int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
 int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out);
 void catalog_tree_iter_close(catalog_tree_iter *iter);
 void catalog_node_tree_free(catalog_node_tree *tree);
+/* Keeps the entries i of tree with keep[i] (in order), releasing the others. */
+void catalog_node_tree_keep(catalog_node_tree *tree, const bool *keep);
 
 /* Checks a node's tree read from the catalog before anything uses it (ST_ERR_CORRUPT, one line
  * naming the node and the entry): a well-formed uuid; every path relative, of plain components

@@ -56,6 +56,18 @@ int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapsh
 			 snapshot_id);
 }
 
+int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id, const char *uuid_prefix)
+{
+	int rc = iter_open(out, cat,
+			   TREE_SELECT " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
+				       " AND substr(v.uuid, 1, length(?2)) = ?2"
+				       " ORDER BY v.id, e.path",
+			   snapshot_id);
+	if (rc == 0)
+		sqlite3_bind_text((*out)->stmt, 2, uuid_prefix, -1, SQLITE_TRANSIENT);
+	return rc;
+}
+
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat)
 {
 	/* A pending snapshot's versions are not part of the destination yet (a killed run's). */
@@ -187,16 +199,32 @@ void catalog_tree_iter_close(catalog_tree_iter *iter)
 	free(iter);
 }
 
+static void entry_release(catalog_tree_entry *e)
+{
+	free((char *)e->entry.path);
+	free((char *)e->entry.target);
+	free((st_hash *)e->entry.chunks);
+	free(e->chunk_locations);
+}
+
+void catalog_node_tree_keep(catalog_node_tree *tree, const bool *keep)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < tree->count; i++) {
+		if (keep[i])
+			tree->entries[kept++] = tree->entries[i];
+		else
+			entry_release(&tree->entries[i]);
+	}
+	tree->count = kept;
+}
+
 void catalog_node_tree_free(catalog_node_tree *tree)
 {
 	if (tree == NULL)
 		return;
-	for (size_t i = 0; i < tree->count; i++) {
-		free((char *)tree->entries[i].entry.path);
-		free((char *)tree->entries[i].entry.target);
-		free((st_hash *)tree->entries[i].entry.chunks);
-		free(tree->entries[i].chunk_locations);
-	}
+	for (size_t i = 0; i < tree->count; i++)
+		entry_release(&tree->entries[i]);
 	free(tree->entries);
 	free((char *)tree->node.uuid);
 	free(tree);

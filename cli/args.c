@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,4 +74,19 @@ const char *cli_optional_value(int argc, char **argv)
 	if (optind < argc && argv[optind][0] != '-' && argv[optind][0] != '\0')
 		return argv[optind++];
 	return NULL;
+}
+
+bool cli_node_uuid(char out[37], const char *value, size_t len)
+{
+	if (len != 36)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = value[i];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? c != '-' : !isxdigit((unsigned char)c))
+			return false;
+		out[i] = (char)tolower((unsigned char)c);
+	}
+	out[len] = '\0';
+	return true;
 }

@@ -6,9 +6,13 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "engine/aiida_profile.h"
 #include "engine/restore_job.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,8 @@ static const char help[] =
 	"usage: strata restore --dest DIR [--snapshot ID|latest] [--to-repository DIR] [--to-dsn DSN]\n"
 	"                      [--to-profile NAME [--config-dir DIR]] [--dump-dir DIR] [OPTIONS]\n"
 	"       strata restore --dest DIR [--snapshot ID|latest] --profile [NAME] [OPTIONS]\n"
+	"       strata restore --dest DIR [--snapshot ID|latest] --to-repository DIR\n"
+	"                      [--node UUID]... [--path GLOB]... [--nodes-from FILE] [OPTIONS]\n"
 	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
@@ -38,6 +44,17 @@ static const char help[] =
 	"  --config-dir DIR       the AiiDA configuration folder for --to-profile and --profile\n"
 	"  --profile [NAME]       restore into the database and repository of an existing AiiDA\n"
 	"                         profile (alone: the default profile)\n"
+	"  --node UUID            restore only this node's folder (repeatable; exit 7 when the\n"
+	"                         snapshot does not hold it)\n"
+	"  --path GLOB            restore only the entries whose path below the repository matches\n"
+	"                         GLOB (fnmatch, '*' also matches '/'), e.g. 'node/ab/*' or\n"
+	"                         'node/ab/cd/ef...-.../path/*.in', with the directories above them\n"
+	"                         (repeatable)\n"
+	"  --nodes-from FILE      restore only the nodes listed in FILE, one uuid a line (blank lines\n"
+	"                         and # comments ignored)\n"
+	"                         --node, --path and --nodes-from restore files only: they need\n"
+	"                         --to-repository and exclude --to-dsn, --dump-dir and profiles;\n"
+	"                         only the selected nodes' entries and files' pack ranges are read\n"
 	"  --dump-dir DIR         also (or, without --to-dsn, only) write the plain pg_dump directory\n"
 	"                         that stock pg_restore reads\n"
 	"  --clean                replace the tables of a target database that already has some\n"
@@ -59,7 +76,79 @@ typedef struct restore_request {
 	const char *profile;
 	aiida_profile *loaded;
 	char *profile_dsn;        /* secret: the profile's connection, password included */
+	char **nodes;             /* --node and --nodes-from, sorted, unique */
+	size_t node_count;
+	const char **paths;       /* --path */
+	size_t path_count;
+	const char *nodes_from;
 } restore_request;
+
+static int add_node(restore_request *req, const char *value, size_t len, const char *where)
+{
+	char uuid[CATALOG_UUID_LEN + 1];
+	if (!cli_node_uuid(uuid, value, len))
+		return st_error_set(ST_ERR_USAGE, "restore: %s: '%.*s' is not a node uuid", where, (int)(len > 64 ? 64 : len),
+				    value);
+	req->nodes = st_realloc(req->nodes, (req->node_count + 1) * sizeof *req->nodes);
+	req->nodes[req->node_count++] = st_strdup(uuid);
+	return 0;
+}
+
+/* One uuid a line; blank lines and # comments ignored. */
+static int read_nodes_from(restore_request *req, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return st_error_set_errno(ST_ERR_USAGE, errno, "restore: unable to open '%s'", path);
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long number = 0;
+	int rc = 0;
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+		number++;
+		char *start = line;
+		char *hash = memchr(line, '#', (size_t)len);
+		size_t n = hash ? (size_t)(hash - line) : (size_t)len;
+		while (n > 0 && isspace((unsigned char)start[n - 1]))
+			n--;
+		while (n > 0 && isspace((unsigned char)*start)) {
+			start++;
+			n--;
+		}
+		if (n == 0)
+			continue;
+		char where[PATH_MAX + 32];
+		snprintf(where, sizeof where, "'%s' line %ld", path, number);
+		rc = add_node(req, start, n, where);
+	}
+	if (rc == 0 && ferror(f))
+		rc = st_error_set_errno(ST_ERR_USAGE, errno, "restore: unable to read '%s'", path);
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* --node and --nodes-from: sorted, without duplicates (restore.h). */
+static void sort_nodes(restore_request *req)
+{
+	if (req->node_count == 0)
+		return;
+	qsort(req->nodes, req->node_count, sizeof *req->nodes, compare_strings);
+	size_t kept = 1;
+	for (size_t i = 1; i < req->node_count; i++) {
+		if (strcmp(req->nodes[i], req->nodes[kept - 1]) == 0)
+			free(req->nodes[i]);
+		else
+			req->nodes[kept++] = req->nodes[i];
+	}
+	req->node_count = kept;
+}
 
 static int parse(restore_request *req, int argc, char **argv)
 {
@@ -71,7 +160,9 @@ static int parse(restore_request *req, int argc, char **argv)
 		{"jobs", required_argument, NULL, 'j'},          {"json", no_argument, NULL, 'J'},
 		{"verbose", no_argument, NULL, 'v'},             {"help", no_argument, NULL, 'h'},
 		{"to-profile", required_argument, NULL, 'T'},    {"config-dir", required_argument, NULL, 'C'},
-		{"profile", optional_argument, NULL, 'P'},       {NULL, 0, NULL, 0},
+		{"profile", optional_argument, NULL, 'P'},       {"node", required_argument, NULL, 'N'},
+		{"path", required_argument, NULL, 'G'},          {"nodes-from", required_argument, NULL, 'F'},
+		{NULL, 0, NULL, 0},
 	};
 	restore_job_options *o = &req->job;
 	long long n = 0;
@@ -98,12 +189,32 @@ static int parse(restore_request *req, int argc, char **argv)
 		case 'T': o->to_profile = optarg; break;
 		case 'C': o->config_dir = optarg; break;
 		case 'P': req->use_profile = true; req->profile = cli_optional_value(argc, argv); break;
+		case 'N': rc = add_node(req, optarg, strlen(optarg), "--node"); break;
+		case 'G':
+			req->paths = st_realloc(req->paths, (req->path_count + 1) * sizeof *req->paths);
+			req->paths[req->path_count++] = optarg;
+			break;
+		case 'F': req->nodes_from = optarg; break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
 	}
+	if (rc == 0 && req->nodes_from != NULL)
+		rc = read_nodes_from(req, req->nodes_from);
 	if (rc != 0)
 		return rc;
+	if (req->nodes_from != NULL && req->node_count == 0 && req->path_count == 0)
+		return st_error_set(ST_ERR_USAGE, "restore: '%s' names no node", req->nodes_from);
+	sort_nodes(req);
+	o->nodes = (const char *const *)req->nodes;
+	o->node_count = req->node_count;
+	o->paths = req->paths;
+	o->path_count = req->path_count;
+	if ((req->node_count > 0 || req->path_count > 0 || req->nodes_from != NULL) &&
+	    (req->use_profile || o->to_dsn != NULL || o->dump_dir != NULL || o->to_profile != NULL ||
+	     o->target_root == NULL))
+		return st_error_set(ST_ERR_USAGE, "restore: --node, --path and --nodes-from restore files only: they need "
+						  "--to-repository and exclude --to-dsn, --dump-dir and profiles");
 	if (optind < argc)
 		return st_error_set(ST_ERR_USAGE, "restore: unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_require_dest(&o->dest_path, "restore")) != 0)
@@ -183,6 +294,10 @@ static void release(restore_request *req)
 		memset(req->profile_dsn, 0, strlen(req->profile_dsn));
 	free(req->profile_dsn);
 	aiida_profile_free(req->loaded);
+	for (size_t i = 0; i < req->node_count; i++)
+		free(req->nodes[i]);
+	free(req->nodes);
+	free(req->paths);
 }
 
 int cmd_restore(int argc, char **argv)

@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Returned by a command that printed its help instead of running (exit code 0). */
@@ -35,6 +36,7 @@ int cmd_configure(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_cat(int argc, char **argv);
 
 /* Common option parsing. cli_getopt wraps getopt_long: on an unknown option or a missing
  * argument it records a usage error naming it and returns '?'. */
@@ -55,6 +57,9 @@ int cli_help(const char *text);
 /* An optional option value: "--opt=VALUE", "--opt VALUE" (when the next argument is not an
  * option), or "--opt" alone (NULL). Call from the option's case; may advance optind. */
 const char *cli_optional_value(int argc, char **argv);
+
+/* A node uuid (8-4-4-4-12 hex digits, any case) into out, lowercase; false when malformed. */
+bool cli_node_uuid(char out[37], const char *value, size_t len);
 
 /* Whether human output goes to stdout: a terminal, or --verbose. */
 bool cli_human_output(bool verbose);

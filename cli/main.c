@@ -40,7 +40,8 @@ static const char usage[] =
 	"  ls         list the nodes of a snapshot, or a node's files\n"
 	"  diff       nodes and files added, removed and changed between two snapshots\n"
 	"  stats      stored against original bytes, deduplication, compression, growth\n"
-	"  restore    restore a snapshot into a new directory\n"
+	"  restore    restore a snapshot, or the nodes and paths it names, into a new directory\n"
+	"  cat        write one file of a snapshot to standard output\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
@@ -74,6 +75,7 @@ static const command commands[] = {
 	{"diff", cmd_diff},
 	{"stats", cmd_stats},
 	{"restore", cmd_restore},
+	{"cat", cmd_cat},
 	{"check", cmd_check},
 };
 

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -266,9 +267,184 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 	return rc;
 }
 
+/* The uuid prefix that a pattern's literal start fixes: "node/ab/c*" -> "abc"; "" when none. */
+static void pattern_prefix(char *out, size_t cap, const char *pattern)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	if (strncmp(pattern, "node/", 5) != 0)
+		return;
+	const char *p = pattern + 5;
+	for (size_t i = 0; p[i] != '\0' && n + 1 < cap && n < CATALOG_UUID_LEN; i++) {
+		if (strchr("*?[\\", p[i]) != NULL)
+			break;
+		if (i == 2 || i == 5) {
+			if (p[i] != '/')
+				break;
+			continue;
+		}
+		if (p[i] == '/')
+			break;
+		out[n++] = p[i];
+		out[n] = '\0';
+	}
+}
+
+/* The longest uuid prefix shared by every pattern's: one query reads all their nodes. */
+static void patterns_prefix(char *out, size_t cap, const restore_options *o)
+{
+	char one[CATALOG_UUID_LEN + 1];
+	for (size_t i = 0; i < o->path_count; i++) {
+		pattern_prefix(one, sizeof one, o->paths[i]);
+		if (i == 0) {
+			snprintf(out, cap, "%s", one);
+			continue;
+		}
+		size_t k = 0;
+		while (out[k] != '\0' && out[k] == one[k])
+			k++;
+		out[k] = '\0';
+	}
+}
+
+static bool matches_any(const restore_options *o, const char *path)
+{
+	for (size_t i = 0; i < o->path_count; i++)
+		if (fnmatch(o->paths[i], path, 0) == 0)
+			return true;
+	return false;
+}
+
+/* Whether "<node>/<entry>", or a directory above it up to the node folder, matches. */
+static bool entry_selected(const restore_options *o, const char *node, const char *entry)
+{
+	char full[2 * PATH_MAX];
+	int len = snprintf(full, sizeof full, "%s/%s", node, entry);
+	if (len < 0 || (size_t)len >= sizeof full)
+		return false;
+	for (char *slash = full + strlen(node); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		bool hit = matches_any(o, full);
+		*slash = '/';
+		if (hit)
+			return true;
+	}
+	return matches_any(o, full);
+}
+
+static bool is_below(const char *dir, const char *path)
+{
+	size_t n = strlen(dir);
+	return strncmp(dir, path, n) == 0 && path[n] == '/';
+}
+
+/* Keeps the entries of tree that the patterns select, with the directories above them; false
+ * when the node has none (and its folder itself does not match): it is not restored. */
+static bool select_entries(const restore_options *o, catalog_node_tree *tree)
+{
+	char rel[PATH_MAX];
+	if (scan_node_dir(rel, sizeof rel, RESTORE_REPOSITORY, tree->node.uuid) != 0)
+		return true; /* catalog_tree_validate refuses it */
+	const char *node = rel + sizeof RESTORE_REPOSITORY; /* "node/..." */
+	if (matches_any(o, node))
+		return true;
+	bool *keep = st_calloc(tree->count + 1, sizeof *keep);
+	size_t kept = 0;
+	for (size_t i = 0; i < tree->count; i++)
+		kept += (keep[i] = entry_selected(o, node, tree->entries[i].entry.path));
+	for (size_t i = 0; i < tree->count; i++) {
+		if (!keep[i])
+			continue;
+		for (size_t j = 0; j < tree->count; j++)
+			if (!keep[j] && tree->entries[j].entry.type == CATALOG_ENTRY_DIR &&
+			    is_below(tree->entries[j].entry.path, tree->entries[i].entry.path))
+				keep[j] = true;
+	}
+	catalog_node_tree_keep(tree, keep);
+	free(keep);
+	return kept > 0;
+}
+
+static int compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool is_named_node(const restore_options *o, const char *uuid)
+{
+	return o->node_count > 0 &&
+	       bsearch(&uuid, o->nodes, o->node_count, sizeof *o->nodes, compare_strings) != NULL;
+}
+
+/* Pushes the nodes of iter to the workers; with by_path, only what the patterns select of the
+ * nodes not named whole. *out_fed counts the nodes pushed. */
+static int feed_iter(restore_job *job, catalog_tree_iter *iter, bool by_path, int64_t *out_fed)
+{
+	catalog_node_tree *tree = NULL;
+	int rc;
+	while ((rc = st_interrupt_check()) == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 && tree != NULL) {
+		if (by_path && (is_named_node(job->options, tree->node.uuid) || !select_entries(job->options, tree))) {
+			catalog_node_tree_free(tree);
+			continue;
+		}
+		(*out_fed)++;
+		if (!st_queue_push(job->queue, tree)) {
+			catalog_node_tree_free(tree);
+			break;
+		}
+	}
+	return rc;
+}
+
+/* Before anything is written: every node named whole is in the snapshot. */
+static int check_named_nodes(const restore_options *o, catalog *cat, int64_t snapshot_id)
+{
+	int rc = 0;
+	for (size_t i = 0; i < o->node_count && rc == 0; i++) {
+		catalog_tree_iter *iter = NULL;
+		catalog_node_tree *tree = NULL;
+		rc = catalog_tree_iter_open_prefix(&iter, cat, snapshot_id, o->nodes[i]);
+		if (rc == 0)
+			rc = catalog_tree_iter_next(iter, &tree);
+		if (rc == 0 && tree == NULL)
+			rc = st_error_set(ST_ERR_NOTFOUND, "node '%s' is not in snapshot %lld", o->nodes[i],
+					  (long long)snapshot_id);
+		catalog_node_tree_free(tree);
+		catalog_tree_iter_close(iter);
+	}
+	return rc;
+}
+
+/* Streams the selected nodes to the workers: each named node by its uuid, then what the
+ * patterns select, through one query over the uuid prefix they share. */
+static int feed_selected(restore_job *job, catalog *cat, int64_t snapshot_id, int64_t *out_nodes)
+{
+	const restore_options *o = job->options;
+	int rc = 0;
+	for (size_t i = 0; i < o->node_count && rc == 0; i++) {
+		catalog_tree_iter *iter = NULL;
+		rc = catalog_tree_iter_open_prefix(&iter, cat, snapshot_id, o->nodes[i]);
+		if (rc == 0)
+			rc = feed_iter(job, iter, false, out_nodes);
+		catalog_tree_iter_close(iter);
+	}
+	if (rc == 0 && o->path_count > 0) {
+		char prefix[CATALOG_UUID_LEN + 1];
+		catalog_tree_iter *iter = NULL;
+		patterns_prefix(prefix, sizeof prefix, o);
+		rc = catalog_tree_iter_open_prefix(&iter, cat, snapshot_id, prefix);
+		if (rc == 0)
+			rc = feed_iter(job, iter, true, out_nodes);
+		catalog_tree_iter_close(iter);
+	}
+	return rc;
+}
+
 /* Streams the snapshot's nodes to the workers. */
 static int feed(restore_job *job, catalog *cat, int64_t snapshot_id, int64_t *out_nodes)
 {
+	if (job->options->node_count > 0 || job->options->path_count > 0)
+		return feed_selected(job, cat, snapshot_id, out_nodes);
 	catalog_tree_iter *iter = NULL;
 	catalog_node_tree *tree = NULL;
 	int rc = catalog_tree_iter_open(&iter, cat, snapshot_id);
@@ -364,6 +540,8 @@ int restore_run(const restore_options *options, restore_result *out)
 				  (long long)snap.id);
 	catalog_snapshot_release(&snap);
 	if (rc == 0)
+		rc = check_named_nodes(options, dest_catalog(d), out->snapshot_id);
+	if (rc == 0)
 		rc = prepare_target(&job);
 	if (rc == 0)
 		rc = store_open(&job.objects, d, NULL);
@@ -400,6 +578,61 @@ int restore_run(const restore_options *options, restore_result *out)
 	store_free(job.objects);
 	if (job.root_fd >= 0)
 		close(job.root_fd);
+	dest_close(d);
+	return rc;
+}
+
+static int cat_entry(dest *d, const catalog_node_tree *tree, const char *path, int fd, int64_t snapshot_id)
+{
+	const catalog_tree_entry *found = NULL;
+	for (size_t i = 0; i < tree->count && found == NULL; i++)
+		if (strcmp(tree->entries[i].entry.path, path) == 0)
+			found = &tree->entries[i];
+	if (found == NULL)
+		return st_error_set(ST_ERR_NOTFOUND, "node '%s' has no '%s' in snapshot %lld", tree->node.uuid, path,
+				    (long long)snapshot_id);
+	if (found->entry.type != CATALOG_ENTRY_FILE)
+		return st_error_set(ST_ERR_USAGE, "'%s/%s' is a %s, not a file", tree->node.uuid, path,
+				    found->entry.type == CATALOG_ENTRY_DIR ? "directory" : "symbolic link");
+	store *objects = NULL;
+	char shown[PATH_MAX];
+	snprintf(shown, sizeof shown, "%s/%s", tree->node.uuid, path);
+	int rc = store_open(&objects, d, NULL);
+	if (rc == 0)
+		rc = store_get_entry_to_fd(objects, fd, found, shown);
+	store_free(objects);
+	store_thread_release();
+	return rc;
+}
+
+int restore_cat(const char *dest_path, int64_t wanted, const char *uuid, const char *path, int fd,
+		int64_t *out_snapshot)
+{
+	dest *d = NULL;
+	catalog_snapshot snap = {0};
+	catalog_tree_iter *iter = NULL;
+	catalog_node_tree *tree = NULL;
+	*out_snapshot = 0;
+	int rc = dest_open(&d, dest_path, DEST_READ);
+	if (rc == 0)
+		rc = resolve_snapshot(d, wanted, &snap);
+	if (rc == 0 && !snap.has_files)
+		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no files (it was taken with --database-only)",
+				  (long long)snap.id);
+	if (rc == 0)
+		rc = catalog_tree_iter_open_prefix(&iter, dest_catalog(d), snap.id, uuid);
+	if (rc == 0)
+		rc = catalog_tree_iter_next(iter, &tree);
+	if (rc == 0 && tree == NULL)
+		rc = st_error_set(ST_ERR_NOTFOUND, "node '%s' is not in snapshot %lld", uuid, (long long)snap.id);
+	if (rc == 0)
+		rc = catalog_tree_validate(tree);
+	if (rc == 0)
+		rc = cat_entry(d, tree, path, fd, snap.id);
+	*out_snapshot = snap.id;
+	catalog_node_tree_free(tree);
+	catalog_tree_iter_close(iter);
+	catalog_snapshot_release(&snap);
 	dest_close(d);
 	return rc;
 }

@@ -34,6 +34,17 @@ typedef struct restore_options {
 	const char *target_root;   /* receives repository/node/... */
 	int jobs;
 	bool force;                /* allow a non-empty target, overwriting files */
+	/* A selection (both empty: every node). nodes: whole node folders, by uuid (each must be in
+	 * the snapshot, else ST_ERR_NOTFOUND naming it). paths: fnmatch patterns (flags 0, so '*'
+	 * also matches '/') on "node/<u[0:2]>/<u[2:4]>/<u[4:]>[/<entry path>]"; an entry is restored
+	 * when it or a directory above it matches, with the directories above it. Only the selected
+	 * nodes' entries are read from the catalog (by uuid, or by the uuid prefix that a pattern's
+	 * literal start fixes), and only the selected files' content from the packs. nodes must be
+	 * sorted (strcmp) without duplicates. */
+	const char *const *nodes;
+	size_t node_count;
+	const char *const *paths;
+	size_t path_count;
 } restore_options;
 
 typedef struct restore_result {
@@ -48,6 +59,13 @@ typedef struct restore_result {
 } restore_result;
 
 int restore_run(const restore_options *options, restore_result *out);
+
+/* Writes the content of file path of node uuid in snapshot wanted (or RESTORE_LATEST) to fd,
+ * checked against its hash; *out_snapshot is the snapshot read. A node or path the snapshot
+ * does not hold is ST_ERR_NOTFOUND; a directory or link is ST_ERR_USAGE. Only that node's
+ * entries and that file's pack ranges are read. */
+int restore_cat(const char *dest_path, int64_t wanted, const char *uuid, const char *path, int fd,
+		int64_t *out_snapshot);
 
 /* What a snapshot holds, for a restore to plan: wanted may be RESTORE_LATEST. */
 typedef struct restore_snapshot_info {

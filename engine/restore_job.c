@@ -116,6 +116,9 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 	bool want_db = o->to_dsn != NULL || o->dump_dir != NULL;
 	if (!want_files && !want_db)
 		return st_error_set(ST_ERR_USAGE, "nothing to restore: no target repository, database or dump directory");
+	if ((o->node_count > 0 || o->path_count > 0) && (want_db || !want_files))
+		return st_error_set(ST_ERR_USAGE, "a selection (--node, --path, --nodes-from) restores files only: it needs "
+						  "--to-repository and excludes a database restore");
 	restore_snapshot_info info;
 	int rc = check_profile_target(o);
 	if (rc == 0)
@@ -132,7 +135,8 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 
 	files_side files = {
 		.options = {.dest_path = o->dest_path, .snapshot_id = info.id, .target_root = o->target_root,
-			    .jobs = o->jobs, .force = o->force},
+			    .jobs = o->jobs, .force = o->force, .nodes = o->nodes, .node_count = o->node_count,
+			    .paths = o->paths, .path_count = o->path_count},
 		.result = &out->files,
 	};
 	pthread_t thread;

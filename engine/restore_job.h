@@ -23,6 +23,11 @@ typedef struct restore_job_options {
 	/* Files: restored when target_root is set. */
 	const char *target_root;
 	bool force;
+	/* A selection of files (restore.h): files only, never with a database restore. */
+	const char *const *nodes;
+	size_t node_count;
+	const char *const *paths;
+	size_t path_count;
 	/* Database: restored when to_dsn or dump_dir is set (see db_restore.h). */
 	const char *to_dsn;
 	const char *dump_dir;
