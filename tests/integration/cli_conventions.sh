@@ -133,5 +133,7 @@ complete_words() {
 assert_eq "restore" "$(complete_words strata re)" "completion of 'strata re'"
 assert_eq "snapshots" "$(complete_words strata sn)" "completion of 'strata sn'"
 assert_eq "--read-data" "$(complete_words strata check --re)" "completion of 'strata check --re'"
-assert_eq "--to-repository --to-dsn" "$(complete_words strata restore --to)" "completion of 'strata restore --to'"
+assert_eq "--to-repository --to-dsn --to-profile" "$(complete_words strata restore --to)" \
+  "completion of 'strata restore --to'"
+assert_eq "configure cat check" "$(complete_words strata c)" "completion of 'strata c'"
 assert_eq "latest" "$(complete_words strata restore --snapshot l)" "completion of 'strata restore --snapshot l'"
