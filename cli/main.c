@@ -42,6 +42,7 @@ static const char usage[] =
 	"  stats      stored against original bytes, deduplication, compression, growth\n"
 	"  restore    restore a snapshot into a new directory\n"
 	"  check      verify a destination (--read-data reads every object)\n"
+	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
 	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
@@ -75,6 +76,7 @@ static const command commands[] = {
 	{"stats", cmd_stats},
 	{"restore", cmd_restore},
 	{"check", cmd_check},
+	{"forget", cmd_forget},
 };
 
 /* How each kind of log message starts after "strata: ". */
