@@ -2,7 +2,7 @@
 # forget: keep rules against a fixed calendar of ten snapshots (their times rewritten in the
 # catalog), each rule alone (--dry-run --json: what stays and why) and a combination (applied:
 # only the kept snapshots are listed); --dry-run changes nothing; explicit ids forget exactly
-# those; no rule is a usage error. Forgetting every snapshot but the last keeps the nodes that
+# those; no rule is a usage error; forget waits for no lock held by another run (exit 4). Forgetting every snapshot but the last keeps the nodes that
 # older snapshots added: the last restores identically and check --read-data is clean; a backup
 # after forgetting the newest snapshot still adds nothing. A dump delta chain cut in the middle
 # by forget still restores every kept snapshot's database, a backup after forgetting the newest
@@ -111,6 +111,11 @@ assert_exit 0 "forget 3 5" -- "$STRATA" forget --dest "$WORK/ids" 3 5 --json
 assert_eq "1 2 4 6 7 8 9 10" "$(kept_ids "$LAST_STDOUT")" "forget 3 5: kept"
 assert_eq "1 2 4 6 7 8 9 10" "$(listed_ids "$WORK/ids")" "snapshots after forget 3 5"
 assert_exit 7 "forget 3 again" -- "$STRATA" forget --dest "$WORK/ids" 3
+hold_flock "$WORK/ids/lock"
+assert_exit 4 "forget while another run holds the lock" -- "$STRATA" forget --dest "$WORK/ids" 4
+assert_exit 0 "forget --dry-run while another run holds the lock" -- "$STRATA" forget --dest "$WORK/ids" 4 --dry-run
+release_flock
+assert_eq "1 2 4 6 7 8 9 10" "$(listed_ids "$WORK/ids")" "snapshots after the locked attempt"
 
 note "the combination, applied"
 cp -a "$DEST" "$WORK/combo"
