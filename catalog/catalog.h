@@ -13,6 +13,12 @@
  * left by a killed run is removed by the next run (catalog_discard_pending), so earlier
  * snapshots are never affected.
  *
+ * Forgetting a snapshot sets its state to 'forgotten' and changes nothing else: listings skip
+ * it, but its node versions, entries, folder records and dump files stay (the snapshots after it
+ * see its node versions; a kept dump file may be a delta against its version), so a forgotten
+ * snapshot's data is checked like a complete one's. What only forgotten snapshots use is garbage
+ * for a later prune.
+ *
  * A node version belongs to every snapshot from added_in until (excluding) deleted_in, so a
  * daily backup adds rows only for new nodes; a node deleted from the database stays
  * restorable from the snapshots that held it.
@@ -187,7 +193,13 @@ void catalog_snapshot_release(catalog_snapshot *snap);
 /* Frees a list from catalog_snapshot_list. */
 void catalog_snapshot_list_free(catalog_snapshot *list, size_t count);
 
-/* The newest complete snapshot that holds files; *out_found false when there is none. */
+/* Marks complete snapshots as forgotten, in one transaction: all of them or none
+ * (ST_ERR_NOTFOUND names the first id that is not a complete snapshot). */
+int catalog_snapshot_forget(catalog *cat, const int64_t *ids, size_t count);
+
+/* The newest complete or forgotten snapshot that holds files: the base of an incremental
+ * backup, whose view the catalog's current node versions are; *out_found false when there is
+ * none. */
 int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool *out_found);
 
 /* ---- the database side ---- */
@@ -203,6 +215,12 @@ int catalog_dump_file_previous(catalog *cat, const char *table_key, int64_t befo
 
 /* The version of table_key in snapshot_id (ST_ERR_CORRUPT when absent: a broken chain). */
 int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_key, catalog_dump_file *out);
+
+/* Follows the delta chain of every dump file of a complete snapshot (base_snapshot and table_key)
+ * to a full copy within max_length steps; each file whose chain breaks or does not reach one is
+ * passed to report (one line) and counted in *out_problems. */
+int catalog_check_dump_chains(catalog *cat, int max_length, void (*report)(void *ctx, const char *problem),
+			      void *ctx, uint64_t *out_problems);
 
 void catalog_dump_file_release(catalog_dump_file *file);
 void catalog_dump_files_free(catalog_dump_file *files, size_t count);
@@ -261,13 +279,13 @@ typedef struct catalog_folder {
 /* Records folders in snapshot_id. Run inside the transaction that completes the snapshot. */
 int catalog_folder_add(catalog *cat, int64_t snapshot_id, const catalog_folder *folders, size_t count);
 
-/* For every folder recorded in a complete snapshot up to snapshot_id, its newest record: what
+/* For every folder recorded in a complete or forgotten snapshot up to snapshot_id, its newest record: what
  * the folder was at snapshot_id (a backup records the folders it touched, an unrecorded folder
  * did not change). Deepest paths first; *out freed by the caller (free). A path that does not
  * fit or holds a NUL byte is ST_ERR_CORRUPT. */
 int catalog_folder_as_of(catalog *cat, int64_t snapshot_id, catalog_folder **out, size_t *out_count);
 
-/* Calls fn for every folder record of the complete snapshots (all of them, not only the newest
+/* Calls fn for every folder record of the complete and forgotten snapshots (all of them, not only the newest
  * of each folder), by path and snapshot; stops at fn's first non-zero return, which it returns.
  * A record that cannot be a folder's (as catalog_folder_as_of) is ST_ERR_CORRUPT. */
 int catalog_folder_each(catalog *cat, int (*fn)(void *ctx, const catalog_folder *folder), void *ctx);
@@ -307,8 +325,9 @@ int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, b
 int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
 				int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx);
 
-/* Counts entries whose content (object or chunk) is not in the objects table, and objects
- * that point outside their pack; each problem is passed to report (one line). */
+/* Counts entries whose content (object or chunk) is not in the objects table, objects and
+ * staged objects whose pack is not in the packs table, and objects that point outside their
+ * pack (the rows of complete and forgotten snapshots); each problem is passed to report (one line). */
 int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char *problem), void *ctx,
 			     uint64_t *out_problems);
 
@@ -337,8 +356,8 @@ int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapsh
  * uuid: that node; "" every node). Only those nodes' entries are read. */
 int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id, const char *uuid_prefix);
 
-/* An iterator over every node version of the complete snapshots, whichever snapshot it
- * belongs to (a pending snapshot's versions are left out). */
+/* An iterator over every node version of the complete and forgotten snapshots, whichever
+ * snapshot it belongs to (a pending snapshot's versions are left out). */
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
 
 /* *out is the next node with its entries (owned by the caller, free with

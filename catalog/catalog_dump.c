@@ -166,3 +166,47 @@ int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_k
 				  table_key, (long long)snapshot_id);
 	return rc;
 }
+
+int catalog_check_dump_chains(catalog *cat, int max_length, void (*report)(void *ctx, const char *problem),
+			      void *ctx, uint64_t *out_problems)
+{
+	sqlite3_stmt *stmt = NULL;
+	*out_problems = 0;
+	/* Each step of chain is one link: (the file it starts from, the base it reached, how that
+	 * base is stored). A base row that is missing ends the walk without a full copy; so does a
+	 * walk longer than max_length. The bases may belong to forgotten snapshots. SQLite takes
+	 * the bare columns of the aggregate from the row that holds the max(). */
+	int rc = catalog_prepare(cat, &stmt,
+				 "WITH RECURSIVE chain(snap, name, key, base, storage, depth) AS ("
+				 " SELECT d.snapshot_id, d.name, d.table_key, d.base_snapshot, d.storage, 0 FROM dump_files d"
+				 " JOIN snapshots s ON s.id = d.snapshot_id AND s.state = 'complete'"
+				 " UNION ALL SELECT c.snap, c.name, c.key, b.base_snapshot, b.storage, c.depth + 1"
+				 " FROM chain c JOIN dump_files b ON b.snapshot_id = c.base AND b.table_key = c.key"
+				 " WHERE c.storage <> 0 AND c.depth < ?)"
+				 " SELECT snap, name, max(depth), base, storage FROM chain GROUP BY snap, name"
+				 " HAVING sum(storage = 0) = 0 ORDER BY snap, name");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int(stmt, 1, max_length);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int depth = sqlite3_column_int(stmt, 2);
+		char *line;
+		if (depth >= max_length)
+			line = st_sprintf("snapshot %lld dump file '%s': delta chain reaches no full copy within %d steps",
+					  (long long)sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+					  max_length);
+		else
+			line = st_sprintf("snapshot %lld dump file '%s': delta chain is broken: its base in snapshot %lld"
+					  " is missing",
+					  (long long)sqlite3_column_int64(stmt, 0), (const char *)sqlite3_column_text(stmt, 1),
+					  (long long)sqlite3_column_int64(stmt, 3));
+		report(ctx, line);
+		free(line);
+		(*out_problems)++;
+	}
+	if (step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "check dump chains");
+	sqlite3_finalize(stmt);
+	return rc;
+}

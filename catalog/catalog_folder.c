@@ -55,7 +55,7 @@ int catalog_folder_as_of(catalog *cat, int64_t snapshot_id, catalog_folder **out
 	/* SQLite takes the bare columns of an aggregate query from the row that holds the max(). */
 	int rc = catalog_prepare(cat, &stmt,
 				 "SELECT path, mode, mtime_ns, max(snapshot_id) FROM folder_meta WHERE snapshot_id <= ?"
-				 " AND snapshot_id IN (SELECT id FROM snapshots WHERE state = 'complete')"
+				 " AND snapshot_id IN (SELECT id FROM snapshots WHERE state IN ('complete', 'forgotten'))"
 				 " GROUP BY path ORDER BY length(path) DESC, path");
 	if (rc != 0)
 		return rc;
@@ -87,7 +87,7 @@ int catalog_folder_each(catalog *cat, int (*fn)(void *ctx, const catalog_folder 
 	sqlite3_stmt *stmt = NULL;
 	int rc = catalog_prepare(cat, &stmt,
 				 "SELECT path, mode, mtime_ns FROM folder_meta WHERE snapshot_id IN"
-				 " (SELECT id FROM snapshots WHERE state = 'complete') ORDER BY path, snapshot_id");
+				 " (SELECT id FROM snapshots WHERE state IN ('complete', 'forgotten')) ORDER BY path, snapshot_id");
 	if (rc != 0)
 		return rc;
 	int step;

@@ -219,9 +219,10 @@ static int check_chunk_lists(catalog *cat, const char *sql, void (*report)(void 
 	return rc;
 }
 
-/* What a running or killed backup has added is not checked: only complete snapshots count. */
-#define COMPLETE_VERSIONS " JOIN snapshots s ON s.id = v.added_in AND s.state = 'complete'"
-#define COMPLETE_DUMPS " JOIN snapshots s ON s.id = d.snapshot_id AND s.state = 'complete'"
+/* What a running or killed backup has added is not checked: only complete snapshots count, and
+ * forgotten ones, whose rows kept snapshots may still use. */
+#define COMPLETE_VERSIONS " JOIN snapshots s ON s.id = v.added_in AND s.state IN ('complete', 'forgotten')"
+#define COMPLETE_DUMPS " JOIN snapshots s ON s.id = d.snapshot_id AND s.state IN ('complete', 'forgotten')"
 
 int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char *problem), void *ctx,
 			     uint64_t *out_problems)
@@ -236,7 +237,9 @@ int catalog_check_references(catalog *cat, void (*report)(void *ctx, const char 
 	if (rc == 0)
 		rc = report_rows(cat,
 				 "SELECT 'object ' || hex(o.hash) || ': pack ' || o.pack_id || ' is not in the catalog'"
-				 " FROM objects o WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE p.id = o.pack_id)",
+				 " FROM objects o WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE p.id = o.pack_id)"
+				 " UNION ALL SELECT 'staged object ' || hex(o.hash) || ': pack ' || o.pack_id || ' is not in the catalog'"
+				 " FROM objects_staging o WHERE NOT EXISTS (SELECT 1 FROM packs p WHERE p.id = o.pack_id)",
 				 report, ctx, out_problems);
 	if (rc == 0)
 		rc = report_rows(cat,

@@ -164,7 +164,10 @@ int catalog_snapshot_latest(catalog *cat, catalog_snapshot *out, bool *out_found
 
 int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool *out_found)
 {
-	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete' AND has_files"
+	/* Forgotten snapshots count: the catalog's current node versions are what the newest
+	 * published snapshot saw, forgotten or not. */
+	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state IN ('complete', 'forgotten')"
+			      " AND has_files"
 			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
 }
 
@@ -200,5 +203,26 @@ int catalog_snapshot_list(catalog *cat, catalog_snapshot **out, size_t *out_coun
 	sqlite3_finalize(stmt);
 	*out = list;
 	*out_count = count;
+	return rc;
+}
+
+int catalog_snapshot_forget(catalog *cat, const int64_t *ids, size_t count)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_begin(cat);
+	if (rc == 0)
+		rc = catalog_prepare(cat, &stmt, "UPDATE snapshots SET state = 'forgotten' WHERE id = ? AND state = 'complete'");
+	for (size_t i = 0; i < count && rc == 0; i++) {
+		sqlite3_reset(stmt);
+		sqlite3_bind_int64(stmt, 1, ids[i]);
+		rc = catalog_step_done(cat, stmt, "forget a snapshot");
+		if (rc == 0 && sqlite3_changes(cat->db) != 1)
+			rc = st_error_set(ST_ERR_NOTFOUND, "snapshot '%lld' not found", (long long)ids[i]);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == 0)
+		rc = catalog_commit(cat);
+	if (rc != 0)
+		catalog_rollback(cat);
 	return rc;
 }

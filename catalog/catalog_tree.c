@@ -70,9 +70,10 @@ int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t
 
 int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat)
 {
-	/* A pending snapshot's versions are not part of the destination yet (a killed run's). */
+	/* A pending snapshot's versions are not part of the destination yet (a killed run's); a
+	 * forgotten snapshot's are, as long as a later snapshot may see them. */
 	return iter_open(out, cat,
-			 TREE_SELECT " JOIN snapshots s ON s.id = v.added_in AND s.state = 'complete'"
+			 TREE_SELECT " JOIN snapshots s ON s.id = v.added_in AND s.state IN ('complete', 'forgotten')"
 				     " ORDER BY v.id, e.path",
 			 -1);
 }

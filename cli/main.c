@@ -43,6 +43,7 @@ static const char usage[] =
 	"  restore    restore a snapshot, or the nodes and paths it names, into a new directory\n"
 	"  cat        write one file of a snapshot to standard output\n"
 	"  check      verify a destination (--read-data reads every object)\n"
+	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
 	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
@@ -77,6 +78,7 @@ static const command commands[] = {
 	{"restore", cmd_restore},
 	{"cat", cmd_cat},
 	{"check", cmd_check},
+	{"forget", cmd_forget},
 };
 
 /* How each kind of log message starts after "strata: ". */

@@ -14,6 +14,7 @@
 #include "common/mem.h"
 #include "common/queue.h"
 #include "common/workers.h"
+#include "engine/db_dump.h"
 #include "engine/restore.h"
 #include "store/store.h"
 
@@ -125,7 +126,7 @@ int check_run(const check_options *options, check_result *out)
 	check_job job = {.options = options};
 	catalog_snapshot *snapshots = NULL;
 	size_t snapshot_count = 0;
-	uint64_t reference_problems = 0;
+	uint64_t reference_problems = 0, chain_problems = 0;
 	memset(out, 0, sizeof *out);
 	pthread_mutex_init(&job.report_lock, NULL);
 	atomic_init(&job.problems, 0);
@@ -139,6 +140,8 @@ int check_run(const check_options *options, check_result *out)
 		rc = store_open(&job.objects, job.d, NULL);
 	if (rc == 0)
 		rc = catalog_check_references(cat, report, &job, &reference_problems);
+	if (rc == 0)
+		rc = catalog_check_dump_chains(cat, DB_DUMP_MAX_CHAIN, report, &job, &chain_problems);
 	if (rc == 0)
 		check_trees(&job);
 	if (rc == 0)

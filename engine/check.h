@@ -3,7 +3,9 @@
  *
  * Always: the catalog's SQLite integrity, every pack the catalog lists exists with at least
  * its recorded size and a valid header, every file's content is a known object, every object
- * lies inside its pack, every node tree and every recorded folder above the node folders is
+ * lies inside its pack and no object or staged object names a pack the catalog lacks, every
+ * dump file of a kept snapshot reaches a full copy through its delta chain (whose bases may be
+ * forgotten snapshots' rows) within DB_DUMP_MAX_CHAIN steps, every node tree and every recorded folder above the node folders is
  * one a restore accepts (catalog_tree_validate, restore_check_folder). With read_data: every object is read back, decoded and hashed. Each
  * problem is reported as one line; the job fails with ST_ERR_CORRUPT when there is any.
  */

@@ -32,8 +32,10 @@ declare -A OPTIONS=(
   [ls]="--dest --snapshot --json --help"
   [diff]="--dest --json --help"
   [stats]="--dest --json --help"
+  [cat]="--dest --snapshot --help"
+  [forget]="--dest --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --json --help"
 )
-for command in init backup snapshots restore check configure ls diff stats; do
+for command in init backup snapshots restore check configure ls diff stats forget cat; do
   assert_exit 0 "strata $command --help" -- "$STRATA" "$command" --help
   help=$LAST_STDOUT
   grep -q "^ *STRATA_DEST=DIR strata $command\b" <<<"$help" ||
@@ -136,4 +138,5 @@ assert_eq "--read-data" "$(complete_words strata check --re)" "completion of 'st
 assert_eq "--to-repository --to-dsn --to-profile" "$(complete_words strata restore --to)" \
   "completion of 'strata restore --to'"
 assert_eq "configure cat check" "$(complete_words strata c)" "completion of 'strata c'"
+assert_eq "--keep-within" "$(complete_words strata forget --keep-wi)" "completion of 'strata forget --keep-wi'"
 assert_eq "latest" "$(complete_words strata restore --snapshot l)" "completion of 'strata restore --snapshot l'"

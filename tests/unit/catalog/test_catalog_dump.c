@@ -212,6 +212,82 @@ static void test_db_info_and_latest_with_files(void **state)
 	catalog_close(cat);
 }
 
+static void count_problem(void *ctx, const char *problem)
+{
+	(void)problem;
+	(*(int *)ctx)++;
+}
+
+/* A forgotten snapshot leaves the listings but stays the incremental base and the basis of a
+ * kept delta; forgetting an unknown id changes nothing; chains are followed through forgotten
+ * rows, and a missing base or an over-long chain is a problem. */
+static void test_forget_and_chains(void **state)
+{
+	catalog *cat = open_new(*state);
+	int64_t s1 = new_snapshot(cat, true, NULL, true);
+	int64_t s2 = new_snapshot(cat, true, NULL, true);
+	int64_t s3 = new_snapshot(cat, true, NULL, true);
+	const char *key = "TABLE DATA public t";
+	st_hash chunks[2];
+	catalog_dump_file f = full_file("3001.dat", key, chunks);
+	assert_int_equal(catalog_dump_file_add(cat, s1, &f), 0);
+	f.storage = CATALOG_DUMP_DELTA;
+	f.base_snapshot = s1;
+	f.chain_length = 1;
+	assert_int_equal(catalog_dump_file_add(cat, s2, &f), 0);
+	f.base_snapshot = s2;
+	f.chain_length = 2;
+	assert_int_equal(catalog_dump_file_add(cat, s3, &f), 0);
+
+	int64_t ids[] = {s2, s3 + 1};
+	assert_int_equal(catalog_snapshot_forget(cat, ids, 2), ST_ERR_NOTFOUND);
+	catalog_snapshot *list = NULL;
+	size_t count = 0;
+	assert_int_equal(catalog_snapshot_list(cat, &list, &count), 0);
+	assert_int_equal(count, 3);
+	catalog_snapshot_list_free(list, count);
+
+	ids[1] = s3;
+	assert_int_equal(catalog_snapshot_forget(cat, ids, 2), 0);
+	assert_int_equal(catalog_snapshot_list(cat, &list, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(list[0].id, s1);
+	catalog_snapshot_list_free(list, count);
+	catalog_snapshot got;
+	assert_int_equal(catalog_snapshot_get(cat, s2, &got), ST_ERR_NOTFOUND);
+	bool found = false;
+	assert_int_equal(catalog_snapshot_latest(cat, &got, &found), 0);
+	assert_int_equal(got.id, s1);
+	catalog_snapshot_release(&got);
+	assert_int_equal(catalog_snapshot_latest_with_files(cat, &got, &found), 0);
+	assert_int_equal(got.id, s3);
+	catalog_snapshot_release(&got);
+	assert_int_equal(catalog_snapshot_forget(cat, ids, 1), ST_ERR_NOTFOUND);
+
+	/* A delta of a kept snapshot against the forgotten s3, whose chain runs through s2. */
+	int64_t s4 = new_snapshot(cat, true, NULL, true);
+	f.base_snapshot = s3;
+	f.chain_length = 3;
+	assert_int_equal(catalog_dump_file_add(cat, s4, &f), 0);
+	catalog_dump_file prev;
+	assert_int_equal(catalog_dump_file_previous(cat, key, s4, &prev, &found), 0);
+	assert_true(found);
+	assert_int_equal(prev.snapshot_id, s1);
+	catalog_dump_file_release(&prev);
+	int problems = 0;
+	uint64_t counted = 0;
+	assert_int_equal(catalog_check_dump_chains(cat, 8, count_problem, &problems, &counted), 0);
+	assert_int_equal(problems, 0);
+	assert_int_equal(catalog_check_dump_chains(cat, 2, count_problem, &problems, &counted), 0);
+	assert_int_equal(problems, 1);
+	assert_int_equal(counted, 1);
+	assert_int_equal(catalog_exec(cat, "DELETE FROM dump_files WHERE snapshot_id = 2"), 0);
+	problems = 0;
+	assert_int_equal(catalog_check_dump_chains(cat, 8, count_problem, &problems, &counted), 0);
+	assert_int_equal(problems, 1);
+	catalog_close(cat);
+}
+
 int run_catalog_dump_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -219,6 +295,7 @@ int run_catalog_dump_tests(void)
 		cmocka_unit_test_setup_teardown(test_dump_delta_chain, tu_tmpdir_setup, tu_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_db_info_and_latest_with_files, tu_tmpdir_setup,
 						tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_forget_and_chains, tu_tmpdir_setup, tu_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests_name("catalog/dump", tests, NULL, NULL);
 }

@@ -1,0 +1,166 @@
+/*
+ * cmd_forget.c - strata forget: remove snapshots from a destination's view (engine/forget.h).
+ */
+#include "cli/commands.h"
+#include "cli/output.h"
+
+#include "common/error.h"
+#include "common/json.h"
+#include "common/mem.h"
+#include "engine/forget.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char forget_help[] =
+	"usage: strata forget --dest DIR [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
+	"                     [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]\n"
+	"                     [--keep-within DURATION] [--dry-run] [--json]\n"
+	"       strata forget --dest DIR ID... [--dry-run] [--json]\n"
+	"       STRATA_DEST=DIR strata forget (RULES... | ID...) [--dry-run] [--json]\n"
+	"\n"
+	"Removes snapshots from the destination's view, as restic's forget does: a snapshot that any\n"
+	"rule keeps stays; the others are forgotten. With snapshot ids instead of rules, exactly\n"
+	"those are forgotten. Nothing a kept snapshot uses changes and no pack is deleted: what only\n"
+	"forgotten snapshots use stays in the destination. Periods are in UTC (weeks: ISO weeks).\n"
+	"Prints each snapshot, kept (with the rules that keep it) or forgotten.\n"
+	"\n"
+	"  --dest DIR              the destination (default: $STRATA_DEST)\n"
+	"  --keep-last N           keep the N newest snapshots\n"
+	"  --keep-hourly N         keep the newest snapshot of each of the N newest hours that have one\n"
+	"  --keep-daily N          ... days\n"
+	"  --keep-weekly N         ... weeks\n"
+	"  --keep-monthly N        ... months\n"
+	"  --keep-yearly N         ... years\n"
+	"  --keep-within DURATION  keep the snapshots at most DURATION older than the newest one\n"
+	"                          (y, m, d, h: 7d, 12h, 1y2m)\n"
+	"  --dry-run               print what would be forgotten; change nothing\n"
+	"  --json                  print {\"version\", \"dry_run\", \"kept_snapshots\",\n"
+	"                          \"forgotten_snapshots\", \"snapshots\": [{\"id\", \"time\", \"keep\",\n"
+	"                          \"reasons\"}]}\n"
+	"  -h, --help              show this help\n";
+
+typedef struct forget_args {
+	const char *dest;
+	bool json;
+	forget_options o;
+	int64_t *ids;
+} forget_args;
+
+static int parse(forget_args *a, int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"dest", required_argument, NULL, 'd'},        {"keep-last", required_argument, NULL, 'L'},
+		{"keep-hourly", required_argument, NULL, 'H'}, {"keep-daily", required_argument, NULL, 'D'},
+		{"keep-weekly", required_argument, NULL, 'W'}, {"keep-monthly", required_argument, NULL, 'M'},
+		{"keep-yearly", required_argument, NULL, 'Y'}, {"keep-within", required_argument, NULL, 'w'},
+		{"dry-run", no_argument, NULL, 'n'},           {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+	};
+	static const char rule_options[] = "LHDWMY";
+	int c, rc = 0;
+	long long n = 0;
+	while (rc == 0 && (c = cli_getopt(argc, argv, "forget", options)) != -1) {
+		const char *rule = strchr(rule_options, c);
+		if (c != 0 && rule != NULL) {
+			int index = (int)(rule - rule_options);
+			char name[32];
+			snprintf(name, sizeof name, "--keep-%s", forget_rule_name((forget_rule)index));
+			rc = cli_parse_int(name, optarg, 1, INT32_MAX, &n);
+			a->o.counts[index] = n;
+			continue;
+		}
+		switch (c) {
+		case 'd': a->dest = optarg; break;
+		case 'w':
+			rc = forget_parse_duration(optarg, &a->o.within);
+			a->o.has_within = true;
+			break;
+		case 'n': a->o.dry_run = true; break;
+		case 'J': a->json = true; break;
+		case 'h': return cli_help(forget_help);
+		default: return ST_ERR_USAGE;
+		}
+	}
+	if (rc != 0)
+		return rc;
+	int count = argc - optind;
+	a->ids = st_calloc(count > 0 ? (size_t)count : 1, sizeof *a->ids);
+	for (int i = 0; i < count && rc == 0; i++) {
+		rc = cli_parse_int("snapshot id", argv[optind + i], 1, INT64_MAX, &n);
+		a->ids[i] = n;
+	}
+	a->o.ids = a->ids;
+	a->o.id_count = (size_t)count;
+	if (rc == 0)
+		rc = cli_require_dest(&a->dest, "forget");
+	a->o.dest_path = a->dest;
+	return rc;
+}
+
+static st_json *reasons_json(unsigned reasons)
+{
+	st_json *list = st_json_array();
+	for (int rule = 0; rule < FORGET_RULE_END; rule++)
+		if (reasons & (1u << rule))
+			st_json_append_string(list, forget_rule_name((forget_rule)rule));
+	return list;
+}
+
+static int print_json(const forget_args *a, const forget_result *r)
+{
+	char when[OUT_TIME_MAX];
+	st_json *doc = out_json_document();
+	st_json_set_bool(doc, "dry_run", a->o.dry_run);
+	const out_int_field counts[] = {{"kept_snapshots", r->kept}, {"forgotten_snapshots", r->forgotten}};
+	out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
+	st_json *array = st_json_array();
+	for (size_t i = 0; i < r->count; i++) {
+		const forget_decision *s = &r->snapshots[i];
+		st_json *item = st_json_object();
+		st_json_set_int(item, "id", s->id);
+		st_json_set_string(item, "time", out_time_iso(when, sizeof when, s->time_us));
+		st_json_set_bool(item, "keep", s->keep);
+		st_json_set(item, "reasons", reasons_json(s->reasons));
+		st_json_append(array, item);
+	}
+	st_json_set(doc, "snapshots", array);
+	return out_json_emit(doc);
+}
+
+static void print_table(const forget_args *a, const forget_result *r)
+{
+	char when[OUT_TIME_MAX];
+	for (size_t i = 0; i < r->count; i++) {
+		const forget_decision *s = &r->snapshots[i];
+		printf("%-6s  %6lld  %-23s", s->keep ? "keep" : "forget", (long long)s->id,
+		       out_time(when, sizeof when, s->time_us));
+		const char *sep = "  ";
+		for (int rule = 0; rule < FORGET_RULE_END; rule++) {
+			if (s->reasons & (1u << rule)) {
+				printf("%s%s", sep, forget_rule_name((forget_rule)rule));
+				sep = ", ";
+			}
+		}
+		printf("\n");
+	}
+	printf("%s %lld snapshot(s), %s %lld\n", a->o.dry_run ? "would forget" : "forgot", (long long)r->forgotten,
+	       a->o.dry_run ? "would keep" : "kept", (long long)r->kept);
+}
+
+int cmd_forget(int argc, char **argv)
+{
+	forget_args a = {0};
+	forget_result r = {0};
+	int rc = parse(&a, argc, argv);
+	if (rc == 0)
+		rc = forget_run(&a.o, &r);
+	if (rc == 0 && a.json)
+		rc = print_json(&a, &r);
+	else if (rc == 0)
+		print_table(&a, &r);
+	forget_result_release(&r);
+	free(a.ids);
+	return rc;
+}
