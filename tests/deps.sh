@@ -16,7 +16,7 @@ STRATA_DEB_PACKAGES=(
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
   libjansson-dev libcmocka-dev gcovr clang
   help2man
-  rsync restic borgbackup time valgrind
+  rsync restic borgbackup time valgrind procps
   python3
 )
 
