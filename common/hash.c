@@ -6,8 +6,10 @@
 #include "error.h"
 #include "mem.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 struct st_hasher {
@@ -90,4 +92,25 @@ int st_hash_from_hex(st_hash *out, const char *hex)
 uint64_t st_hash64(const void *data, size_t len)
 {
 	return XXH3_64bits(data, len);
+}
+
+/* Bytes read at a time by st_hash_fd. */
+#define HASH_FD_READ_SIZE ((size_t)1 << 20)
+
+int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what)
+{
+	st_hasher *hasher = st_hasher_new();
+	char *buf = st_malloc(HASH_FD_READ_SIZE);
+	uint64_t size = 0;
+	ssize_t n;
+	while ((n = read(fd, buf, HASH_FD_READ_SIZE)) > 0) {
+		st_hasher_update(hasher, buf, (size_t)n);
+		size += (uint64_t)n;
+	}
+	int rc = n < 0 ? st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read '%s'", what) : 0;
+	st_hasher_final(out, hasher);
+	free(buf);
+	if (out_size != NULL)
+		*out_size = size;
+	return rc;
 }

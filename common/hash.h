@@ -28,6 +28,10 @@ st_hasher *st_hasher_new(void);
 void st_hasher_update(st_hasher *hasher, const void *data, size_t len);
 void st_hasher_final(st_hash *out, st_hasher *hasher);
 
+/* Hashes fd from its current offset to its end, streaming (files of any size); *out_size (may
+ * be NULL) is the number of bytes read. A read error is ST_ERR_GENERIC naming what. */
+int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what);
+
 bool st_hash_equal(const st_hash *a, const st_hash *b);
 void st_hash_to_hex(char out[ST_HASH_HEX_SIZE], const st_hash *hash);
 /* 0 on success, ST_ERR_USAGE when hex is not 32 hex digits. */

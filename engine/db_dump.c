@@ -22,8 +22,6 @@
 
 /* Files smaller than this are always stored in full, without a signature. */
 #define DELTA_MIN_SIZE ((uint64_t)64 << 10)
-/* Reads of a dump file, to hash it. */
-#define DUMP_READ_SIZE ((size_t)1 << 20)
 /* Size of a data file's name in the dump ("<toc id>.dat"). */
 #define DUMP_FILE_NAME_MAX 32
 
@@ -189,18 +187,7 @@ static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", path);
-	st_hasher *hasher = st_hasher_new();
-	char *buf = st_malloc(DUMP_READ_SIZE);
-	uint64_t size = 0;
-	ssize_t n;
-	while ((n = read(fd, buf, DUMP_READ_SIZE)) > 0) {
-		st_hasher_update(hasher, buf, (size_t)n);
-		size += (uint64_t)n;
-	}
-	int rc = n < 0 ? st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read '%s'", path) : 0;
-	st_hasher_final(out, hasher);
-	*out_size = size;
-	free(buf);
+	int rc = st_hash_fd(out, out_size, fd, path);
 	close(fd);
 	return rc;
 }

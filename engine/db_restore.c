@@ -30,8 +30,6 @@ _Static_assert(DB_RESTORE_CHAIN_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "restore must fo
 /* Room for pg_restore's arguments: connection, jobs, two fixed flags, two for owners, two for
  * --clean, the dump directory and the terminating NULL. */
 #define PG_RESTORE_ARGS_MAX 12
-/* Reads of a rebuilt dump file, to hash it. */
-#define DB_RESTORE_READ_SIZE ((size_t)1 << 20)
 
 typedef struct db_restore_job {
 	const db_restore_options *options;
@@ -108,20 +106,10 @@ static int materialize(db_restore_job *job, const catalog_dump_file *file, int o
 
 static int check_file_hash(int fd, const char *what, const st_hash *expected)
 {
-	/* Dump files can be large: hash them streaming. */
-	int rc = rewind_fd(fd, what);
-	st_hasher *hasher = st_hasher_new();
-	char *data = st_malloc(DB_RESTORE_READ_SIZE);
-	ssize_t got;
-	while (rc == 0 && (got = read(fd, data, DB_RESTORE_READ_SIZE)) != 0) {
-		if (got < 0)
-			rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
-		else
-			st_hasher_update(hasher, data, (size_t)got);
-	}
-	free(data);
 	st_hash actual;
-	st_hasher_final(&actual, hasher);
+	int rc = rewind_fd(fd, what);
+	if (rc == 0 && st_hash_fd(&actual, NULL, fd, what) != 0)
+		rc = st_error_reclassify(ST_ERR_TARGET);
 	if (rc == 0 && !st_hash_equal(&actual, expected))
 		rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", what);
 	return rc;

@@ -165,10 +165,42 @@ static void test_from_hex_rejects_bad_input(void **state)
 	st_error_clear();
 }
 
+/* st_hash_fd: the streaming hash of a file from its offset, larger than one read. */
+static void test_hash_fd(void **state)
+{
+	const char *dir = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, dir, "data");
+	size_t len = (3u << 20) + 17;
+	unsigned char *data = malloc(len);
+	tu_fill_random(data, len, 7);
+	tu_write_file(path, data, len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	st_hash got, want;
+	uint64_t size = 0;
+	assert_int_equal(st_hash_fd(&got, &size, fd, "data"), 0);
+	st_hash_buffer(&want, data, len);
+	assert_true(st_hash_equal(&got, &want));
+	assert_int_equal(size, len);
+	/* From an offset: the rest of the file only. */
+	assert_int_equal(lseek(fd, 1000, SEEK_SET), 1000);
+	assert_int_equal(st_hash_fd(&got, NULL, fd, "data"), 0);
+	st_hash_buffer(&want, data + 1000, len - 1000);
+	assert_true(st_hash_equal(&got, &want));
+	close(fd);
+	/* A descriptor that cannot be read: an error naming what. */
+	assert_int_equal(st_hash_fd(&got, NULL, -1, "nothing"), ST_ERR_GENERIC);
+	assert_non_null(strstr(st_error_message(), "'nothing'"));
+	st_error_clear();
+	free(data);
+}
+
 int run_hash_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_values),
+		cmocka_unit_test_setup_teardown(test_hash_fd, tu_tmpdir_setup, tu_tmpdir_teardown),
 		cmocka_unit_test(test_streaming_matches_one_shot),
 		cmocka_unit_test(test_different_content_different_hash),
 		cmocka_unit_test(test_hex_round_trip),
