@@ -44,6 +44,7 @@ static const char usage[] =
 	"  cat        write one file of a snapshot to standard output\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
+	"  export     write one snapshot as a tar archive that stock tar and pg_restore restore\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
 	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
@@ -79,6 +80,7 @@ static const command commands[] = {
 	{"cat", cmd_cat},
 	{"check", cmd_check},
 	{"forget", cmd_forget},
+	{"export", cmd_export},
 };
 
 /* How each kind of log message starts after "strata: ". */

@@ -256,6 +256,7 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 		rc = resolve_snapshot(d, wanted, &snap);
 	if (rc == 0) {
 		out->id = snap.id;
+		out->time_us = snap.time_us;
 		out->has_files = snap.has_files;
 		out->has_database = snap.has_database;
 		db_info_schema_version(out->schema_version, sizeof out->schema_version, snap.db_info);

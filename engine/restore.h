@@ -70,6 +70,7 @@ int restore_cat(const char *dest_path, int64_t wanted, const char *uuid, const c
 /* What a snapshot holds, for a restore to plan: wanted may be RESTORE_LATEST. */
 typedef struct restore_snapshot_info {
 	int64_t id;
+	int64_t time_us;          /* wall-clock start of its backup */
 	bool has_files;
 	bool has_database;
 	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];

@@ -1,0 +1,51 @@
+/*
+ * archive.h - tar archives (plain, gzip, zstd) written entry by entry: the only place that
+ * includes libarchive.
+ *
+ * A writer streams to a file or to standard output ("-"); entries go out in the order they are
+ * added, so an entry added first (a manifest) is what a streaming reader sees first. Files are
+ * copied from a descriptor in bounded pieces: memory stays flat whatever their size. Names are
+ * '/'-separated relative paths; the caller validates them. No libarchive type leaves this
+ * module.
+ */
+#ifndef STRATA_ENGINE_ARCHIVE_H
+#define STRATA_ENGINE_ARCHIVE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef enum archive_kind {
+	ARCHIVE_KIND_TAR,
+	ARCHIVE_KIND_TAR_GZ,
+	ARCHIVE_KIND_TAR_ZST,
+} archive_kind;
+
+typedef struct archive_writer archive_writer;
+
+/* The kind a name says: "tar", "tar.gz", "tar.zst" (a format name), or a file name ending in
+ * .tar, .tar.gz/.tgz, .tar.zst/.tzst. ST_ERR_USAGE naming it when it says none. */
+int archive_kind_parse(archive_kind *out, const char *name, int is_file_name);
+
+/* Opens a writer of kind onto path ("-": standard output). Caller frees with
+ * archive_writer_free. An unopenable path is ST_ERR_TARGET. */
+int archive_writer_new(archive_writer **out, const char *path, archive_kind kind);
+
+/* Adds a regular file name of size bytes read from fd (from its current offset); a file that
+ * comes up short is ST_ERR_SOURCE. */
+int archive_writer_add_file(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns, int fd,
+			    uint64_t size);
+
+/* Adds a regular file holding len bytes of data. */
+int archive_writer_add_buffer(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns,
+			      const void *data, size_t len);
+
+int archive_writer_add_dir(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns);
+int archive_writer_add_symlink(archive_writer *w, const char *name, const char *target, int64_t mtime_ns);
+
+/* Writes the archive's end and closes it; a failure (a full disk) is reported here. */
+int archive_writer_close(archive_writer *w);
+
+/* Frees w (closing it first if archive_writer_close was not called; errors then are lost). */
+void archive_writer_free(archive_writer *w);
+
+#endif

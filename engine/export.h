@@ -1,0 +1,50 @@
+/*
+ * export.h - strata export: one snapshot as a portable tar archive that stock tools restore.
+ *
+ * The archive holds, in this order: manifest.json (first, so a streaming reader has it before
+ * the files), the repository tree exactly as restore writes it (repository/node/..., modes,
+ * mtimes, symbolic links as links, folders with their mtimes), and database/, the plain
+ * pg_dump directory (toc.dat and the NNNN.dat.gz files as pg_dump -Fd wrote them, rebuilt from
+ * the stored deltas and checked). `tar -xf` and `pg_restore -d DB database/` restore it without
+ * strata.
+ *
+ * The manifest (JSON): {"format": "strata-archive", "version": 1, "snapshot": {"id", "time"},
+ * "schema_version", "profile" (the profile record the snapshot keeps, which holds no secret),
+ * "hash": "xxh3-128", "entries": [{"path", "type": "file"|"dir"|"symlink", "size", "hash"
+ * (files: XXH3-128 hex, as strata stores), "target" (links)}]}.
+ *
+ * How: the snapshot is first restored (restore_job.h: files and dump, both verified) into a
+ * temporary folder below TMPDIR, which is then archived entry by entry in bounded pieces and
+ * removed. Memory for the content stays flat; the manifest holds one record per entry, and the
+ * temporary folder needs the snapshot's size on disk.
+ */
+#ifndef STRATA_ENGINE_EXPORT_H
+#define STRATA_ENGINE_EXPORT_H
+
+#include "engine/archive.h"
+
+#include <stdint.h>
+
+#define EXPORT_MANIFEST_NAME "manifest.json"
+#define EXPORT_MANIFEST_VERSION 1
+
+typedef struct export_options {
+	const char *dest_path;
+	int64_t snapshot_id;      /* or RESTORE_LATEST */
+	const char *output;       /* a file name, or "-" for standard output */
+	archive_kind kind;
+	int jobs;
+} export_options;
+
+typedef struct export_result {
+	int64_t snapshot_id;
+	int64_t files;
+	int64_t directories;
+	int64_t symlinks;
+	int64_t bytes;            /* content bytes of the files archived */
+	double seconds;
+} export_result;
+
+int export_run(const export_options *options, export_result *out);
+
+#endif
