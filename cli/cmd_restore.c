@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "engine/aiida_profile.h"
+#include "engine/archive_restore.h"
 #include "engine/restore_job.h"
 
 #include <ctype.h>
@@ -23,6 +24,7 @@ static const char help[] =
 	"       strata restore --dest DIR [--snapshot ID|latest] --profile [NAME] [OPTIONS]\n"
 	"       strata restore --dest DIR [--snapshot ID|latest] --to-repository DIR\n"
 	"                      [--node UUID]... [--path GLOB]... [--nodes-from FILE] [OPTIONS]\n"
+	"       strata restore --from-archive FILE|- --to-repository DIR [--dump-dir DIR] [--json]\n"
 	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
@@ -55,6 +57,13 @@ static const char help[] =
 	"                         --node, --path and --nodes-from restore files only: they need\n"
 	"                         --to-repository and exclude --to-dsn, --dump-dir and profiles;\n"
 	"                         only the selected nodes' entries and files' pack ranges are read\n"
+	"  --from-archive FILE|-  restore an archive that 'strata export' wrote ('-': standard input),\n"
+	"                         without a destination: every entry is checked against its\n"
+	"                         manifest (type, size, XXH3-128 hash); an entry missing, extra or\n"
+	"                         different, a link, device or name that would escape, a truncated\n"
+	"                         stream is exit 8. Needs --to-repository; --dump-dir also writes\n"
+	"                         its database/ (the pg_dump directory); --to-dsn is not supported\n"
+	"                         with it yet (restore the dump directory with pg_restore)\n"
 	"  --dump-dir DIR         also (or, without --to-dsn, only) write the plain pg_dump directory\n"
 	"                         that stock pg_restore reads\n"
 	"  --clean                replace the tables of a target database that already has some\n"
@@ -81,6 +90,7 @@ typedef struct restore_request {
 	const char **paths;       /* --path */
 	size_t path_count;
 	const char *nodes_from;
+	const char *from_archive; /* --from-archive */
 } restore_request;
 
 static int add_node(restore_request *req, const char *value, size_t len, const char *where)
@@ -150,6 +160,43 @@ static void sort_nodes(restore_request *req)
 	req->node_count = kept;
 }
 
+/* --from-archive: files (and the dump directory) only, no destination. */
+static int check_from_archive(const restore_request *req)
+{
+	const restore_job_options *o = &req->job;
+	if (o->target_root == NULL)
+		return cli_missing("restore --from-archive", "--to-repository");
+	if (o->to_dsn != NULL || o->to_profile != NULL || req->use_profile || req->node_count > 0 ||
+	    req->path_count > 0 || o->dest_path != NULL || o->snapshot_id != RESTORE_LATEST || o->force)
+		return st_error_set(ST_ERR_USAGE, "restore: --from-archive takes --to-repository and --dump-dir only "
+						  "(--to-dsn, profiles, selections, --dest and --snapshot are not supported with it)");
+	return 0;
+}
+
+/* restore --from-archive (archive_restore.h). */
+static int run_from_archive(const restore_request *req)
+{
+	const archive_restore_options o = {
+		.input = req->from_archive, .target_root = req->job.target_root, .dump_dir = req->job.dump_dir};
+	archive_restore_result r;
+	int rc = archive_restore_run(&o, &r);
+	if (rc != 0 || !req->json) {
+		if (rc == 0 && cli_human_output(req->verbose))
+			printf("restored archive '%s' (snapshot %lld): %lld files, %lld symlinks into '%s'\n", o.input,
+			       (long long)r.snapshot_id, (long long)r.files, (long long)r.symlinks, o.target_root);
+		return rc;
+	}
+	st_json *doc = out_json_document();
+	st_json_set_int(doc, "snapshot", r.snapshot_id);
+	const out_int_field counts[] = {
+		{"files", r.files}, {"directories", r.directories}, {"symlinks", r.symlinks}, {"bytes", r.bytes}};
+	st_json *files = st_json_object();
+	out_json_set_ints(files, counts, sizeof counts / sizeof counts[0]);
+	out_json_seconds(files, "seconds", r.seconds);
+	st_json_set(doc, "files", files);
+	return out_json_emit(doc);
+}
+
 static int parse(restore_request *req, int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -162,7 +209,7 @@ static int parse(restore_request *req, int argc, char **argv)
 		{"to-profile", required_argument, NULL, 'T'},    {"config-dir", required_argument, NULL, 'C'},
 		{"profile", optional_argument, NULL, 'P'},       {"node", required_argument, NULL, 'N'},
 		{"path", required_argument, NULL, 'G'},          {"nodes-from", required_argument, NULL, 'F'},
-		{NULL, 0, NULL, 0},
+		{"from-archive", required_argument, NULL, 'A'},  {NULL, 0, NULL, 0},
 	};
 	restore_job_options *o = &req->job;
 	long long n = 0;
@@ -195,6 +242,7 @@ static int parse(restore_request *req, int argc, char **argv)
 			req->paths[req->path_count++] = optarg;
 			break;
 		case 'F': req->nodes_from = optarg; break;
+		case 'A': req->from_archive = optarg; break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}
@@ -217,6 +265,8 @@ static int parse(restore_request *req, int argc, char **argv)
 						  "--to-repository and exclude --to-dsn, --dump-dir and profiles");
 	if (optind < argc)
 		return st_error_set(ST_ERR_USAGE, "restore: unexpected argument '%s'", argv[optind]);
+	if (req->from_archive != NULL)
+		return check_from_archive(req);
 	if ((rc = cli_require_dest(&o->dest_path, "restore")) != 0)
 		return rc;
 	if (req->use_profile && (o->target_root != NULL || o->to_dsn != NULL || o->to_profile != NULL))
@@ -305,6 +355,11 @@ int cmd_restore(int argc, char **argv)
 	restore_request req = {0};
 	restore_job_result r;
 	int rc = parse(&req, argc, argv);
+	if (rc == 0 && req.from_archive != NULL) {
+		rc = run_from_archive(&req);
+		release(&req);
+		return rc;
+	}
 	if (rc == 0)
 		rc = restore_job_run(&req.job, &r);
 	if (rc == 0 && req.json)

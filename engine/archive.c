@@ -9,6 +9,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -195,4 +196,119 @@ void archive_writer_free(archive_writer *w)
 	free(w->piece);
 	free(w->path);
 	free(w);
+}
+
+struct archive_reader {
+	struct archive *a;
+	char *path;
+	char *name;   /* the current entry's name, a folder's without its trailing '/' */
+};
+
+static int reader_error(archive_reader *r, const char *doing)
+{
+	const char *msg = archive_error_string(r->a);
+	return st_error_set(ST_ERR_CORRUPT, "unable to %s archive '%s': %s", doing, r->path,
+			    msg != NULL ? msg : "truncated or damaged");
+}
+
+static int reader_open(archive_reader **out, const char *path, const void *data, size_t size)
+{
+	archive_reader *r = st_calloc(1, sizeof *r);
+	int rc = 0;
+	r->path = st_strdup(path);
+	r->a = archive_read_new();
+	if (r->a == NULL) {
+		rc = st_error_set(ST_ERR_GENERIC, "unable to start reading '%s'", path);
+		goto cleanup;
+	}
+	/* tar only (with the compressions export writes): no other format's parser is exposed. */
+	archive_read_support_format_tar(r->a);
+	archive_read_support_filter_gzip(r->a);
+	archive_read_support_filter_zstd(r->a);
+	int opened = data != NULL ? archive_read_open_memory(r->a, data, size)
+		     : strcmp(path, "-") == 0 ? archive_read_open_fd(r->a, STDIN_FILENO, ARCHIVE_COPY_PIECE)
+					       : archive_read_open_filename(r->a, path, ARCHIVE_COPY_PIECE);
+	if (opened != ARCHIVE_OK) {
+		const char *msg = archive_error_string(r->a);
+		int err = archive_errno(r->a);
+		/* A file that is not there is not found; one whose start is no archive is corrupt. */
+		bool missing = data == NULL && (err == ENOENT || err == EACCES || err == ENOTDIR || err == EISDIR);
+		rc = st_error_set(missing ? ST_ERR_NOTFOUND : ST_ERR_CORRUPT, "unable to open archive '%s': %s",
+				  path, msg != NULL ? msg : "unknown error");
+		goto cleanup;
+	}
+	*out = r;
+	r = NULL;
+cleanup:
+	archive_reader_free(r);
+	return rc;
+}
+
+int archive_reader_new(archive_reader **out, const char *path)
+{
+	return reader_open(out, path, NULL, 0);
+}
+
+int archive_reader_new_memory(archive_reader **out, const void *data, size_t size)
+{
+	static const char empty;
+	return reader_open(out, "(memory)", size > 0 ? data : &empty, size);
+}
+
+static archive_item_type item_type(struct archive_entry *e)
+{
+	if (archive_entry_hardlink(e) != NULL)
+		return ARCHIVE_ITEM_HARDLINK;
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG: return ARCHIVE_ITEM_FILE;
+	case AE_IFDIR: return ARCHIVE_ITEM_DIR;
+	case AE_IFLNK: return ARCHIVE_ITEM_SYMLINK;
+	default: return ARCHIVE_ITEM_OTHER;
+	}
+}
+
+int archive_reader_next(archive_reader *r, archive_item *out)
+{
+	struct archive_entry *e = NULL;
+	int got = archive_read_next_header(r->a, &e);
+	if (got == ARCHIVE_EOF)
+		return 0;
+	if (got != ARCHIVE_OK && got != ARCHIVE_WARN)
+		return reader_error(r, "read");
+	memset(out, 0, sizeof *out);
+	const char *name = archive_entry_pathname(e);
+	if (name == NULL)
+		return st_error_set(ST_ERR_CORRUPT, "archive '%s' has an entry without a name", r->path);
+	free(r->name);
+	r->name = st_strdup(name);
+	out->type = item_type(e);
+	size_t len = strlen(r->name);
+	if (out->type == ARCHIVE_ITEM_DIR && len > 1 && r->name[len - 1] == '/')
+		r->name[len - 1] = '\0';
+	out->name = r->name;
+	out->target = out->type == ARCHIVE_ITEM_HARDLINK ? archive_entry_hardlink(e) : archive_entry_symlink(e);
+	out->mode = (mode_t)(archive_entry_perm(e) & 07777);
+	out->mtime_ns = (int64_t)archive_entry_mtime(e) * 1000000000 + archive_entry_mtime_nsec(e);
+	out->size = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	return 1;
+}
+
+int archive_reader_data(archive_reader *r, void *buf, size_t cap, size_t *out_len)
+{
+	la_ssize_t n = archive_read_data(r->a, buf, cap);
+	if (n < 0)
+		return reader_error(r, "read");
+	*out_len = (size_t)n;
+	return 0;
+}
+
+void archive_reader_free(archive_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->a != NULL)
+		archive_read_free(r->a);
+	free(r->name);
+	free(r->path);
+	free(r);
 }

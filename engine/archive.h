@@ -48,4 +48,43 @@ int archive_writer_close(archive_writer *w);
 /* Frees w (closing it first if archive_writer_close was not called; errors then are lost). */
 void archive_writer_free(archive_writer *w);
 
+/* ---- reading: untrusted input ---- */
+
+typedef struct archive_reader archive_reader;
+
+typedef enum archive_item_type {
+	ARCHIVE_ITEM_FILE,
+	ARCHIVE_ITEM_DIR,
+	ARCHIVE_ITEM_SYMLINK,
+	ARCHIVE_ITEM_HARDLINK,
+	ARCHIVE_ITEM_OTHER,   /* a device, fifo, socket: never created */
+} archive_item_type;
+
+/* One entry's header; name and target are borrowed until the next archive_reader_next. */
+typedef struct archive_item {
+	const char *name;
+	const char *target;   /* links */
+	archive_item_type type;
+	mode_t mode;          /* permission bits */
+	int64_t mtime_ns;
+	int64_t size;         /* what the header claims (files) */
+} archive_item;
+
+/* Opens a tar archive (plain, gzip, zstd: the filter is recognised) from path ("-": standard
+ * input). A missing or unreadable file is ST_ERR_NOTFOUND; one that starts with no tar archive
+ * (or a truncated compressed stream) is ST_ERR_CORRUPT. */
+int archive_reader_new(archive_reader **out, const char *path);
+
+/* Reads the next header into *out: 1, or 0 at the end; a damaged or truncated archive is
+ * ST_ERR_CORRUPT naming it. */
+int archive_reader_next(archive_reader *r, archive_item *out);
+
+/* Reads up to cap bytes of the current entry's data: *out_len is 0 at its end. */
+int archive_reader_data(archive_reader *r, void *buf, size_t cap, size_t *out_len);
+
+void archive_reader_free(archive_reader *r);
+
+/* Opens a reader over size bytes of memory (borrowed), for the fuzz target. */
+int archive_reader_new_memory(archive_reader **out, const void *data, size_t size);
+
 #endif
