@@ -26,16 +26,17 @@ declare -A OPTIONS=(
   [init]="--dest --json --help"
   [backup]="--dest --dsn --repository --jobs --io-threads --full-scan --files-only --database-only --overlap --level --json --verbose --help"
   [snapshots]="--dest --json --help"
-  [restore]="--dest --snapshot --to-repository --to-dsn --dump-dir --clean --keep-owners --force --jobs --json --verbose --help"
+  [restore]="--dest --snapshot --to-repository --to-dsn --from-archive --dump-dir --clean --keep-owners --force --jobs --json --verbose --help"
   [check]="--dest --read-data --jobs --json --verbose --help"
   [configure]="--profile --dest --json --help"
   [ls]="--dest --snapshot --json --help"
   [diff]="--dest --json --help"
   [stats]="--dest --json --help"
   [cat]="--dest --snapshot --help"
+  [export]="--dest --snapshot --output --format --jobs --json --help"
   [forget]="--dest --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --json --help"
 )
-for command in init backup snapshots restore check configure ls diff stats forget cat; do
+for command in init backup snapshots restore check configure ls diff stats forget cat export; do
   assert_exit 0 "strata $command --help" -- "$STRATA" "$command" --help
   help=$LAST_STDOUT
   grep -q "^ *STRATA_DEST=DIR strata $command\b" <<<"$help" ||
@@ -138,5 +139,7 @@ assert_eq "--read-data" "$(complete_words strata check --re)" "completion of 'st
 assert_eq "--to-repository --to-dsn --to-profile" "$(complete_words strata restore --to)" \
   "completion of 'strata restore --to'"
 assert_eq "configure cat check" "$(complete_words strata c)" "completion of 'strata c'"
+assert_eq "export" "$(complete_words strata e)" "completion of 'strata e'"
+assert_eq "--output" "$(complete_words strata export --o)" "completion of 'strata export --o'"
 assert_eq "--keep-within" "$(complete_words strata forget --keep-wi)" "completion of 'strata forget --keep-wi'"
 assert_eq "latest" "$(complete_words strata restore --snapshot l)" "completion of 'strata restore --snapshot l'"
