@@ -24,7 +24,8 @@ static const char help[] =
 	"       strata restore --dest DIR [--snapshot ID|latest] --profile [NAME] [OPTIONS]\n"
 	"       strata restore --dest DIR [--snapshot ID|latest] --to-repository DIR\n"
 	"                      [--node UUID]... [--path GLOB]... [--nodes-from FILE] [OPTIONS]\n"
-	"       strata restore --from-archive FILE|- --to-repository DIR [--dump-dir DIR] [--json]\n"
+	"       strata restore --from-archive FILE|- --to-repository DIR [--dump-dir DIR]\n"
+	"                      [--to-dsn DSN] [--jobs N] [--json]\n"
 	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
@@ -62,8 +63,9 @@ static const char help[] =
 	"                         manifest (type, size, XXH3-128 hash); an entry missing, extra or\n"
 	"                         different, a link, device or name that would escape, a truncated\n"
 	"                         stream is exit 8. Needs --to-repository; --dump-dir also writes\n"
-	"                         its database/ (the pg_dump directory); --to-dsn is not supported\n"
-	"                         with it yet (restore the dump directory with pg_restore)\n"
+	"                         its database/ (the pg_dump directory); --to-dsn then restores that\n"
+	"                         directory with pg_restore (row counts are not verified: the\n"
+	"                         archive holds no snapshot facts)\n"
 	"  --dump-dir DIR         also (or, without --to-dsn, only) write the plain pg_dump directory\n"
 	"                         that stock pg_restore reads\n"
 	"  --clean                replace the tables of a target database that already has some\n"
@@ -166,10 +168,11 @@ static int check_from_archive(const restore_request *req)
 	const restore_job_options *o = &req->job;
 	if (o->target_root == NULL)
 		return cli_missing("restore --from-archive", "--to-repository");
-	if (o->to_dsn != NULL || o->to_profile != NULL || req->use_profile || req->node_count > 0 ||
+	if (o->to_profile != NULL || req->use_profile || req->node_count > 0 ||
 	    req->path_count > 0 || o->dest_path != NULL || o->snapshot_id != RESTORE_LATEST || o->force)
-		return st_error_set(ST_ERR_USAGE, "restore: --from-archive takes --to-repository and --dump-dir only "
-						  "(--to-dsn, profiles, selections, --dest and --snapshot are not supported with it)");
+		return st_error_set(ST_ERR_USAGE, "restore: --from-archive takes --to-repository, --dump-dir, "
+						  "--to-dsn and --jobs "
+						  "(profiles, selections, --dest, --snapshot and --force are not supported with it)");
 	return 0;
 }
 
@@ -177,7 +180,12 @@ static int check_from_archive(const restore_request *req)
 static int run_from_archive(const restore_request *req)
 {
 	const archive_restore_options o = {
-		.input = req->from_archive, .target_root = req->job.target_root, .dump_dir = req->job.dump_dir};
+		.input = req->from_archive,
+		.target_root = req->job.target_root,
+		.dump_dir = req->job.dump_dir,
+		.to_dsn = req->job.to_dsn,
+		.jobs = req->job.jobs,
+	};
 	archive_restore_result r;
 	int rc = archive_restore_run(&o, &r);
 	if (rc != 0 || !req->json) {
@@ -194,6 +202,13 @@ static int run_from_archive(const restore_request *req)
 	out_json_set_ints(files, counts, sizeof counts / sizeof counts[0]);
 	out_json_seconds(files, "seconds", r.seconds);
 	st_json_set(doc, "files", files);
+	if (r.restored_database) {
+		st_json *db = st_json_object();
+		st_json_set_bool(db, "created_database", r.database.created_database);
+		st_json_set_bool(db, "verified", false);
+		out_json_seconds(db, "seconds", r.database.seconds);
+		st_json_set(doc, "database", db);
+	}
 	return out_json_emit(doc);
 }
 

@@ -79,7 +79,10 @@ int archive_writer_new(archive_writer **out, const char *path, archive_kind kind
 		goto cleanup;
 	}
 	/* pax: long names, nanosecond mtimes and large sizes, and stock tar reads it. */
+	/* Names are bytes (a node's file names need not be UTF-8, nor the locale know them):
+	 * hdrcharset=BINARY writes them as they are, never translated. */
 	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	    archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
 	    (kind == ARCHIVE_KIND_TAR_GZ && archive_write_add_filter_gzip(w->a) != ARCHIVE_OK) ||
 	    (kind == ARCHIVE_KIND_TAR_ZST && archive_write_add_filter_zstd(w->a) != ARCHIVE_OK) ||
 	    archive_write_set_bytes_in_last_block(w->a, 1) != ARCHIVE_OK) {

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
+#include "common/json.h"
 #include "common/mem.h"
 
 #include <errno.h>
@@ -371,14 +372,47 @@ static int open_root(int *out_fd, const char *path, const char *what)
 	return st_confine_root_open(out_fd, path, 0755);
 }
 
+/* The dump directory's place: the one asked for, or (for a database restore) a temporary one. */
+static int dump_dir_name(const archive_restore_options *o, char **out_temp)
+{
+	*out_temp = NULL;
+	if (o->dump_dir != NULL || o->to_dsn == NULL)
+		return 0;
+	const char *tmp = getenv("TMPDIR");
+	char *dir = st_sprintf("%s/strata-archive-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory '%s'", dir);
+		free(dir);
+		return rc;
+	}
+	*out_temp = dir;
+	return 0;
+}
+
+static int restore_database(restore_ctx *c, const char *dump_dir)
+{
+	const archive_restore_options *o = c->o;
+	archive_restore_result *out = c->out;
+	if (manifest_find(c->manifest, "database/toc.dat") == NULL)
+		return st_error_set(ST_ERR_NOTFOUND, "archive '%s' holds no database (no database/toc.dat)", o->input);
+	const db_restore_options db = {.to_dsn = o->to_dsn, .dump_dir = dump_dir, .jobs = o->jobs};
+	int rc = db_restore_dump_dir(&db, &out->database);
+	out->restored_database = rc == 0;
+	return rc;
+}
+
 int archive_restore_run(const archive_restore_options *o, archive_restore_result *out)
 {
 	double start = st_now_seconds();
 	memset(out, 0, sizeof *out);
 	restore_ctx c = {.o = o, .root_fd = -1, .dump_fd = -1, .out = out};
-	int rc = open_root(&c.root_fd, o->target_root, "restore target");
-	if (rc == 0 && o->dump_dir != NULL)
-		rc = open_root(&c.dump_fd, o->dump_dir, "dump directory");
+	char *temp_dump = NULL;
+	int rc = dump_dir_name(o, &temp_dump);
+	const char *dump_dir = temp_dump != NULL ? temp_dump : o->dump_dir;
+	if (rc == 0)
+		rc = open_root(&c.root_fd, o->target_root, "restore target");
+	if (rc == 0 && dump_dir != NULL)
+		rc = open_root(&c.dump_fd, dump_dir, "dump directory");
 	if (rc == 0)
 		rc = archive_reader_new(&c.reader, o->input);
 	if (rc == 0)
@@ -392,6 +426,12 @@ int archive_restore_run(const archive_restore_options *o, archive_restore_result
 		rc = got;
 	if (rc == 0)
 		rc = finish(&c);
+	if (rc == 0 && o->to_dsn != NULL)
+		rc = restore_database(&c, dump_dir);
+	if (temp_dump != NULL) {
+		st_remove_tree(temp_dump);
+		free(temp_dump);
+	}
 	if (c.root_fd >= 0)
 		close(c.root_fd);
 	if (c.dump_fd >= 0)

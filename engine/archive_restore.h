@@ -12,12 +12,17 @@
  * a link: a link in the archive is created as a link, and an entry below it is refused. A file
  * that fails its check is removed. Folder mtimes are set once everything is written, deepest
  * first. repository/... goes to target_root, database/... (the plain pg_dump directory) to
- * dump_dir; without dump_dir the dump files are checked and not written.
+ * dump_dir; without dump_dir the dump files are checked and not written. With to_dsn, the dump
+ * directory (dump_dir, or a temporary one below TMPDIR, removed afterwards) is then restored
+ * into that database with pg_restore (db_restore.h, db_restore_dump_dir), once every entry of
+ * the archive has passed its checks; an archive without a database/ is ST_ERR_NOTFOUND then.
  */
 #ifndef STRATA_ENGINE_ARCHIVE_RESTORE_H
 #define STRATA_ENGINE_ARCHIVE_RESTORE_H
 
-#include "common/json.h"
+#include "engine/db_restore.h"
+
+#include <stdbool.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +32,9 @@
 typedef struct archive_restore_options {
 	const char *input;        /* a file, or "-" for standard input */
 	const char *target_root;  /* must be empty or absent */
-	const char *dump_dir;     /* NULL: database entries checked, not written */
+	const char *dump_dir;     /* NULL: database entries checked, not written (unless to_dsn) */
+	const char *to_dsn;       /* NULL: no database restore */
+	int jobs;                 /* pg_restore --jobs */
 } archive_restore_options;
 
 typedef struct archive_restore_result {
@@ -37,6 +44,8 @@ typedef struct archive_restore_result {
 	int64_t symlinks;
 	int64_t bytes;
 	double seconds;
+	bool restored_database;
+	db_restore_result database;
 } archive_restore_result;
 
 int archive_restore_run(const archive_restore_options *options, archive_restore_result *out);

@@ -446,3 +446,27 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	dest_close(job.d);
 	return rc;
 }
+
+int db_restore_dump_dir(const db_restore_options *options, db_restore_result *out)
+{
+	double started = st_now_seconds();
+	db_restore_job job = {.options = options, .dir_fd = -1};
+	memset(out, 0, sizeof *out);
+	if (options->to_dsn == NULL || options->dump_dir == NULL)
+		return st_error_set(ST_ERR_USAGE, "restoring a dump directory needs a target database and the directory");
+	job.dir = st_strdup(options->dump_dir);
+	int rc = pg_dsn_check(options->to_dsn);
+	if (rc == 0)
+		rc = open_target(&job, out);
+	if (rc == 0)
+		rc = check_target_empty(&job);
+	if (rc == 0)
+		rc = run_pg_restore(&job);
+	out->seconds = st_now_seconds() - started;
+	if (rc != 0 && out->created_database)
+		drop_created_database(&job);
+	free(job.dir);
+	free(job.target_db);
+	pg_session_close(job.target);
+	return rc;
+}

@@ -47,4 +47,10 @@ typedef struct db_restore_result {
 
 int db_restore_run(const db_restore_options *options, db_restore_result *out);
 
+/* Restores the plain pg_dump directory options->dump_dir (already written and checked, e.g.
+ * from an archive) into options->to_dsn with pg_restore, creating the database as
+ * db_restore_run does; dest_path and snapshot_id are not used, and with no snapshot's facts to
+ * compare with nothing is verified afterwards (out->verified stays false). */
+int db_restore_dump_dir(const db_restore_options *options, db_restore_result *out);
+
 #endif

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # archive: restore --from-archive of an export is byte-identical to the source (assert_same_repo),
 # from a file and from standard input, and --dump-dir gets the dump files as restore writes
-# them. Hostile archives (crafted with python3's tarfile from a good export) are refused with
+# them, and --to-dsn restores its database (row checksums); names that are not ASCII survive
+# the C locale. Hostile archives (crafted with python3's tarfile from a good export) are refused with
 # one error line and the documented exit code, and nothing is written outside the target:
 # '..' and absolute names, a link followed by a file written through it, a hard link out of the
 # tree, a device and a fifo, a 5000-byte name, an entry not in the manifest or twice in the
 # archive, a manifest that lies about a size or a hash (that file is removed), a listed entry
 # missing, no manifest first, a truncated stream.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/db_lib.sh"
 
 DSN=$(new_db archive)
 SRC=$(new_tmp)
 W=$(new_tmp)
 D=$W/dest
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 30 --quiet >/dev/null
+node=$(find "$SRC/repository/node" -mindepth 3 -maxdepth 3 -type d -print -quit)
+printf 'x\n' >"$node/sub dir ü"
 assert_exit 0 "init" -- "$STRATA" init --dest "$D"
 assert_exit 0 "backup" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC"
 assert_exit 0 "export" -- "$STRATA" export --dest "$D" --output "$W/good.tar.zst"
@@ -37,11 +41,29 @@ assert_same_repo "$SRC" "$W/r2" "restore --from-archive - vs the source"
   fail "export - | restore --from-archive -"
 assert_same_repo "$SRC" "$W/r3" "export | restore --from-archive -"
 
+note "--to-dsn: the archive's database/ through pg_restore"
+TARGET=$(new_db2 archive_target)
+assert_exit 0 "restore --from-archive --to-dsn" -- "$STRATA" restore --from-archive "$W/good.tar.zst" \
+  --to-repository "$W/r4" --to-dsn "$TARGET" --json
+assert_eq True "$(python3 -c 'import json,sys; print("database" in json.loads(sys.argv[1]))' "$LAST_STDOUT")" "--json: database"
+assert_eq "$(db_checksums "$DSN")" "$(db_checksums "$TARGET")" "restore --from-archive --to-dsn: checksums"
+assert_same_repo "$SRC" "$W/r4" "restore --from-archive --to-dsn: files"
+assert_exit 9 "--to-dsn into a database with tables" -- "$STRATA" restore --from-archive "$W/good.tar.zst" \
+  --to-repository "$W/r5" --to-dsn "$TARGET"
+assert_one_error "--to-dsn into a database with tables"
+
+note "in the C locale: names that are not ASCII go through as bytes"
+assert_exit 0 "export, C locale" -- env LC_ALL=C "$STRATA" export --dest "$D" --output "$W/c.tar"
+assert_exit 0 "restore --from-archive, C locale" -- env LC_ALL=C "$STRATA" restore --from-archive "$W/c.tar" \
+  --to-repository "$W/r6"
+assert_same_repo "$SRC" "$W/r6" "export and restore --from-archive in the C locale"
+[[ -n $(LC_ALL=C find "$SRC/repository" -name '*[! -~]*' -print -quit) ]] || fail "the source has no name that is not ASCII"
+
 note "a non-empty target, a usage error"
 assert_exit 9 "non-empty target" -- "$STRATA" restore --from-archive "$W/good.tar" --to-repository "$W/r1"
 assert_one_error "non-empty target"
-assert_exit 2 "--from-archive --to-dsn" -- "$STRATA" restore --from-archive "$W/good.tar" --to-repository "$W/x" \
-  --to-dsn "$DSN"
+assert_exit 2 "--from-archive --snapshot" -- "$STRATA" restore --from-archive "$W/good.tar" --to-repository "$W/x" \
+  --snapshot 1
 
 OUT=$W/outside
 mkdir "$OUT"
