@@ -6,7 +6,9 @@
 #   2. times the read floor (find | xargs -P2 cat) and each tool's full backup,
 #   3. adds 1% new nodes (--mode add) and times each tool's incremental backup,
 #   4. times each tool's full restore into an empty directory, and proves the restored tree equals
-#      the source (types, modes, sizes, file mtimes, link targets, md5 of every file),
+#      the source (types, modes, sizes, file mtimes, link targets, md5 of every file); then
+#      `strata export - | tar -x` the same way, and one node folder restored by strata
+#      restore --node, restic restore --include and borg extract PATH (each checked),
 #   5. database: pg_dump -Fd -j N vs strata backup --database-only, pg_restore -j N vs strata
 #      restore --to-dsn, then K rounds of changing 1% of db_dbnode rows with what each backup stored,
 #   6. prints a markdown report on stdout and writes it to WORK/results.md.
@@ -322,6 +324,71 @@ restore_step() {
   done
 }
 
+# strata export | tar -x (stock tar restores an export), and the restore of one node folder by
+# strata restore --node, restic restore --include and borg extract PATH, each checked against
+# the source's folder (untimed diff -r).
+archive_step() {
+  if [[ ${STATE[incr.strata]:-} != ok ]]; then
+    STATE[restore.export_tar]=skipped
+    return 0
+  fi
+  local target=$WORK/restore/export_tar
+  mkdir -p "$target"
+  log "restore: strata export | tar -x"
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  if timed restore.export_tar bash -c 'set -o pipefail
+      "$1" export --dest "$2" --output - --format tar | tar -C "$3" -xf -' _ "$STRATA" "$WORK/dest/strata" "$target"; then
+    rm -f "$target/manifest.json"
+    if tree_manifest "$target/repository" "$WORK/manifests/export_tar" &&
+      same_manifest "$WORK/manifests/source" "$WORK/manifests/export_tar"; then
+      VERIFY[export_tar]=yes
+      STATE[restore.export_tar]=ok
+    else
+      VERIFY[export_tar]=MISMATCH
+      fail_step restore.export_tar MISMATCH
+    fi
+  else
+    fail_step restore.export_tar FAILED
+  fi
+  rm -rf "$target"
+  local folder rel uuid
+  folder=$(find "$SRC_ROOT/repository/node" -mindepth 3 -maxdepth 3 -type d -print -quit)
+  rel=${folder#"$SRC_ROOT"/}
+  uuid=$(printf '%s' "${rel#repository/node/}" | tr -d /)
+  ONE_NODE=$rel
+  one_node_run strata "$STRATA" restore --dest "$WORK/dest/strata" --to-repository "$WORK/restore/one.strata" --node "$uuid"
+  if [[ ${STATE[incr.restic]:-} == ok ]]; then
+    one_node_run restic restic restore latest --repo "$WORK/dest/restic" --target "$WORK/restore/one.restic" \
+      --include "/$rel"
+  fi
+  if [[ ${STATE[incr.borg]:-} == ok ]]; then
+    mkdir -p "$WORK/restore/one.borg"
+    one_node_run borg env -C "$WORK/restore/one.borg" borg extract "$WORK/dest/borg::incr" "$rel"
+  fi
+  return 0
+}
+
+# one_node_run TOOL CMD...: times CMD as one_node.TOOL, then finds the restored folder below
+# $WORK/restore/one.TOOL (restic may nest it under the source's absolute path) and compares it.
+one_node_run() {
+  local t=$1 got
+  shift
+  log "restore one node: $t"
+  if ! timed "one_node.$t" "$@"; then
+    fail_step "one_node.$t" FAILED
+    return 0
+  fi
+  got=$(find "$WORK/restore/one.$t" -path "*/$ONE_NODE" -type d -print -quit)
+  if [[ -n $got ]] && diff -r --no-dereference "$SRC_ROOT/$ONE_NODE" "$got" >/dev/null; then
+    STATE[one_node.$t]=ok
+    VERIFY[one_node.$t]=yes
+  else
+    VERIFY[one_node.$t]=MISMATCH
+    fail_step "one_node.$t" MISMATCH
+  fi
+  rm -rf "$WORK/restore/one.$t"
+}
+
 database_part() {
   if ((DB_ROUNDS == 0)); then
     NOTES+=("database part skipped (--db-rounds 0)")
@@ -357,6 +424,7 @@ main() {
   GEN_ADD=$(generate add $(((NODES + 99) / 100)))
   backup_step incr
   restore_step
+  archive_step
   database_part
 
   report | tee "$WORK/results.md"

@@ -116,6 +116,20 @@ EOF
     printf '| %s | %s | %s | %s | %s |\n' "$t" "$(cell_time "restore.$t")" \
       "$(cell_peak "restore.$t")" "$(cell_ratio "restore.$t" restore.strata)" "${VERIFY[$t]:--}"
   done
+  printf '| %s | %s | %s | %s | %s |\n' 'strata export \| tar -x' "$(cell_time restore.export_tar)" \
+    "$(cell_peak restore.export_tar)" "$(cell_ratio restore.export_tar restore.strata)" "${VERIFY[export_tar]:--}"
+  printf '\n## Files: one node folder (%s) restored from the destination\n\n' "${ONE_NODE:-none}"
+  printf '| tool | command | wall s | peak MiB | restored folder equals the source |\n|---|---|---:|---:|---|\n'
+  local how
+  for t in strata restic borg; do
+    case $t in
+      strata) how="strata restore --node UUID" ;;
+      restic) how="restic restore --include PATH" ;;
+      *) how="borg extract ARCHIVE PATH" ;;
+    esac
+    printf '| %s | %s | %s | %s | %s |\n' "$t" "$how" "$(cell_time "one_node.$t")" "$(cell_peak "one_node.$t")" \
+      "${VERIFY[one_node.$t]:--}"
+  done
 }
 
 report_database() {
