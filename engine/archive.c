@@ -78,10 +78,11 @@ int archive_writer_new(archive_writer **out, const char *path, archive_kind kind
 		rc = st_error_set(ST_ERR_GENERIC, "unable to start archive '%s'", path);
 		goto cleanup;
 	}
-	/* pax: long names, nanosecond mtimes and large sizes, and stock tar reads it. */
+	/* pax (not restricted: that drops sub-second mtimes): long names, nanosecond mtimes, large
+	 * sizes, and stock tar reads it. */
 	/* Names are bytes (a node's file names need not be UTF-8, nor the locale know them):
 	 * hdrcharset=BINARY writes them as they are, never translated. */
-	if (archive_write_set_format_pax_restricted(w->a) != ARCHIVE_OK ||
+	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
 	    archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK ||
 	    (kind == ARCHIVE_KIND_TAR_GZ && archive_write_add_filter_gzip(w->a) != ARCHIVE_OK) ||
 	    (kind == ARCHIVE_KIND_TAR_ZST && archive_write_add_filter_zstd(w->a) != ARCHIVE_OK) ||
