@@ -42,6 +42,18 @@ int cli_parse_int(const char *option, const char *value, long long min, long lon
 	return 0;
 }
 
+int cli_parse_snapshot(const char *option, const char *value, int64_t latest, int64_t *out)
+{
+	long long n = 0;
+	if (strcmp(value, "latest") == 0) {
+		*out = latest;
+		return 0;
+	}
+	int rc = cli_parse_int(option, value, 1, INT64_MAX, &n);
+	*out = n;
+	return rc;
+}
+
 int cli_missing(const char *command, const char *option)
 {
 	return st_error_set(ST_ERR_USAGE, "%s: %s is required (see 'strata %s --help')", command, option, command);

@@ -32,16 +32,12 @@ int cmd_cat(int argc, char **argv)
 	};
 	const char *dest = NULL;
 	int64_t snapshot = RESTORE_LATEST;
-	long long n = 0;
 	int c, rc = 0;
 	while (rc == 0 && (c = cli_getopt(argc, argv, "cat", options)) != -1) {
 		switch (c) {
 		case 'd': dest = optarg; break;
 		case 's':
-			if (strcmp(optarg, "latest") != 0) {
-				rc = cli_parse_int("--snapshot", optarg, 1, INT64_MAX, &n);
-				snapshot = n;
-			}
+			rc = cli_parse_snapshot("--snapshot", optarg, RESTORE_LATEST, &snapshot);
 			break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;

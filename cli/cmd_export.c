@@ -51,10 +51,7 @@ static int parse(export_args *a, int argc, char **argv)
 		switch (c) {
 		case 'd': a->o.dest_path = optarg; break;
 		case 's':
-			if (strcmp(optarg, "latest") != 0) {
-				rc = cli_parse_int("--snapshot", optarg, 1, INT64_MAX, &n);
-				a->o.snapshot_id = n;
-			}
+			rc = cli_parse_snapshot("--snapshot", optarg, RESTORE_LATEST, &a->o.snapshot_id);
 			break;
 		case 'o': a->o.output = optarg; break;
 		case 'f': a->format = optarg; break;

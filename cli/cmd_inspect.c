@@ -46,18 +46,6 @@ static const char stats_help[] =
 	"  --json                 print the result as one JSON document\n"
 	"  -h, --help             show this help\n";
 
-static int parse_snapshot(const char *option, const char *value, int64_t *out)
-{
-	long long n = 0;
-	if (strcmp(value, "latest") == 0) {
-		*out = INSPECT_LATEST;
-		return 0;
-	}
-	int rc = cli_parse_int(option, value, 1, INT64_MAX, &n);
-	*out = n;
-	return rc;
-}
-
 typedef struct inspect_args {
 	const char *dest;
 	int64_t snapshot;
@@ -81,7 +69,7 @@ static int parse(inspect_args *a, int argc, char **argv, const char *command, co
 		case 's':
 			if (!snapshot)
 				return st_error_set(ST_ERR_USAGE, "strata %s: unknown option '--snapshot'", command);
-			rc = parse_snapshot("--snapshot", optarg, &a->snapshot);
+			rc = cli_parse_snapshot("--snapshot", optarg, INSPECT_LATEST, &a->snapshot);
 			break;
 		case 'J': a->json = true; break;
 		case 'h': return cli_help(help);
@@ -221,7 +209,7 @@ int cmd_diff(int argc, char **argv)
 		return rc;
 	if (a.rest_count != 2)
 		return st_error_set(ST_ERR_USAGE, "diff: expected two snapshots, A and B (see 'strata diff --help')");
-	if ((rc = parse_snapshot("A", a.rest[0], &from)) != 0 || (rc = parse_snapshot("B", a.rest[1], &to)) != 0)
+	if ((rc = cli_parse_snapshot("A", a.rest[0], INSPECT_LATEST, &from)) != 0 || (rc = cli_parse_snapshot("B", a.rest[1], INSPECT_LATEST, &to)) != 0)
 		return rc;
 	diff_output o = {.json = a.json};
 	if (a.json) {

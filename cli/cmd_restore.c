@@ -234,10 +234,7 @@ static int parse(restore_request *req, int argc, char **argv)
 		switch (c) {
 		case 'd': o->dest_path = optarg; break;
 		case 's':
-			if (strcmp(optarg, "latest") != 0) {
-				rc = cli_parse_int("--snapshot", optarg, 1, INT64_MAX, &n);
-				o->snapshot_id = n;
-			}
+			rc = cli_parse_snapshot("--snapshot", optarg, RESTORE_LATEST, &o->snapshot_id);
 			break;
 		case 't': o->target_root = optarg; break;
 		case 'D': o->to_dsn = optarg; break;

@@ -47,6 +47,10 @@ int cli_getopt(int argc, char **argv, const char *command, const struct option *
 /* Parses an integer option value within [min, max] (usage error otherwise). */
 int cli_parse_int(const char *option, const char *value, long long min, long long max, long long *out);
 
+/* Parses a snapshot given as option (--snapshot, or diff's A and B): "latest" gives latest (the
+ * engine's sentinel), anything else must be a snapshot id of 1 or more (usage error otherwise). */
+int cli_parse_snapshot(const char *option, const char *value, int64_t latest, int64_t *out);
+
 /* --dest, falling back to STRATA_DEST; usage error when neither is given. */
 int cli_require_dest(const char **dest, const char *command);
 
