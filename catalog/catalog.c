@@ -183,6 +183,11 @@ int catalog_commit(catalog *cat)
 	return catalog_exec(cat, "COMMIT");
 }
 
+bool catalog_in_transaction(catalog *cat)
+{
+	return !sqlite3_get_autocommit(cat->db);
+}
+
 void catalog_rollback(catalog *cat)
 {
 	if (!sqlite3_get_autocommit(cat->db))

@@ -158,6 +158,8 @@ void catalog_close(catalog *cat);
 int catalog_begin(catalog *cat);
 int catalog_commit(catalog *cat);
 void catalog_rollback(catalog *cat);
+/* Whether a transaction is open on this connection. */
+bool catalog_in_transaction(catalog *cat);
 
 /* *out (caller frees) is NULL when key is absent. */
 int catalog_meta_get(catalog *cat, const char *key, char **out);
@@ -221,6 +223,16 @@ int catalog_dump_file_get(catalog *cat, int64_t snapshot_id, const char *table_k
  * passed to report (one line) and counted in *out_problems. */
 int catalog_check_dump_chains(catalog *cat, int max_length, void (*report)(void *ctx, const char *problem),
 			      void *ctx, uint64_t *out_problems);
+
+/* The dump files of kept snapshots (after catalog_prune_begin) stored as deltas whose basis
+ * is not in a kept snapshot: what prune rebuilds as full copies before the bases go. */
+int catalog_dump_files_to_rebase(catalog *cat, catalog_dump_file **out, size_t *out_count);
+
+/* Makes a snapshot's dump file a full copy whose content is content (no basis, chain 0). */
+int catalog_dump_file_make_full(catalog *cat, int64_t snapshot_id, const char *name, const catalog_blob *content);
+
+/* Recomputes chain_length and chain_bytes of every delta from its basis, after bases changed. */
+int catalog_dump_fix_chains(catalog *cat);
 
 void catalog_dump_file_release(catalog_dump_file *file);
 void catalog_dump_files_free(catalog_dump_file *files, size_t count);
@@ -324,6 +336,49 @@ int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, b
 /* Calls fn for every object of pack_id in offset order; stops on non-zero return. */
 int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
 				int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx);
+
+/* ---- prune (catalog_prune.c) ----
+ *
+ * Run under the write lock, inside one transaction of the writer's connection (a dry run:
+ * on a reader). catalog_prune_begin records the kept snapshots (the complete ones) in a
+ * temporary table; once every kept dump file was rebased (catalog_dump_files_to_rebase is
+ * empty), catalog_prune_mark records what they use - the node versions they see (and every
+ * current one, the next backup's base), their dump files, their folder records (and each
+ * folder's newest) and every object those name; the other calls use that mark. */
+
+/* Rows that prune removes (or would remove), per table. */
+typedef struct catalog_prune_counts {
+	int64_t node_versions, entries, dump_files, folder_records, objects, packs;
+} catalog_prune_counts;
+
+/* One pack, and how much of it the kept snapshots use. */
+typedef struct catalog_pack_usage {
+	int64_t id;
+	char name[64];
+	uint64_t size;
+	int64_t objects;
+	int64_t live_objects;
+	uint64_t live_stored; /* stored bytes of the live objects, record headers not included */
+} catalog_pack_usage;
+
+/* Kept: the complete snapshots but those in assume_forgotten (a dry run's forget). */
+int catalog_prune_begin(catalog *cat, const int64_t *assume_forgotten, size_t count);
+int catalog_prune_mark(catalog *cat);
+
+/* Every pack with its usage, by id (caller frees *out). */
+int catalog_prune_pack_usage(catalog *cat, catalog_pack_usage **out, size_t *out_count);
+
+/* Calls fn for every live object of pack_id in offset order; stops on non-zero return. */
+int catalog_prune_each_live_in_pack(catalog *cat, int64_t pack_id,
+				    int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx);
+
+/* Counts the garbage rows (packs: not counted here, see catalog_prune_pack_usage). */
+int catalog_prune_count(catalog *cat, catalog_prune_counts *out);
+
+/* Replaces the locations of repacked objects with their staged copies (and publishes other
+ * staged objects), deletes the garbage rows and the packs that no object names any more, and
+ * drops the mark; *out says how many of each went. */
+int catalog_prune_apply(catalog *cat, catalog_prune_counts *out);
 
 /* Counts entries whose content (object or chunk) is not in the objects table, objects and
  * staged objects whose pack is not in the packs table, and objects that point outside their

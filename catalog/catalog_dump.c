@@ -99,13 +99,16 @@ void catalog_dump_files_free(catalog_dump_file *files, size_t count)
 	free(files);
 }
 
-int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file **out, size_t *out_count)
+/* The rows sql selects (DUMP_SELECT ..., with snapshot_id bound to its one parameter when not 0). */
+static int list_dump_files(catalog *cat, const char *sql, int64_t snapshot_id, catalog_dump_file **out,
+			   size_t *out_count)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt, DUMP_SELECT " FROM dump_files WHERE snapshot_id = ? ORDER BY name");
+	int rc = catalog_prepare(cat, &stmt, sql);
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, snapshot_id);
+	if (snapshot_id != 0)
+		sqlite3_bind_int64(stmt, 1, snapshot_id);
 	catalog_dump_file *list = NULL;
 	size_t count = 0;
 	int step;
@@ -123,6 +126,62 @@ int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file *
 	*out = list;
 	*out_count = count;
 	return rc;
+}
+
+int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file **out, size_t *out_count)
+{
+	return list_dump_files(cat, DUMP_SELECT " FROM dump_files WHERE snapshot_id = ? ORDER BY name", snapshot_id,
+			       out, out_count);
+}
+
+int catalog_dump_files_to_rebase(catalog *cat, catalog_dump_file **out, size_t *out_count)
+{
+	return list_dump_files(cat,
+			       DUMP_SELECT " FROM dump_files d WHERE d.storage = 1 AND d.snapshot_id IN prune_keep"
+					   " AND d.base_snapshot NOT IN prune_keep ORDER BY d.snapshot_id, d.name",
+			       0, out, out_count);
+}
+
+int catalog_dump_file_make_full(catalog *cat, int64_t snapshot_id, const char *name, const catalog_blob *content)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "UPDATE dump_files SET storage = 0, content_size = ?, content_hash = ?, content_chunks = ?,"
+				 " base_snapshot = NULL, chain_length = 0, chain_bytes = 0 WHERE snapshot_id = ? AND name = ?");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, (sqlite3_int64)content->size);
+	catalog_bind_hash(stmt, 2, &content->hash);
+	bind_chunks(stmt, 3, content);
+	sqlite3_bind_int64(stmt, 4, snapshot_id);
+	sqlite3_bind_text(stmt, 5, name, -1, SQLITE_STATIC);
+	rc = catalog_step_done(cat, stmt, "make a dump file a full copy");
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_dump_fix_chains(catalog *cat)
+{
+	/* Each pass settles one more step down every chain; chains are short (a loop, which only
+	 * damage makes, stops at the pass limit and is for check to report). */
+	static const char sql[] =
+		"UPDATE dump_files SET"
+		" chain_length = (SELECT b.chain_length + 1 FROM dump_files b"
+		"  WHERE b.table_key = dump_files.table_key AND b.snapshot_id = dump_files.base_snapshot),"
+		" chain_bytes = (SELECT b.chain_bytes + dump_files.content_size FROM dump_files b"
+		"  WHERE b.table_key = dump_files.table_key AND b.snapshot_id = dump_files.base_snapshot)"
+		" WHERE storage = 1 AND EXISTS (SELECT 1 FROM dump_files b WHERE b.table_key = dump_files.table_key"
+		"  AND b.snapshot_id = dump_files.base_snapshot"
+		"  AND (b.chain_length + 1 != dump_files.chain_length"
+		"   OR b.chain_bytes + dump_files.content_size != dump_files.chain_bytes))";
+	for (int pass = 0; pass < 64; pass++) {
+		int rc = catalog_exec(cat, sql);
+		if (rc != 0)
+			return rc;
+		if (sqlite3_changes(cat->db) == 0)
+			break;
+	}
+	return 0;
 }
 
 static int query_dump_file(catalog *cat, const char *sql, int64_t snapshot_id, const char *table_key,

@@ -88,6 +88,15 @@ const char *cli_optional_value(int argc, char **argv)
 	return NULL;
 }
 
+int cli_parse_wait(int argc, char **argv, bool value_may_follow, int64_t *out)
+{
+	const char *wait = value_may_follow ? cli_optional_value(argc, argv) : optarg;
+	long long n = -1;
+	int rc = wait != NULL ? cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n) : 0;
+	*out = n;
+	return rc;
+}
+
 bool cli_node_uuid(char out[37], const char *value, size_t len)
 {
 	if (len != 36)

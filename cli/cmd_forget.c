@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/mem.h"
 #include "engine/forget.h"
+#include "engine/prune.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,14 +17,16 @@
 static const char forget_help[] =
 	"usage: strata forget --dest DIR [--keep-last N] [--keep-hourly N] [--keep-daily N]\n"
 	"                     [--keep-weekly N] [--keep-monthly N] [--keep-yearly N]\n"
-	"                     [--keep-within DURATION] [--dry-run] [--json]\n"
-	"       strata forget --dest DIR ID... [--dry-run] [--json]\n"
+	"                     [--keep-within DURATION] [--prune [--max-unused N%]]\n"
+	"                     [--dry-run] [--wait[=SECONDS]] [--json]\n"
+	"       strata forget --dest DIR ID... [--prune] [--dry-run] [--json]\n"
 	"       STRATA_DEST=DIR strata forget (RULES... | ID...) [--dry-run] [--json]\n"
 	"\n"
 	"Removes snapshots from the destination's view, as restic's forget does: a snapshot that any\n"
 	"rule keeps stays; the others are forgotten. With snapshot ids instead of rules, exactly\n"
 	"those are forgotten. Nothing a kept snapshot uses changes and no pack is deleted: what only\n"
-	"forgotten snapshots use stays in the destination. Periods are in UTC (weeks: ISO weeks).\n"
+	"forgotten snapshots use stays in the destination until a prune (--prune runs one at once,\n"
+	"see strata prune --help). Periods are in UTC (weeks: ISO weeks).\n"
 	"Prints each snapshot, kept (with the rules that keep it) or forgotten.\n"
 	"\n"
 	"  --dest DIR              the destination (default: $STRATA_DEST)\n"
@@ -35,16 +38,24 @@ static const char forget_help[] =
 	"  --keep-yearly N         ... years\n"
 	"  --keep-within DURATION  keep the snapshots at most DURATION older than the newest one\n"
 	"                          (y, m, d, h: 7d, 12h, 1y2m)\n"
-	"  --dry-run               print what would be forgotten; change nothing\n"
+	"  --prune                 then prune the destination (as strata prune)\n"
+	"  --max-unused N%         with --prune: as strata prune's (default: 10%)\n"
+	"  --dry-run               print what would be forgotten (and pruned); change nothing\n"
+	"  --wait[=SECONDS]        when another run holds the destination's lock, wait for it (for\n"
+	"                          at most SECONDS; give the value with '='); without --wait forget\n"
+	"                          fails at once with exit code 4\n"
 	"  --json                  print {\"version\", \"dry_run\", \"kept_snapshots\",\n"
 	"                          \"forgotten_snapshots\", \"snapshots\": [{\"id\", \"time\", \"keep\",\n"
-	"                          \"reasons\"}]}\n"
+	"                          \"reasons\"}], and with --prune \"prune\": {as strata prune --json}}\n"
 	"  -h, --help              show this help\n";
 
 typedef struct forget_args {
 	const char *dest;
 	bool json;
+	bool prune;
+	bool max_unused_given;
 	forget_options o;
+	prune_options p;
 	int64_t *ids;
 } forget_args;
 
@@ -56,7 +67,9 @@ static int parse(forget_args *a, int argc, char **argv)
 		{"keep-weekly", required_argument, NULL, 'W'}, {"keep-monthly", required_argument, NULL, 'M'},
 		{"keep-yearly", required_argument, NULL, 'Y'}, {"keep-within", required_argument, NULL, 'w'},
 		{"dry-run", no_argument, NULL, 'n'},           {"json", no_argument, NULL, 'J'},
-		{"help", no_argument, NULL, 'h'},              {NULL, 0, NULL, 0},
+		{"prune", no_argument, NULL, 'p'},             {"max-unused", required_argument, NULL, 'u'},
+		{"wait", optional_argument, NULL, 'T'},        {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	static const char rule_options[] = "LHDWMY";
 	int c, rc = 0;
@@ -79,6 +92,12 @@ static int parse(forget_args *a, int argc, char **argv)
 			break;
 		case 'n': a->o.dry_run = true; break;
 		case 'J': a->json = true; break;
+		case 'p': a->prune = true; break;
+		case 'u':
+			rc = cli_parse_max_unused(optarg, &a->p.max_unused);
+			a->max_unused_given = true;
+			break;
+		case 'T': rc = cli_parse_wait(argc, argv, false, &a->o.wait_seconds); break;
 		case 'h': return cli_help(forget_help);
 		default: return ST_ERR_USAGE;
 		}
@@ -95,7 +114,12 @@ static int parse(forget_args *a, int argc, char **argv)
 	a->o.id_count = (size_t)count;
 	if (rc == 0)
 		rc = cli_require_dest(&a->dest, "forget");
+	if (rc == 0 && a->max_unused_given && !a->prune)
+		rc = st_error_set(ST_ERR_USAGE, "--max-unused needs --prune");
 	a->o.dest_path = a->dest;
+	a->p.dest_path = a->dest;
+	a->p.dry_run = a->o.dry_run;
+	a->p.wait_seconds = a->o.wait_seconds;
 	return rc;
 }
 
@@ -108,7 +132,7 @@ static st_json *reasons_json(unsigned reasons)
 	return list;
 }
 
-static int print_json(const forget_args *a, const forget_result *r)
+static int print_json(const forget_args *a, const forget_result *r, const prune_result *pruned)
 {
 	char when[OUT_TIME_MAX];
 	st_json *doc = out_json_document();
@@ -126,6 +150,11 @@ static int print_json(const forget_args *a, const forget_result *r)
 		st_json_append(array, item);
 	}
 	st_json_set(doc, "snapshots", array);
+	if (a->prune) {
+		st_json *prune = st_json_object();
+		cli_prune_json(prune, &a->p, pruned);
+		st_json_set(doc, "prune", prune);
+	}
 	return out_json_emit(doc);
 }
 
@@ -151,16 +180,32 @@ static void print_table(const forget_args *a, const forget_result *r)
 
 int cmd_forget(int argc, char **argv)
 {
-	forget_args a = {0};
+	forget_args a = {.p.max_unused = PRUNE_DEFAULT_MAX_UNUSED};
 	forget_result r = {0};
+	prune_result pruned = {0};
 	int rc = parse(&a, argc, argv);
 	if (rc == 0)
 		rc = forget_run(&a.o, &r);
+	/* A dry run has forgotten nothing: its prune counts the snapshots it would forget as gone. */
+	int64_t *gone = NULL;
+	if (rc == 0 && a.prune && a.o.dry_run) {
+		gone = st_calloc(r.count > 0 ? r.count : 1, sizeof *gone);
+		for (size_t i = 0; i < r.count; i++)
+			if (!r.snapshots[i].keep)
+				gone[a.p.assume_forgotten_count++] = r.snapshots[i].id;
+		a.p.assume_forgotten = gone;
+	}
+	if (rc == 0 && a.prune)
+		rc = prune_run(&a.p, &pruned);
+	free(gone);
 	if (rc == 0 && a.json)
-		rc = print_json(&a, &r);
-	else if (rc == 0)
+		rc = print_json(&a, &r, &pruned);
+	else if (rc == 0) {
 		print_table(&a, &r);
+		if (a.prune)
+			cli_prune_print(&a.p, &pruned);
+	}
 	forget_result_release(&r);
 	free(a.ids);
-	return rc;
+	return rc == 0 && pruned.packs_left_behind ? CLI_COMPLETED_WITH_WARNINGS : rc;
 }

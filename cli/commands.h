@@ -64,6 +64,26 @@ int cli_help(const char *text);
  * option), or "--opt" alone (NULL). Call from the option's case; may advance optind. */
 const char *cli_optional_value(int argc, char **argv);
 
+/* --wait[=SECONDS] (call from its case): *out is -1 (no limit) or SECONDS, at most
+ * CLI_WAIT_MAX. value_may_follow lets the value be the next argument (commands without
+ * positional arguments); otherwise only --wait=SECONDS gives one. */
+int cli_parse_wait(int argc, char **argv, bool value_may_follow, int64_t *out);
+
+/* A week: a lock held longer than that is not one to wait for. */
+#define CLI_WAIT_MAX (7LL * 86400)
+
+/* The prune options and report, shared by prune and forget --prune (cmd_prune.c). */
+struct prune_options;
+struct prune_result;
+struct st_json;
+/* Parses --max-unused's value: "N%" or "N" (percent, 0-100), or "unlimited". */
+int cli_parse_max_unused(const char *value, double *out);
+/* Sets the result's members in obj. */
+void cli_prune_json(struct st_json *obj, const struct prune_options *o, const struct prune_result *r);
+/* The result for people, on stdout. */
+void cli_prune_print(const struct prune_options *o, const struct prune_result *r);
+int cmd_prune(int argc, char **argv);
+
 /* A node uuid (8-4-4-4-12 hex digits, any case) into out, lowercase; false when malformed. */
 bool cli_node_uuid(char out[37], const char *value, size_t len);
 

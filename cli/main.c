@@ -44,6 +44,7 @@ static const char usage[] =
 	"  cat        write one file of a snapshot to standard output\n"
 	"  check      verify a destination (--read-data reads every object)\n"
 	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
+	"  prune      delete what only forgotten snapshots use, giving the space back\n"
 	"  export     write one snapshot as a tar archive that stock tar and pg_restore restore\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
@@ -80,6 +81,7 @@ static const command commands[] = {
 	{"cat", cmd_cat},
 	{"check", cmd_check},
 	{"forget", cmd_forget},
+	{"prune", cmd_prune},
 	{"export", cmd_export},
 };
 

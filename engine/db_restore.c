@@ -12,7 +12,7 @@
 #include "common/mem.h"
 #include "engine/db_dump.h"
 #include "engine/db_info.h"
-#include "engine/delta.h"
+#include "engine/dump_rebuild.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
 #include "store/store.h"
@@ -24,9 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A delta chain longer than this is damage (a loop), not data: backups end chains far earlier. */
-#define DB_RESTORE_CHAIN_DEPTH_MAX 64
-_Static_assert(DB_RESTORE_CHAIN_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "restore must follow every chain a backup writes");
 /* Room for pg_restore's arguments: connection, jobs, two fixed flags, two for owners, two for
  * --clean, the dump directory and the terminating NULL. */
 #define PG_RESTORE_ARGS_MAX 12
@@ -43,77 +40,6 @@ typedef struct db_restore_job {
 	char *target_db;
 	pg_session *target;
 } db_restore_job;
-
-/* An unnamed scratch file in the dump directory (gone when closed), for the rebuild of a
- * delta chain. */
-static int open_scratch(db_restore_job *job, int *out_fd)
-{
-	int fd = openat(job->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
-		/* No O_TMPFILE on this file system: a named file, unlinked at once. */
-		char name[64];
-		for (int i = 0; fd < 0 && i < 100; i++) {
-			snprintf(name, sizeof name, ".strata-scratch-%ld-%d", (long)getpid(), i);
-			fd = openat(job->dir_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		}
-		if (fd >= 0)
-			unlinkat(job->dir_fd, name, 0);
-	}
-	if (fd < 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a scratch file in '%s'", job->dir);
-	*out_fd = fd;
-	return 0;
-}
-
-static int rewind_fd(int fd, const char *what)
-{
-	if (lseek(fd, 0, SEEK_SET) != 0)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
-	return 0;
-}
-
-/* Rebuilds one dump file (following its delta chain) into out_fd. */
-static int materialize(db_restore_job *job, const catalog_dump_file *file, int out_fd, const char *what, int depth)
-{
-	catalog *cat = dest_catalog(job->d);
-	if (file->storage == CATALOG_DUMP_FULL)
-		return store_get_to_fd(job->objects, out_fd, &file->content, what);
-	if (depth > DB_RESTORE_CHAIN_DEPTH_MAX)
-		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
-	catalog_dump_file base;
-	int basis = -1, delta = -1;
-	int rc = open_scratch(job, &basis);
-	if (rc == 0)
-		rc = open_scratch(job, &delta);
-	if (rc == 0 && (rc = catalog_dump_file_get(cat, file->base_snapshot, file->table_key, &base)) == 0) {
-		rc = materialize(job, &base, basis, what, depth + 1);
-		catalog_dump_file_release(&base);
-	}
-	if (rc == 0)
-		rc = store_get_to_fd(job->objects, delta, &file->content, what);
-	if (rc == 0)
-		rc = rewind_fd(basis, what);
-	if (rc == 0)
-		rc = rewind_fd(delta, what);
-	if (rc == 0)
-		rc = delta_patch_fd(basis, delta, out_fd, what);
-	if (basis >= 0)
-		close(basis);
-	if (delta >= 0)
-		close(delta);
-	return rc;
-}
-
-static int check_file_hash(int fd, const char *what, const st_hash *expected)
-{
-	st_hash actual;
-	int rc = rewind_fd(fd, what);
-	if (rc == 0 && st_hash_fd(&actual, NULL, fd, what) != 0)
-		rc = st_error_reclassify(ST_ERR_TARGET);
-	if (rc == 0 && !st_hash_equal(&actual, expected))
-		rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", what);
-	return rc;
-}
 
 /* A dump file's name comes from the catalog: one plain file name, nothing else. */
 static int check_dump_file_name(const char *name)
@@ -133,9 +59,11 @@ static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 	if (rc != 0)
 		return rc;
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
-	rc = materialize(job, file, fd, what, 0);
+	const dump_rebuild_ctx rebuild = {.objects = job->objects, .cat = dest_catalog(job->d), .scratch_fd = job->dir_fd,
+					  .scratch_dir = job->dir};
+	rc = dump_rebuild_to_fd(&rebuild, file, fd, what);
 	if (rc == 0)
-		rc = check_file_hash(fd, what, &file->hash);
+		rc = dump_rebuild_check_hash(fd, what, &file->hash);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", what);
 	free(what);

@@ -150,6 +150,8 @@ int store_flush(store *s)
 	if (s->pack == NULL)
 		return 0;
 	catalog *cat = dest_catalog(s->d);
+	if (catalog_in_transaction(cat))
+		return store_seal(s, NULL);
 	int rc = catalog_begin(cat);
 	if (rc == 0)
 		rc = store_seal(s, NULL);

@@ -143,7 +143,7 @@ bool store_seal_due_in(const store *s, double *out_seconds);
  * be NULL) is true when a pack was sealed. */
 int store_seal(store *s, bool *out_sealed);
 
-/* store_seal in a transaction of its own. */
+/* store_seal in a transaction of its own, or in the caller's when one is open (prune). */
 int store_flush(store *s);
 
 /* store_flush when the open pack's seal interval has ended; nothing otherwise. */
@@ -155,6 +155,33 @@ int store_publish(store *s);
 /* Removes packs the catalog does not list: leftovers of a killed run (under the write lock).
  * *out_removed counts them. */
 int store_remove_orphans(store *s, int *out_removed);
+
+/* ---- pruning (store_prune.c) ----
+ *
+ * After catalog_prune_mark, inside the writer's transaction (catalog.h, "prune"). */
+
+typedef struct store_prune_plan {
+	int64_t packs;          /* packs in the destination */
+	uint64_t total_bytes;   /* their size */
+	int64_t *pack_ids;      /* delete_count packs to delete, then rewrite_count to rewrite */
+	size_t delete_count, rewrite_count;
+	int64_t rewrite_objects; /* live objects the rewrite copies */
+	uint64_t rewrite_bytes;  /* and the bytes they occupy */
+	uint64_t freed_bytes;    /* what deleting and rewriting gives back */
+	uint64_t unused_after;   /* unused bytes left in the packs that stay as they are */
+} store_prune_plan;
+
+/* Decides: packs that hold no live object are deleted; of the rest, those with the largest
+ * unused share are rewritten until at most max_unused (a fraction) of what stays is unused.
+ * Packs from first_new_pack on (the ones this run wrote, all live) are left out, so that a
+ * dry run, which writes none, decides the same. */
+int store_prune_decide(store *s, double max_unused, int64_t first_new_pack, store_prune_plan *out);
+void store_prune_plan_release(store_prune_plan *plan);
+
+/* Copies the live objects of the packs plan rewrites into new packs (read back and checked,
+ * written, sealed, staged in the caller's transaction); catalog_prune_apply then moves the
+ * objects to them. */
+int store_prune_rewrite(store *s, const store_prune_plan *plan);
 
 /* ---- getting content (any thread) ---- */
 

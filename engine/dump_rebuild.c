@@ -1,0 +1,89 @@
+/*
+ * dump_rebuild.c - a dump file rebuilt through its delta chain (see dump_rebuild.h).
+ */
+#include "engine/dump_rebuild.h"
+
+#include "common/error.h"
+#include "engine/db_dump.h"
+#include "engine/delta.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* A delta chain longer than this is damage (a loop), not data: backups end chains far earlier. */
+#define DUMP_REBUILD_DEPTH_MAX 64
+_Static_assert(DUMP_REBUILD_DEPTH_MAX >= DB_DUMP_MAX_CHAIN, "a rebuild must follow every chain a backup writes");
+
+int dump_rebuild_scratch(const dump_rebuild_ctx *ctx, int *out_fd)
+{
+	int fd = openat(ctx->scratch_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		/* No O_TMPFILE on this file system: a named file, unlinked at once. */
+		char name[64];
+		for (int i = 0; fd < 0 && i < 100; i++) {
+			snprintf(name, sizeof name, ".strata-scratch-%ld-%d", (long)getpid(), i);
+			fd = openat(ctx->scratch_fd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		}
+		if (fd >= 0)
+			unlinkat(ctx->scratch_fd, name, 0);
+	}
+	if (fd < 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a scratch file in '%s'", ctx->scratch_dir);
+	*out_fd = fd;
+	return 0;
+}
+
+static int rewind_fd(int fd, const char *what)
+{
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to read back '%s'", what);
+	return 0;
+}
+
+static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth)
+{
+	if (file->storage == CATALOG_DUMP_FULL)
+		return store_get_to_fd(ctx->objects, out_fd, &file->content, what);
+	if (depth > DUMP_REBUILD_DEPTH_MAX)
+		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
+	catalog_dump_file base;
+	int basis = -1, delta = -1;
+	int rc = dump_rebuild_scratch(ctx, &basis);
+	if (rc == 0)
+		rc = dump_rebuild_scratch(ctx, &delta);
+	if (rc == 0 && (rc = catalog_dump_file_get(ctx->cat, file->base_snapshot, file->table_key, &base)) == 0) {
+		rc = rebuild(ctx, &base, basis, what, depth + 1);
+		catalog_dump_file_release(&base);
+	}
+	if (rc == 0)
+		rc = store_get_to_fd(ctx->objects, delta, &file->content, what);
+	if (rc == 0)
+		rc = rewind_fd(basis, what);
+	if (rc == 0)
+		rc = rewind_fd(delta, what);
+	if (rc == 0)
+		rc = delta_patch_fd(basis, delta, out_fd, what);
+	if (basis >= 0)
+		close(basis);
+	if (delta >= 0)
+		close(delta);
+	return rc;
+}
+
+int dump_rebuild_to_fd(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what)
+{
+	return rebuild(ctx, file, out_fd, what, 0);
+}
+
+int dump_rebuild_check_hash(int fd, const char *what, const st_hash *expected)
+{
+	st_hash actual;
+	int rc = rewind_fd(fd, what);
+	if (rc == 0 && st_hash_fd(&actual, NULL, fd, what) != 0)
+		rc = st_error_reclassify(ST_ERR_TARGET);
+	if (rc == 0 && !st_hash_equal(&actual, expected))
+		rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", what);
+	return rc;
+}
