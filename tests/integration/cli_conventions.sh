@@ -34,9 +34,10 @@ declare -A OPTIONS=(
   [stats]="--dest --json --help"
   [cat]="--dest --snapshot --help"
   [export]="--dest --snapshot --output --format --jobs --json --help"
-  [forget]="--dest --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --dry-run --json --help"
+  [forget]="--dest --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --max-unused --dry-run --wait --json --help"
+  [prune]="--dest --max-unused --dry-run --wait --json --help"
 )
-for command in init backup snapshots restore check configure ls diff stats forget cat export; do
+for command in init backup snapshots restore check configure ls diff stats forget prune cat export; do
   assert_exit 0 "strata $command --help" -- "$STRATA" "$command" --help
   help=$LAST_STDOUT
   grep -q "^ *STRATA_DEST=DIR strata $command\b" <<<"$help" ||
