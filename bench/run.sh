@@ -9,9 +9,12 @@
 #      the source (types, modes, sizes, file mtimes, link targets, md5 of every file); then
 #      `strata export - | tar -x` the same way, and one node folder restored by strata
 #      restore --node, restic restore --include and borg extract PATH (each checked),
-#   5. database: pg_dump -Fd -j N vs strata backup --database-only, pg_restore -j N vs strata
+#   5. retention: K daily rounds more (0.5% of the nodes deleted, 1% added), then strata forget
+#      --prune and restic forget --prune of the odd half of the snapshots, timed, with the
+#      destinations' sizes before and after and the newest snapshot restored and checked,
+#   6. database: pg_dump -Fd -j N vs strata backup --database-only, pg_restore -j N vs strata
 #      restore --to-dsn, then K rounds of changing 1% of db_dbnode rows with what each backup stored,
-#   6. prints a markdown report on stdout and writes it to WORK/results.md.
+#   7. prints a markdown report on stdout and writes it to WORK/results.md.
 # Progress goes to stderr. Exits non-zero if any step failed or any restore differs from the
 # source (the report is still written). --smoke is the small, quick run that ctest uses so that
 # this harness cannot rot. See bench/README.md.
@@ -26,6 +29,8 @@ source "$BENCH_SOURCE_DIR/tests/dsn.sh"
 source "$BENCH_SOURCE_DIR/bench/lib/tools.sh"
 # shellcheck source=bench/lib/db.sh
 source "$BENCH_SOURCE_DIR/bench/lib/db.sh"
+# shellcheck source=bench/lib/retention.sh
+source "$BENCH_SOURCE_DIR/bench/lib/retention.sh"
 # shellcheck source=bench/lib/report.sh
 source "$BENCH_SOURCE_DIR/bench/lib/report.sh"
 
@@ -34,6 +39,7 @@ GENREPO=${GENREPO:-$BENCH_SOURCE_DIR/build/bench/strata-genrepo}
 WORK_MARKER=.strata-bench
 SMOKE_NODES=300
 SMOKE_DB_ROUNDS=2
+SMOKE_PRUNE_ROUNDS=2
 # The throwaway cluster takes the first free TCP port from here.
 PG_PORT_FIRST=55460
 PG_PORT_LAST=55499
@@ -41,7 +47,7 @@ PG_PORT_LAST=55499
 usage() {
   cat <<EOF
 usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
-                    [--size-scale F] [--db-rounds K] [--smoke]
+                    [--size-scale F] [--db-rounds K] [--prune-rounds K] [--smoke]
 
   --nodes N        nodes to generate (about 1.75 files per node); 1% more are added for the
                    incremental backup
@@ -57,7 +63,10 @@ usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
   --size-scale F   strata-genrepo --size-scale: multiply every file size by F (default 1)
   --db-rounds K    rounds of changing 1% of db_dbnode rows in the database part; 0 skips the
                    whole database part (default 3)
-  --smoke          a quick run ($SMOKE_NODES nodes and $SMOKE_DB_ROUNDS database rounds unless given, caches not
+  --prune-rounds K daily rounds after the incremental backup, before half of the snapshots
+                   are forgotten and pruned (strata and restic); 0 skips the retention part
+                   (default 8: ten snapshots in all)
+  --smoke          a quick run ($SMOKE_NODES nodes, $SMOKE_DB_ROUNDS database and $SMOKE_PRUNE_ROUNDS retention rounds unless given, caches not
                    dropped) that fails on any failed step or differing restore; for ctest
   -h, --help       this text
 
@@ -74,6 +83,7 @@ TOOLS_ARG=
 JOBS=$(nproc)
 SIZE_SCALE=1
 DB_ROUNDS=
+PRUNE_ROUNDS=
 SMOKE=0
 CMDLINE="bench/run.sh$(printf ' %q' "$@")"
 
@@ -97,6 +107,7 @@ parse_args() {
       --jobs) need_value "$1" $#; JOBS=$2; shift 2 ;;
       --size-scale) need_value "$1" $#; SIZE_SCALE=$2; shift 2 ;;
       --db-rounds) need_value "$1" $#; DB_ROUNDS=$2; shift 2 ;;
+      --prune-rounds) need_value "$1" $#; PRUNE_ROUNDS=$2; shift 2 ;;
       --smoke) SMOKE=1; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; exit 2 ;;
@@ -105,12 +116,15 @@ parse_args() {
   if ((SMOKE == 1)); then
     NODES=${NODES:-$SMOKE_NODES}
     DB_ROUNDS=${DB_ROUNDS:-$SMOKE_DB_ROUNDS}
+    PRUNE_ROUNDS=${PRUNE_ROUNDS:-$SMOKE_PRUNE_ROUNDS}
   fi
   DB_ROUNDS=${DB_ROUNDS:-3}
+  PRUNE_ROUNDS=${PRUNE_ROUNDS:-8}
   [[ -n $NODES ]] || { usage >&2; exit 2; }
   [[ $NODES =~ ^[1-9][0-9]*$ ]] || usage_error "--nodes must be a positive number: '$NODES'"
   [[ $JOBS =~ ^[1-9][0-9]*$ ]] || usage_error "--jobs must be a positive number: '$JOBS'"
   [[ $DB_ROUNDS =~ ^[0-9]+$ ]] || usage_error "--db-rounds must be a number: '$DB_ROUNDS'"
+  [[ $PRUNE_ROUNDS =~ ^[0-9]+$ ]] || usage_error "--prune-rounds must be a number: '$PRUNE_ROUNDS'"
   [[ $SIZE_SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--size-scale must be a number: '$SIZE_SCALE'"
 
   TOOLS=("${BENCH_TOOLS[@]}")
@@ -425,6 +439,7 @@ main() {
   backup_step incr
   restore_step
   archive_step
+  retention_part "$PRUNE_ROUNDS"
   database_part
 
   report | tee "$WORK/results.md"

@@ -209,6 +209,7 @@ report() {
   report_full
   report_incr
   report_restore
+  report_retention
   report_database
   report_notes
 }
