@@ -102,3 +102,11 @@ bool cli_node_uuid(char out[37], const char *value, size_t len)
 	out[len] = '\0';
 	return true;
 }
+
+int cli_parse_wait(const char *wait, int64_t *out)
+{
+	long long n = -1;
+	int rc = wait != NULL ? cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n) : 0;
+	*out = n;
+	return rc;
+}

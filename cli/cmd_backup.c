@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* A week: a lock held longer than that is not one to wait for. */
-#define CLI_WAIT_MAX (7LL * 86400)
 /* A century: longer than any repository has existed. */
 #define CLI_OVERLAP_MAX (100LL * 365 * 86400)
 
@@ -411,15 +409,7 @@ int cmd_backup(int argc, char **argv)
 		case 'c': req.config_file = optarg; break;
 		case 'A': o->adopt = true; break;
 		case 'G': rc = out_log_open(optarg); break;
-		case 'W': {
-			const char *wait = cli_optional_value(argc, argv);
-			o->lock_wait_seconds = -1;
-			if (wait != NULL) {
-				rc = cli_parse_int("--wait", wait, 0, CLI_WAIT_MAX, &n);
-				o->lock_wait_seconds = n;
-			}
-			break;
-		}
+		case 'W': rc = cli_parse_wait(cli_optional_value(argc, argv), &o->lock_wait_seconds); break;
 		case 'J': req.json = true; break;
 		case 'v': req.verbose = true; break;
 		case 'h': return cli_help(help);

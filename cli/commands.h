@@ -39,6 +39,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Common option parsing. cli_getopt wraps getopt_long: on an unknown option or a missing
  * argument it records a usage error naming it and returns '?'. */
@@ -63,6 +64,11 @@ int cli_help(const char *text);
 /* An optional option value: "--opt=VALUE", "--opt VALUE" (when the next argument is not an
  * option), or "--opt" alone (NULL). Call from the option's case; may advance optind. */
 const char *cli_optional_value(int argc, char **argv);
+
+/* The value of --wait[=SECONDS] (NULL when none): -1 (no limit) without a value, else at most
+ * a week (CLI_WAIT_MAX); a lock held longer than that is not one to wait for. */
+#define CLI_WAIT_MAX (7LL * 86400)
+int cli_parse_wait(const char *wait, int64_t *out);
 
 /* A node uuid (8-4-4-4-12 hex digits, any case) into out, lowercase; false when malformed. */
 bool cli_node_uuid(char out[37], const char *value, size_t len);

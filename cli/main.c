@@ -45,6 +45,7 @@ static const char usage[] =
 	"  check      verify a destination (--read-data reads every object)\n"
 	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
 	"  export     write one snapshot as a tar archive that stock tar and pg_restore restore\n"
+	"  import     add an exported archive to a destination as a new snapshot (deduplicated)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
 	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
@@ -81,6 +82,7 @@ static const command commands[] = {
 	{"check", cmd_check},
 	{"forget", cmd_forget},
 	{"export", cmd_export},
+	{"import", cmd_import},
 };
 
 /* How each kind of log message starts after "strata: ". */

@@ -2,13 +2,9 @@
  * archive_restore.h - strata restore --from-archive: an exported archive (export.h) back into a
  * repository root, streaming, every entry checked against the manifest.
  *
- * The archive is untrusted input. Its first entry must be manifest.json (at most
- * ARCHIVE_MANIFEST_MAX bytes); every later entry must be listed there with the same type, and
- * every file must have the listed size and XXH3-128 hash; an entry listed twice or not listed,
- * a listed entry the archive lacks, a hard link, a device, fifo or socket, a name that is
- * absolute or has an empty, '.' or '..' component, or lies outside repository/ and database/,
- * a truncated or damaged stream: each is ST_ERR_CORRUPT naming it (the first one found stops the
- * restore). Everything is written through common/confine below the target root, never following
+ * The archive is untrusted input, read through archive_verify.h: every entry is checked
+ * against the manifest there, and the first problem found (ST_ERR_CORRUPT naming it) stops the
+ * restore. Everything is written through common/confine below the target root, never following
  * a link: a link in the archive is created as a link, and an entry below it is refused. A file
  * that fails its check is removed. Folder mtimes are set once everything is written, deepest
  * first. repository/... goes to target_root, database/... (the plain pg_dump directory) to
@@ -26,8 +22,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-
-#define ARCHIVE_MANIFEST_MAX ((size_t)1 << 30)
 
 typedef struct archive_restore_options {
 	const char *input;        /* a file, or "-" for standard input */
@@ -49,13 +43,5 @@ typedef struct archive_restore_result {
 } archive_restore_result;
 
 int archive_restore_run(const archive_restore_options *options, archive_restore_result *out);
-
-/* ---- for tests and the fuzz target ---- */
-
-typedef struct archive_manifest archive_manifest;
-
-/* Parses and validates a manifest's text: ST_ERR_CORRUPT naming what is wrong. */
-int archive_manifest_parse(archive_manifest **out, const char *text, size_t len);
-void archive_manifest_free(archive_manifest *m);
 
 #endif
