@@ -4,6 +4,7 @@
 #include "engine/archive_restore.h"
 
 #include "engine/archive_verify.h"
+#include "engine/restore_job.h"
 
 #include "common/confine.h"
 #include "common/error.h"
@@ -185,9 +186,22 @@ static int restore_database(restore_ctx *c, const char *dump_dir)
 	archive_restore_result *out = c->out;
 	if (archive_manifest_find(archive_verifier_manifest(c->verifier), "database/toc.dat") == NULL)
 		return st_error_set(ST_ERR_NOTFOUND, "archive '%s' holds no database (no database/toc.dat)", o->input);
-	const db_restore_options db = {.to_dsn = o->to_dsn, .dump_dir = dump_dir, .jobs = o->jobs};
+	char *facts = archive_manifest_object_text(archive_verifier_manifest(c->verifier), "db_info");
+	const db_restore_options db = {.to_dsn = o->to_dsn, .dump_dir = dump_dir, .jobs = o->jobs,
+				       .snapshot_id = out->snapshot_id, .facts = facts};
 	int rc = db_restore_dump_dir(&db, &out->database);
 	out->restored_database = rc == 0;
+	free(facts);
+	return rc;
+}
+
+static int add_profile(restore_ctx *c, const restore_profile_target *profile)
+{
+	char *record = archive_manifest_object_text(archive_verifier_manifest(c->verifier), "profile");
+	int rc = restore_profile_add(profile, record, c->out->snapshot_id, c->out->profile_path,
+				     sizeof c->out->profile_path);
+	c->out->added_profile = rc == 0;
+	free(record);
 	return rc;
 }
 
@@ -196,8 +210,12 @@ int archive_restore_run(const archive_restore_options *o, archive_restore_result
 	double start = st_now_seconds();
 	memset(out, 0, sizeof *out);
 	restore_ctx c = {.o = o, .root_fd = -1, .dump_fd = -1, .out = out};
+	const restore_profile_target profile = {.name = o->to_profile, .to_dsn = o->to_dsn, .target_root = o->target_root,
+						.config_dir = o->config_dir};
 	char *temp_dump = NULL;
-	int rc = dump_dir_name(o, &temp_dump);
+	int rc = restore_profile_check(&profile);
+	if (rc == 0)
+		rc = dump_dir_name(o, &temp_dump);
 	const char *dump_dir = temp_dump != NULL ? temp_dump : o->dump_dir;
 	if (rc == 0)
 		rc = open_root(&c.root_fd, o->target_root, "restore target");
@@ -217,6 +235,8 @@ int archive_restore_run(const archive_restore_options *o, archive_restore_result
 		rc = finish(&c);
 	if (rc == 0 && o->to_dsn != NULL)
 		rc = restore_database(&c, dump_dir);
+	if (rc == 0 && o->to_profile != NULL)
+		rc = add_profile(&c, &profile);
 	if (c.verifier != NULL)
 		out->bytes = archive_verifier_bytes(c.verifier);
 	if (temp_dump != NULL) {

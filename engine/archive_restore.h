@@ -12,6 +12,11 @@
  * directory (dump_dir, or a temporary one below TMPDIR, removed afterwards) is then restored
  * into that database with pg_restore (db_restore.h, db_restore_dump_dir), once every entry of
  * the archive has passed its checks; an archive without a database/ is ST_ERR_NOTFOUND then.
+ * Every table's row count and the schema version are then verified against the database facts
+ * the manifest carries (its "db_info"; an archive without them is restored unverified). With
+ * to_profile (which needs to_dsn), an AiiDA profile entry for the restored database and
+ * repository is added as restore_job.h adds one, in the format of the manifest's "profile"; the
+ * name is checked before anything is written.
  */
 #ifndef STRATA_ENGINE_ARCHIVE_RESTORE_H
 #define STRATA_ENGINE_ARCHIVE_RESTORE_H
@@ -29,6 +34,8 @@ typedef struct archive_restore_options {
 	const char *dump_dir;     /* NULL: database entries checked, not written (unless to_dsn) */
 	const char *to_dsn;       /* NULL: no database restore */
 	int jobs;                 /* pg_restore --jobs */
+	const char *to_profile;   /* NULL: no AiiDA profile entry */
+	const char *config_dir;   /* for to_profile; NULL: through AIIDA_PATH */
 } archive_restore_options;
 
 typedef struct archive_restore_result {
@@ -40,6 +47,8 @@ typedef struct archive_restore_result {
 	double seconds;
 	bool restored_database;
 	db_restore_result database;
+	bool added_profile;
+	char profile_path[4096];  /* the config.json written, when added_profile */
 } archive_restore_result;
 
 int archive_restore_run(const archive_restore_options *options, archive_restore_result *out);

@@ -54,6 +54,12 @@ const st_json *archive_manifest_document(const archive_manifest *m)
 	return m->doc;
 }
 
+char *archive_manifest_object_text(const archive_manifest *m, const char *key)
+{
+	const st_json *value = st_json_get(m->doc, key);
+	return st_json_is_object(value) ? st_json_dump(value) : NULL;
+}
+
 /* The two areas of an archive: "repository" and "database", and what is below them. */
 static int check_name(const char *name)
 {

@@ -53,6 +53,9 @@ const archive_entry *archive_manifest_find(const archive_manifest *m, const char
 int64_t archive_manifest_snapshot_id(const archive_manifest *m);
 /* The whole document (borrowed), for the members this module does not read. */
 const st_json *archive_manifest_document(const archive_manifest *m);
+/* Member key of the document when it is an object (profile, db_info), as text (caller frees);
+ * NULL otherwise. */
+char *archive_manifest_object_text(const archive_manifest *m, const char *key);
 
 typedef struct archive_verifier archive_verifier;
 

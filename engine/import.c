@@ -268,12 +268,6 @@ static int64_t wall_clock_us(void)
 	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
 }
 
-static char *member_text(const st_json *doc, const char *key)
-{
-	const st_json *value = st_json_get(doc, key);
-	return st_json_is_object(value) ? st_json_dump(value) : NULL;
-}
-
 static void describe(import_job *job)
 {
 	const st_json *doc = archive_manifest_document(job->m);
@@ -289,8 +283,8 @@ static void describe(import_job *job)
 		s->watermark = watermark;
 	s->has_files = archive_manifest_find(job->m, REPOSITORY) != NULL;
 	s->has_database = job->out->has_database;
-	s->profile = member_text(doc, "profile");
-	s->db_info = member_text(doc, "db_info");
+	s->profile = archive_manifest_object_text(job->m, "profile");
+	s->db_info = archive_manifest_object_text(job->m, "db_info");
 	const char *server = st_json_string_value(st_json_get(st_json_get(doc, "db_info"), "server_version"));
 	job->server_major = server != NULL ? atoi(server) : 0;
 	snprintf(s->source, sizeof s->source, "import of archive '%s' (its snapshot %lld)",
