@@ -26,9 +26,10 @@ static const char help[] =
 	"  --wait[=SECONDS]       when another run holds the destination's lock, wait for it (for\n"
 	"                         at most SECONDS); without --wait import fails at once (exit 4)\n"
 	"  --level N              zstd level of new content, 1-19 (default: 3)\n"
-	"  --json                 print {\"version\", \"snapshot\", \"archive_snapshot\", \"nodes\", \"files\",\n"
-	"                         \"bytes\", \"dump_files\", \"replaced_nodes\", \"objects_new\",\n"
-	"                         \"bytes_new\", \"stored_bytes\", \"seconds\"}\n"
+	"  --json                 print {\"version\", \"id\" (the new snapshot), \"archive_snapshot\",\n"
+	"                         \"nodes\", \"files\", \"bytes\", \"dump_files\", \"replaced_nodes\",\n"
+	"                         \"new_objects\", \"new_bytes\", \"stored_bytes\", \"has_database\",\n"
+	"                         \"seconds\"}\n"
 	"  -v, --verbose          print a summary even when stdout is not a terminal\n"
 	"  -h, --help             show this help\n";
 
@@ -86,18 +87,19 @@ int cmd_import(int argc, char **argv)
 	if (a.json) {
 		st_json *doc = out_json_document();
 		const out_int_field fields[] = {
-			{"snapshot", r.snapshot_id},
+			{"id", r.snapshot_id},
 			{"archive_snapshot", r.archive_snapshot_id},
 			{"nodes", r.nodes},
 			{"files", r.files},
 			{"bytes", r.bytes},
 			{"dump_files", r.dump_files},
 			{"replaced_nodes", r.replaced_nodes},
-			{"objects_new", r.objects_new},
-			{"bytes_new", r.bytes_new},
+			{"new_objects", r.objects_new},
+			{"new_bytes", r.bytes_new},
 			{"stored_bytes", r.stored_bytes},
 		};
 		out_json_set_ints(doc, fields, sizeof fields / sizeof fields[0]);
+		st_json_set_bool(doc, "has_database", r.has_database);
 		out_json_seconds(doc, "seconds", r.seconds);
 		return out_json_emit(doc);
 	}

@@ -46,24 +46,12 @@ static int set_fd_meta(int fd, mode_t mode, int64_t mtime_ns, const char *name)
 	return 0;
 }
 
-typedef struct file_sink {
-	int fd;
-	const char *name;
-} file_sink;
-
-static int write_piece(void *ctx, const void *data, size_t len)
-{
-	const file_sink *sink = ctx;
-	return st_write_all(sink->fd, data, len, sink->name);
-}
-
 static int write_file(restore_ctx *c, const archive_entry *e, int root, const char *rel)
 {
 	int fd = -1;
 	int rc = root >= 0 ? st_confine_create_file(&fd, root, rel, 0600, 0, e->path) : 0;
-	file_sink sink = {.fd = fd, .name = e->path};
 	if (rc == 0)
-		rc = archive_verifier_copy(c->verifier, fd >= 0 ? write_piece : NULL, &sink);
+		rc = archive_verifier_copy_to_fd(c->verifier, fd, e->path);
 	if (rc == 0 && fd >= 0)
 		rc = set_fd_meta(fd, e->mode, e->mtime_ns, e->path);
 	if (fd >= 0)

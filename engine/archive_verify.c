@@ -7,6 +7,7 @@
 
 #include "common/confine.h"
 #include "common/error.h"
+#include "common/fsutil.h"
 #include "common/mem.h"
 
 #include <stdlib.h>
@@ -341,6 +342,23 @@ int archive_verifier_copy(archive_verifier *v, int (*read_piece)(void *ctx, cons
 			rc = read_piece(ctx, v->piece, n);
 	}
 	return rc;
+}
+
+typedef struct fd_sink {
+	int fd;
+	const char *what;
+} fd_sink;
+
+static int write_piece(void *ctx, const void *data, size_t len)
+{
+	const fd_sink *sink = ctx;
+	return st_write_all(sink->fd, data, len, sink->what);
+}
+
+int archive_verifier_copy_to_fd(archive_verifier *v, int fd, const char *what)
+{
+	fd_sink sink = {.fd = fd, .what = what};
+	return archive_verifier_copy(v, fd >= 0 ? write_piece : NULL, &sink);
 }
 
 int archive_verifier_finish(archive_verifier *v)

@@ -76,6 +76,9 @@ int archive_verifier_read(archive_verifier *v, void *buf, size_t cap, size_t *ou
 int archive_verifier_copy(archive_verifier *v, int (*read_piece)(void *ctx, const void *data, size_t len),
 			  void *ctx);
 
+/* archive_verifier_copy into fd (-1: only checked); what names fd in messages. */
+int archive_verifier_copy_to_fd(archive_verifier *v, int fd, const char *what);
+
 /* At the end: every entry the manifest lists was in the archive. */
 int archive_verifier_finish(archive_verifier *v);
 

@@ -334,25 +334,14 @@ static int put_file(import_job *job, const archive_entry *e)
 	return rc;
 }
 
-typedef struct fd_writer {
-	int fd;
-	const char *what;
-} fd_writer;
-
-static int write_piece(void *ctx, const void *data, size_t len)
-{
-	const fd_writer *w = ctx;
-	return st_write_all(w->fd, data, len, w->what);
-}
-
 /* A file of the dump directory, into the scratch folder (its name is one plain component). */
 static int write_dump_file(import_job *job, const archive_entry *e)
 {
-	fd_writer w = {.fd = -1, .what = e->path};
-	int rc = st_confine_create_file(&w.fd, job->dump_fd, e->path + strlen(DATABASE "/"), 0600, 0, job->dump_dir);
+	int fd = -1;
+	int rc = st_confine_create_file(&fd, job->dump_fd, e->path + strlen(DATABASE "/"), 0600, 0, job->dump_dir);
 	if (rc == 0)
-		rc = archive_verifier_copy(job->v, write_piece, &w);
-	if (w.fd >= 0 && close(w.fd) != 0 && rc == 0)
+		rc = archive_verifier_copy_to_fd(job->v, fd, e->path);
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s/%s'", job->dump_dir, e->path);
 	return rc;
 }

@@ -33,7 +33,8 @@ note "import into an empty destination"
 D2=$W/dest2
 assert_exit 0 "init dest2" -- "$STRATA" init --dest "$D2"
 assert_exit 0 "import" -- "$STRATA" import --dest "$D2" "$W/good.tar.zst" --json
-assert_eq 1 "$(json_get "$LAST_STDOUT" snapshot)" "import --json: snapshot"
+assert_eq 1 "$(json_get "$LAST_STDOUT" id)" "import --json: id"
+assert_eq true "$(json_get "$LAST_STDOUT" has_database)" "import --json: has_database"
 assert_eq 1 "$(json_get "$LAST_STDOUT" archive_snapshot)" "import --json: archive_snapshot"
 assert_eq 40 "$(json_get "$LAST_STDOUT" nodes)" "import --json: nodes"
 assert_eq "$(find "$SRC/repository" -type f | wc -l)" "$(json_get "$LAST_STDOUT" files)" "import --json: files"
@@ -67,9 +68,9 @@ PY
 
 note "import into the destination it came from: deduplicated"
 assert_exit 0 "import into the same destination" -- "$STRATA" import --dest "$D" "$W/good.tar" --json
-assert_eq 2 "$(json_get "$LAST_STDOUT" snapshot)" "same destination: snapshot"
+assert_eq 2 "$(json_get "$LAST_STDOUT" id)" "same destination: id"
 assert_eq 0 "$(json_get "$LAST_STDOUT" stored_bytes)" "same destination: stored bytes"
-assert_eq 0 "$(json_get "$LAST_STDOUT" objects_new)" "same destination: new objects"
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_objects)" "same destination: new objects"
 assert_eq 40 "$(json_get "$LAST_STDOUT" replaced_nodes)" "same destination: the view replaced"
 assert_exit 0 "restore snapshot 2" -- "$STRATA" restore --dest "$D" --snapshot 2 --to-repository "$W/r3"
 assert_same_repo "$SRC" "$W/r3" "restore of the import into the same destination"
