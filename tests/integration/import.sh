@@ -17,9 +17,7 @@ SRC=$(new_tmp)
 W=$(new_tmp)
 D=$W/dest
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 40 --quiet >/dev/null
-node=$(find "$SRC/repository/node" -mindepth 3 -maxdepth 3 -type d | head -n 1)
-ln -s path/does-not-matter "$node/a-link"
-printf 'hidden\n' >"$node/.hidden"
+node=$(add_odd_entries "$SRC")
 head -c $((5 * 1024 * 1024 + 7)) /dev/urandom >"$node/big.bin"
 assert_exit 0 "init" -- "$STRATA" init --dest "$D"
 assert_exit 0 "backup" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC"
