@@ -274,6 +274,14 @@ int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *
 /* The uuid of node_id's current version; *out_found false when there is none. */
 int catalog_node_current_uuid(catalog *cat, int64_t node_id, char out[CATALOG_UUID_LEN + 1], bool *out_found);
 
+/* Ends, in snapshot_id, every current version that an older snapshot added (an import's
+ * snapshot replaces the whole view); *out_count says how many. */
+int catalog_node_end_current(catalog *cat, int64_t snapshot_id, int64_t *out_count);
+
+/* Calls fn for every node of snapshot_id's view, by uuid, with node_id, uuid (borrowed for the
+ * call), ctime_us and has_folder set; stops at fn's first non-zero return, which it returns. */
+int catalog_node_each(catalog *cat, int64_t snapshot_id, int (*fn)(void *ctx, const catalog_node *node), void *ctx);
+
 /* ---- the folders above the node folders ---- */
 
 /* Longest folder path the catalog records ("repository/node/xx/yy" and the like). */

@@ -231,3 +231,48 @@ int catalog_node_current_uuid(catalog *cat, int64_t node_id, char out[CATALOG_UU
 	sqlite3_finalize(stmt);
 	return rc;
 }
+
+int catalog_node_end_current(catalog *cat, int64_t snapshot_id, int64_t *out_count)
+{
+	sqlite3_stmt *stmt = NULL;
+	*out_count = 0;
+	int rc = catalog_prepare(cat, &stmt,
+				 "UPDATE node_versions SET deleted_in = ?1 WHERE deleted_in IS NULL AND added_in < ?1");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snapshot_id);
+	rc = catalog_step_done(cat, stmt, "end the current node versions");
+	if (rc == 0)
+		*out_count = sqlite3_changes(cat->db);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+int catalog_node_each(catalog *cat, int64_t snapshot_id, int (*fn)(void *ctx, const catalog_node *node), void *ctx)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt,
+				 "SELECT node_id, uuid, coalesce(ctime_us, 0), has_folder FROM node_versions"
+				 " WHERE added_in <= ?1 AND (deleted_in IS NULL OR deleted_in > ?1) ORDER BY uuid, node_id");
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(stmt, 1, snapshot_id);
+	int step = SQLITE_DONE;
+	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		catalog_node node = {
+			.node_id = sqlite3_column_int64(stmt, 0),
+			.uuid = (const char *)sqlite3_column_text(stmt, 1),
+			.ctime_us = sqlite3_column_int64(stmt, 2),
+			.has_folder = sqlite3_column_int(stmt, 3) != 0,
+		};
+		if (node.uuid == NULL || strlen(node.uuid) != CATALOG_UUID_LEN)
+			rc = st_error_set(ST_ERR_CORRUPT, "catalog holds node %lld with a malformed uuid",
+					  (long long)node.node_id);
+		else
+			rc = fn(ctx, &node);
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "list the nodes of a snapshot");
+	sqlite3_finalize(stmt);
+	return rc;
+}

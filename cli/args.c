@@ -111,3 +111,4 @@ bool cli_node_uuid(char out[37], const char *value, size_t len)
 	out[len] = '\0';
 	return true;
 }
+

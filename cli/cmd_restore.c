@@ -25,7 +25,7 @@ static const char help[] =
 	"       strata restore --dest DIR [--snapshot ID|latest] --to-repository DIR\n"
 	"                      [--node UUID]... [--path GLOB]... [--nodes-from FILE] [OPTIONS]\n"
 	"       strata restore --from-archive FILE|- --to-repository DIR [--dump-dir DIR]\n"
-	"                      [--to-dsn DSN] [--jobs N] [--json]\n"
+	"                      [--to-dsn DSN [--to-profile NAME [--config-dir DIR]]] [--jobs N] [--json]\n"
 	"       STRATA_DEST=DIR strata restore [--snapshot ID|latest] [--to-repository DIR] ...\n"
 	"\n"
 	"Restores a snapshot: its node folders into DIR/repository/node/... (--to-repository), its\n"
@@ -64,8 +64,9 @@ static const char help[] =
 	"                         different, a link, device or name that would escape, a truncated\n"
 	"                         stream is exit 8. Needs --to-repository; --dump-dir also writes\n"
 	"                         its database/ (the pg_dump directory); --to-dsn then restores that\n"
-	"                         directory with pg_restore (row counts are not verified: the\n"
-	"                         archive holds no snapshot facts)\n"
+	"                         directory with pg_restore and checks every table's row count\n"
+	"                         against the manifest's (archives without them: not verified);\n"
+	"                         --to-profile then adds a profile for both\n"
 	"  --dump-dir DIR         also (or, without --to-dsn, only) write the plain pg_dump directory\n"
 	"                         that stock pg_restore reads\n"
 	"  --clean                replace the tables of a target database that already has some\n"
@@ -162,17 +163,19 @@ static void sort_nodes(restore_request *req)
 	req->node_count = kept;
 }
 
-/* --from-archive: files (and the dump directory) only, no destination. */
+/* --from-archive: no destination. */
 static int check_from_archive(const restore_request *req)
 {
 	const restore_job_options *o = &req->job;
 	if (o->target_root == NULL)
 		return cli_missing("restore --from-archive", "--to-repository");
-	if (o->to_profile != NULL || req->use_profile || req->node_count > 0 ||
-	    req->path_count > 0 || o->dest_path != NULL || o->snapshot_id != RESTORE_LATEST || o->force)
+	if (req->use_profile || req->node_count > 0 || req->path_count > 0 || o->dest_path != NULL ||
+	    o->snapshot_id != RESTORE_LATEST || o->force)
 		return st_error_set(ST_ERR_USAGE, "restore: --from-archive takes --to-repository, --dump-dir, "
-						  "--to-dsn and --jobs "
-						  "(profiles, selections, --dest, --snapshot and --force are not supported with it)");
+						  "--to-dsn, --to-profile and --jobs "
+						  "(--profile, selections, --dest, --snapshot and --force are not supported with it)");
+	if (o->to_profile != NULL && o->to_dsn == NULL)
+		return st_error_set(ST_ERR_USAGE, "restore: --to-profile needs --to-dsn and --to-repository");
 	return 0;
 }
 
@@ -185,13 +188,21 @@ static int run_from_archive(const restore_request *req)
 		.dump_dir = req->job.dump_dir,
 		.to_dsn = req->job.to_dsn,
 		.jobs = req->job.jobs,
+		.to_profile = req->job.to_profile,
+		.config_dir = req->job.config_dir,
 	};
 	archive_restore_result r;
 	int rc = archive_restore_run(&o, &r);
 	if (rc != 0 || !req->json) {
-		if (rc == 0 && cli_human_output(req->verbose))
+		if (rc == 0 && cli_human_output(req->verbose)) {
 			printf("restored archive '%s' (snapshot %lld): %lld files, %lld symlinks into '%s'\n", o.input,
 			       (long long)r.snapshot_id, (long long)r.files, (long long)r.symlinks, o.target_root);
+			if (r.restored_database)
+				printf("restored its database: %lld tables, %lld rows, %s\n", (long long)r.database.tables,
+				       (long long)r.database.rows, r.database.verified ? "verified" : "not verified");
+			if (r.added_profile)
+				printf("added AiiDA profile '%s' to '%s'\n", o.to_profile, r.profile_path);
+		}
 		return rc;
 	}
 	st_json *doc = out_json_document();
@@ -204,10 +215,19 @@ static int run_from_archive(const restore_request *req)
 	st_json_set(doc, "files", files);
 	if (r.restored_database) {
 		st_json *db = st_json_object();
+		st_json_set_string(db, "schema_version", r.database.schema_version);
+		st_json_set_int(db, "tables", r.database.tables);
+		st_json_set_int(db, "rows", r.database.rows);
 		st_json_set_bool(db, "created_database", r.database.created_database);
-		st_json_set_bool(db, "verified", false);
+		st_json_set_bool(db, "verified", r.database.verified);
 		out_json_seconds(db, "seconds", r.database.seconds);
 		st_json_set(doc, "database", db);
+	}
+	if (r.added_profile) {
+		st_json *profile = st_json_object();
+		st_json_set_string(profile, "name", o.to_profile);
+		st_json_set_string(profile, "config", r.profile_path);
+		st_json_set(doc, "profile", profile);
 	}
 	return out_json_emit(doc);
 }

@@ -39,6 +39,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 /* Common option parsing. cli_getopt wraps getopt_long: on an unknown option or a missing
  * argument it records a usage error naming it and returns '?'. */

@@ -46,6 +46,7 @@ static const char usage[] =
 	"  forget     remove snapshots from a destination's view (keep rules or ids)\n"
 	"  prune      delete what only forgotten snapshots use, giving the space back\n"
 	"  export     write one snapshot as a tar archive that stock tar and pg_restore restore\n"
+	"  import     add an exported archive to a destination as a new snapshot (deduplicated)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
 	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
@@ -83,6 +84,7 @@ static const command commands[] = {
 	{"forget", cmd_forget},
 	{"prune", cmd_prune},
 	{"export", cmd_export},
+	{"import", cmd_import},
 };
 
 /* How each kind of log message starts after "strata: ". */

@@ -6,7 +6,7 @@ strata=$1
 out=$2
 {
   echo '[COMMANDS]'
-  for command in init configure backup snapshots ls diff stats cat restore export check forget prune; do
+  for command in init configure backup snapshots ls diff stats cat restore export import check forget prune; do
     echo ".SS strata $command"
     echo '.nf'
     # roff: a backslash is \e; a line starting with . or ' would be a request.

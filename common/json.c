@@ -202,6 +202,14 @@ bool st_json_int_value(const st_json *value, int64_t *out_int)
 	return true;
 }
 
+bool st_json_bool_value(const st_json *value, bool *out)
+{
+	if (value == NULL || !json_is_boolean(in_const(value)))
+		return false;
+	*out = json_is_true(in_const(value));
+	return true;
+}
+
 int st_json_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value), void *ctx)
 {
 	if (obj == NULL || !json_is_object(in_const(obj)))

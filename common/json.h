@@ -68,6 +68,9 @@ const char *st_json_string_value(const st_json *value);
  * integer. */
 bool st_json_int_value(const st_json *value, int64_t *out);
 
+/* The value of a boolean into *out; false (and *out untouched) when value is NULL or not true
+ * or false. */
+bool st_json_bool_value(const st_json *value, bool *out);
 /* obj[key] as a mutable borrowed object, NULL when obj is not an object or obj[key] is not one. */
 st_json *st_json_get_object(st_json *obj, const char *key);
 

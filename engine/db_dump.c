@@ -27,7 +27,6 @@
 
 struct db_dump {
 	dest *d;
-	store *objects;    /* while the files are stored */
 	pg_tool pg_dump;
 	pg_tool pg_restore;
 	char *scratch;     /* <scratch dir>/dump-<pid> */
@@ -140,6 +139,15 @@ int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs
 	return 0;
 }
 
+/* What storing a dump directory needs: a backup's dump, or an imported one. */
+typedef struct dump_store {
+	dest *d;
+	store *objects;
+	const pg_tool *pg_restore;  /* lists the dump's table of contents */
+	const char *dump_dir;
+	const char *scratch;        /* for signatures and deltas */
+} dump_store;
+
 /* "3354; 0 16403 TABLE DATA public db_dbnode postgres" -> id 3354, key "TABLE DATA public
  * db_dbnode" (the owner, last, is left out). */
 typedef struct toc_item {
@@ -147,11 +155,11 @@ typedef struct toc_item {
 	char *key;
 } toc_item;
 
-static int read_toc(db_dump *dump, toc_item **out, size_t *out_count)
+static int read_toc(const dump_store *dump, toc_item **out, size_t *out_count)
 {
 	char *listing = NULL;
 	const char *args[] = {"--list", dump->dump_dir, NULL};
-	int rc = pg_tool_run(&dump->pg_restore, args, NULL, &listing);
+	int rc = pg_tool_run(dump->pg_restore, args, NULL, &listing);
 	toc_item *items = NULL;
 	size_t count = 0;
 	for (char *save = NULL, *line = rc == 0 && listing ? strtok_r(listing, "\n", &save) : NULL; line;
@@ -199,7 +207,7 @@ static uint64_t file_size(const char *path)
 }
 
 /* Tries to store path as a delta against prev; *out_done false when a full copy is better. */
-static int try_delta(db_dump *dump, const catalog_dump_file *prev, const char *path, catalog_dump_file *out,
+static int try_delta(const dump_store *dump, const catalog_dump_file *prev, const char *path, catalog_dump_file *out,
 		     bool *out_done)
 {
 	*out_done = false;
@@ -226,7 +234,7 @@ static int try_delta(db_dump *dump, const catalog_dump_file *prev, const char *p
 	return rc;
 }
 
-static int store_signature(db_dump *dump, const char *path, catalog_dump_file *out)
+static int store_signature(const dump_store *dump, const char *path, catalog_dump_file *out)
 {
 	if (out->size < DELTA_MIN_SIZE)
 		return 0;
@@ -241,7 +249,7 @@ static int store_signature(db_dump *dump, const char *path, catalog_dump_file *o
 }
 
 /* Stores one dump file: unchanged (reuse the previous row), delta, or full. */
-static int store_one(db_dump *dump, int64_t snapshot_id, const char *name, const char *key, catalog_dump_file *out,
+static int store_one(const dump_store *dump, int64_t snapshot_id, const char *name, const char *key, catalog_dump_file *out,
 		     db_dump_stats *stats)
 {
 	char *path = st_sprintf("%s/%s", dump->dump_dir, name);
@@ -285,7 +293,7 @@ static int store_one(db_dump *dump, int64_t snapshot_id, const char *name, const
 	return rc;
 }
 
-static int store_dump(db_dump *dump, int64_t snapshot_id, catalog_dump_file **out_files, size_t *out_count,
+static int store_dump(const dump_store *dump, int64_t snapshot_id, catalog_dump_file **out_files, size_t *out_count,
 		      db_dump_stats *stats)
 {
 	toc_item *toc = NULL;
@@ -352,13 +360,27 @@ int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_d
 	snprintf(stats->pg_dump_version, sizeof stats->pg_dump_version, "%s", dump->pg_dump.version);
 	if (dump->dump_rc != 0)
 		rc = st_error_restore(&dump->dump_error);
-	dump->objects = objects;
+	const dump_store ds = {.d = dump->d, .objects = objects, .pg_restore = &dump->pg_restore,
+			       .dump_dir = dump->dump_dir, .scratch = dump->scratch};
 	if (rc == 0)
-		rc = store_dump(dump, snapshot_id, out_files, out_count, stats);
+		rc = store_dump(&ds, snapshot_id, out_files, out_count, stats);
 	if (rc == 0) {
 		*out_db_info = dump->db_info;
 		dump->db_info = NULL;
 	}
 	free_dump(dump);
+	return rc;
+}
+
+int db_dump_store_dir(dest *d, store *objects, const char *dump_dir, const char *scratch, int server_major,
+		      int64_t snapshot_id, catalog_dump_file **out_files, size_t *out_count, db_dump_stats *stats)
+{
+	pg_tool pg_restore;
+	memset(stats, 0, sizeof *stats);
+	int rc = pg_tool_find(&pg_restore, "pg_restore", server_major);
+	const dump_store ds = {.d = d, .objects = objects, .pg_restore = &pg_restore, .dump_dir = dump_dir,
+			       .scratch = scratch};
+	if (rc == 0)
+		rc = store_dump(&ds, snapshot_id, out_files, out_count, stats);
 	return rc;
 }

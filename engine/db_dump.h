@@ -51,6 +51,13 @@ void db_dump_wait(db_dump *dump);
 int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_dump_file **out_files,
 		   size_t *out_count, char **out_db_info, db_dump_stats *stats);
 
+/* Puts the files of an existing plain pg_dump directory (an imported one) into objects for
+ * snapshot_id as db_dump_finish does - deltas against the previous versions of the same table,
+ * signatures, a sealed last pack - with scratch (an existing folder) for the temporary files;
+ * pg_restore (pg_tools.h, for a server of server_major) lists the dump's table of contents. */
+int db_dump_store_dir(dest *d, store *objects, const char *dump_dir, const char *scratch, int server_major,
+		      int64_t snapshot_id, catalog_dump_file **out_files, size_t *out_count, db_dump_stats *stats);
+
 /* Stops waiting for the dump (joins pg_dump) and frees everything, storing nothing. */
 void db_dump_abort(db_dump *dump);
 

@@ -384,17 +384,24 @@ int db_restore_dump_dir(const db_restore_options *options, db_restore_result *ou
 		return st_error_set(ST_ERR_USAGE, "restoring a dump directory needs a target database and the directory");
 	job.dir = st_strdup(options->dump_dir);
 	int rc = pg_dsn_check(options->to_dsn);
+	if (rc == 0 && options->facts != NULL)
+		rc = db_info_parse(&job.facts, options->facts, options->snapshot_id);
+	if (rc == 0 && job.facts.schema_version != NULL)
+		snprintf(out->schema_version, sizeof out->schema_version, "%s", job.facts.schema_version);
 	if (rc == 0)
 		rc = open_target(&job, out);
 	if (rc == 0)
 		rc = check_target_empty(&job);
 	if (rc == 0)
 		rc = run_pg_restore(&job);
+	if (rc == 0 && options->facts != NULL)
+		rc = verify(&job, out);
 	out->seconds = st_now_seconds() - started;
 	if (rc != 0 && out->created_database)
 		drop_created_database(&job);
 	free(job.dir);
 	free(job.target_db);
 	pg_session_close(job.target);
+	db_info_release(&job.facts);
 	return rc;
 }

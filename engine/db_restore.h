@@ -28,6 +28,9 @@ typedef struct db_restore_options {
 	int jobs;
 	bool clean;
 	bool keep_owners;
+	/* db_restore_dump_dir: the facts to verify the restored database against (a db_info.h
+	 * document, e.g. from an archive's manifest), or NULL; they name snapshot_id. */
+	const char *facts;
 } db_restore_options;
 
 typedef struct db_restore_result {
@@ -49,8 +52,9 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out);
 
 /* Restores the plain pg_dump directory options->dump_dir (already written and checked, e.g.
  * from an archive) into options->to_dsn with pg_restore, creating the database as
- * db_restore_run does; dest_path and snapshot_id are not used, and with no snapshot's facts to
- * compare with nothing is verified afterwards (out->verified stays false). */
+ * db_restore_run does; dest_path is not used. With facts, every table's row count and the schema
+ * version are then verified as db_restore_run verifies them; without, nothing is verified
+ * (out->verified stays false). */
 int db_restore_dump_dir(const db_restore_options *options, db_restore_result *out);
 
 #endif

@@ -6,6 +6,8 @@
 #include "engine/restore.h"
 #include "engine/restore_job.h"
 
+#include "catalog/dest.h"
+
 #include "common/error.h"
 #include "common/fsutil.h"
 #include "common/hash.h"
@@ -120,7 +122,48 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-static char *manifest_text(const export_list *l, const restore_snapshot_info *info)
+/* What the manifest carries of the snapshot's record, for an import to keep: the database
+ * facts (row counts, versions), its database time and watermark, and every node of its view. */
+typedef struct export_record {
+	catalog_snapshot snap;
+	st_json *nodes;
+} export_record;
+
+static int add_node(void *ctx, const catalog_node *node)
+{
+	st_json *o = st_json_object();
+	st_json_set_string(o, "uuid", node->uuid);
+	st_json_set_int(o, "id", node->node_id);
+	st_json_set_int(o, "ctime_us", node->ctime_us);
+	st_json_set_bool(o, "folder", node->has_folder);
+	st_json_append(ctx, o);
+	return 0;
+}
+
+static int read_record(const export_options *o, int64_t snapshot_id, export_record *out)
+{
+	dest *d = NULL;
+	out->nodes = st_json_array();
+	int rc = dest_open(&d, o->dest_path, DEST_READ);
+	if (rc == 0)
+		rc = catalog_snapshot_get(dest_catalog(d), snapshot_id, &out->snap);
+	if (rc == 0)
+		rc = catalog_node_each(dest_catalog(d), snapshot_id, add_node, out->nodes);
+	dest_close(d);
+	return rc;
+}
+
+static st_json *parsed_or_null(const char *text, const char *what)
+{
+	st_json *doc = NULL;
+	if (text != NULL && st_json_parse(&doc, text, what) != 0) {
+		st_error_clear();
+		doc = NULL;
+	}
+	return doc;
+}
+
+static char *manifest_text(const export_list *l, const restore_snapshot_info *info, export_record *record)
 {
 	st_json *doc = st_json_object();
 	st_json_set_string(doc, "format", "strata-archive");
@@ -128,14 +171,14 @@ static char *manifest_text(const export_list *l, const restore_snapshot_info *in
 	st_json *snap = st_json_object();
 	st_json_set_int(snap, "id", info->id);
 	st_json_set_int(snap, "time_us", info->time_us);
+	st_json_set_int(snap, "db_time_us", record->snap.db_time_us);
+	st_json_set_int(snap, "watermark", record->snap.watermark);
 	st_json_set(doc, "snapshot", snap);
 	st_json_set_string(doc, "schema_version", info->schema_version[0] ? info->schema_version : NULL);
-	st_json *profile = NULL;
-	if (info->profile != NULL && st_json_parse(&profile, info->profile, "profile record") != 0) {
-		st_error_clear();
-		profile = NULL;
-	}
-	st_json_set(doc, "profile", profile);
+	st_json_set(doc, "profile", parsed_or_null(info->profile, "profile record"));
+	st_json_set(doc, "db_info", parsed_or_null(record->snap.db_info, "database facts"));
+	st_json_set(doc, "nodes", record->nodes);
+	record->nodes = NULL;
 	st_json_set_string(doc, "hash", "xxh3-128");
 	st_json *entries = st_json_array();
 	for (size_t i = 0; i < l->count; i++) {
@@ -224,6 +267,7 @@ int export_run(const export_options *o, export_result *out)
 	memset(out, 0, sizeof *out);
 	double start = st_now_seconds();
 	restore_snapshot_info info = {0};
+	export_record record = {0};
 	export_list list = {0};
 	archive_writer *w = NULL;
 	char *text = NULL;
@@ -239,9 +283,10 @@ int export_run(const export_options *o, export_result *out)
 		goto cleanup;
 	}
 	made = true;
-	if ((rc = restore_into(o, &info, tmp)) != 0 || (rc = collect(&list, tmp, &info)) != 0)
+	if ((rc = read_record(o, info.id, &record)) != 0 || (rc = restore_into(o, &info, tmp)) != 0 ||
+	    (rc = collect(&list, tmp, &info)) != 0)
 		goto cleanup;
-	text = manifest_text(&list, &info);
+	text = manifest_text(&list, &info, &record);
 	if ((rc = archive_writer_new(&w, o->output, o->kind)) != 0)
 		goto cleanup;
 	rc = archive_writer_add_buffer(w, EXPORT_MANIFEST_NAME, 0644, (int64_t)info.time_us * 1000, text, strlen(text));
@@ -258,6 +303,8 @@ cleanup:
 	free(text);
 	free(tmp);
 	free(info.profile);
+	catalog_snapshot_release(&record.snap);
+	st_json_free(record.nodes);
 	list_release(&list);
 	out->seconds = st_now_seconds() - start;
 	return rc;

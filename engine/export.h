@@ -11,7 +11,11 @@
  * The manifest (JSON): {"format": "strata-archive", "version": 1, "snapshot": {"id", "time"},
  * "schema_version", "profile" (the profile record the snapshot keeps, which holds no secret),
  * "hash": "xxh3-128", "entries": [{"path", "type": "file"|"dir"|"symlink", "size", "hash"
- * (files: XXH3-128 hex, as strata stores), "target" (links)}]}.
+ * (files: XXH3-128 hex, as strata stores), "target" (links)}]}. For strata import (import.h)
+ * it also carries the snapshot's record: "snapshot" has "db_time_us" and "watermark",
+ * "db_info" is the database facts (db_info.h: versions, every table's row count; null without a
+ * database), and "nodes" lists every node of the snapshot: [{"uuid", "id", "ctime_us",
+ * "folder": whether it has a node folder}]. Readers ignore members they do not know.
  *
  * How: the snapshot is first restored (restore_job.h: files and dump, both verified) into a
  * temporary folder below TMPDIR, which is then archived entry by entry in bounded pieces and

@@ -45,62 +45,59 @@ static int check_sides(const restore_snapshot_info *info, bool want_files, bool 
 	return 0;
 }
 
-/* Before anything is restored: --to-profile needs both sides, and a free name. */
-static int check_profile_target(const restore_job_options *o)
+int restore_profile_check(const restore_profile_target *t)
 {
-	if (o->to_profile == NULL)
+	if (t->name == NULL)
 		return 0;
-	if (o->to_dsn == NULL || o->target_root == NULL)
+	if (t->to_dsn == NULL || t->target_root == NULL)
 		return st_error_set(ST_ERR_USAGE, "--to-profile needs --to-dsn and --to-repository");
-	if (o->to_profile[0] == '\0')
+	if (t->name[0] == '\0')
 		return st_error_set(ST_ERR_USAGE, "--to-profile needs a name");
 	bool exists = false;
 	char *path = NULL;
-	int rc = aiida_profile_exists(o->config_dir, o->to_profile, &exists, &path);
-	if (rc == 0 && exists && !o->force)
-		rc = st_error_set(ST_ERR_TARGET, "profile '%s' already exists in '%s' (--force replaces it)", o->to_profile,
-				  path);
+	int rc = aiida_profile_exists(t->config_dir, t->name, &exists, &path);
+	if (rc == 0 && exists && !t->force)
+		rc = st_error_set(ST_ERR_TARGET, "profile '%s' already exists in '%s' (--force replaces it)", t->name, path);
 	free(path);
 	return rc;
 }
 
-/* The new profile entry, in the format of the profile the snapshot was taken from. */
-static int add_profile(const restore_job_options *o, const restore_snapshot_info *info, restore_job_result *out)
+int restore_profile_add(const restore_profile_target *t, const char *record, int64_t snapshot_id, char *out_path,
+			size_t out_cap)
 {
 	st_json *like = NULL;
-	if (info->profile != NULL && st_json_parse(&like, info->profile, "profile record") != 0)
+	if (record != NULL && st_json_parse(&like, record, "profile record") != 0)
 		st_error_clear();
 	pg_dsn_parts parts;
 	char repository[PATH_MAX];
 	char *path = NULL;
-	int rc = pg_dsn_parts_get(o->to_dsn, &parts);
-	if (rc == 0 && realpath(o->target_root, repository) == NULL)
-		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to resolve '%s'", o->target_root);
-	aiida_profile_entry entry = {.name = o->to_profile, .like = like, .host = parts.host, .port = parts.port,
+	int rc = pg_dsn_parts_get(t->to_dsn, &parts);
+	if (rc == 0 && realpath(t->target_root, repository) == NULL)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to resolve '%s'", t->target_root);
+	aiida_profile_entry entry = {.name = t->name, .like = like, .host = parts.host, .port = parts.port,
 				     .user = parts.user, .password = parts.password, .database = parts.dbname,
 				     .repository = repository};
 	if (rc == 0)
-		rc = aiida_profile_add(o->config_dir, &entry, o->force, &path);
+		rc = aiida_profile_add(t->config_dir, &entry, t->force, &path);
 	if (rc == 0) {
 		const char *format = st_json_string_value(st_json_get(like, "format"));
 		const char *was = st_json_string_value(st_json_get(like, "name"));
-		out->added_profile = true;
-		snprintf(out->profile_path, sizeof out->profile_path, "%s", path);
+		snprintf(out_path, out_cap, "%s", path);
 		st_log_note("added profile '%s' to '%s': database '%s' as user '%s' on '%s', repository '%s'",
-			    o->to_profile, path, parts.dbname ? parts.dbname : "", parts.user ? parts.user : "",
+			    t->name, path, parts.dbname ? parts.dbname : "", parts.user ? parts.user : "",
 			    parts.host ? parts.host : "localhost", repository);
 		if (like == NULL)
 			st_log_note("snapshot %lld records no AiiDA profile (taken with --dsn): '%s' is a minimal AiiDA 2.x "
 				    "entry; add its broker settings (verdi profile setup) before running processes",
-				    (long long)info->id, o->to_profile);
+				    (long long)snapshot_id, t->name);
 		else
 			st_log_note("profile '%s' is in the format of profile '%s' (AiiDA %s) and keeps its other settings "
 				    "(broker, options): check them before running processes",
-				    o->to_profile, was ? was : "?", format ? format : "?");
+				    t->name, was ? was : "?", format ? format : "?");
 		if (parts.password == NULL)
 			st_log_note("no password was given in --to-dsn: if the server asks for one, set it in profile "
 				    "'%s' of '%s' (%s)",
-				    o->to_profile, path,
+				    t->name, path,
 				    format && strcmp(format, "1.x") == 0 ? "AIIDADB_PASS" : "database_password");
 	}
 	free(path);
@@ -120,7 +117,9 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 		return st_error_set(ST_ERR_USAGE, "a selection (--node, --path, --nodes-from) restores files only: it needs "
 						  "--to-repository and excludes a database restore");
 	restore_snapshot_info info;
-	int rc = check_profile_target(o);
+	const restore_profile_target profile = {.name = o->to_profile, .to_dsn = o->to_dsn, .target_root = o->target_root,
+						.config_dir = o->config_dir, .force = o->force};
+	int rc = restore_profile_check(&profile);
 	if (rc == 0)
 		rc = restore_resolve_snapshot(o->dest_path, o->snapshot_id, &info);
 	else
@@ -171,7 +170,8 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 		out->restored_database = want_db;
 	}
 	if (rc == 0 && o->to_profile != NULL)
-		rc = add_profile(o, &info, out);
+		rc = restore_profile_add(&profile, info.profile, info.id, out->profile_path, sizeof out->profile_path);
+	out->added_profile = rc == 0 && o->to_profile != NULL;
 	free(info.profile);
 	return rc;
 }

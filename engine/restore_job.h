@@ -14,6 +14,7 @@
 #include "engine/restore.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct restore_job_options {
@@ -49,6 +50,25 @@ typedef struct restore_job_result {
 	bool added_profile;
 	char profile_path[4096];  /* the config.json written, when added_profile */
 } restore_job_result;
+
+/* --to-profile: a working AiiDA profile entry for a restored database and repository. */
+typedef struct restore_profile_target {
+	const char *name;         /* NULL: no profile */
+	const char *to_dsn;
+	const char *target_root;
+	const char *config_dir;   /* NULL: through AIIDA_PATH */
+	bool force;               /* replace a profile of that name */
+} restore_profile_target;
+
+/* Before anything is restored: the name needs to_dsn and target_root (ST_ERR_USAGE) and must be
+ * free (ST_ERR_TARGET) unless force. 0 when name is NULL. */
+int restore_profile_check(const restore_profile_target *target);
+
+/* Adds the entry to config.json (aiida_profile_add) in the format of record (the profile record
+ * a snapshot keeps, JSON, or NULL: a minimal 2.x entry), pointing at to_dsn and target_root;
+ * the notes name snapshot_id. out_path receives the config.json written. */
+int restore_profile_add(const restore_profile_target *target, const char *record, int64_t snapshot_id,
+			char *out_path, size_t out_cap);
 
 /* ST_ERR_USAGE when options ask for neither side. */
 int restore_job_run(const restore_job_options *options, restore_job_result *out);

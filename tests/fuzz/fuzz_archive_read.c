@@ -16,6 +16,7 @@
 #include "common/fsutil.h"
 #include "engine/archive.h"
 #include "engine/archive_restore.h"
+#include "engine/archive_verify.h"
 #include "engine/export.h"
 
 #include <dirent.h>

@@ -51,6 +51,8 @@ TARGET=$(new_db2 archive_target)
 assert_exit 0 "restore --from-archive --to-dsn" -- "$STRATA" restore --from-archive "$W/good.tar.zst" \
   --to-repository "$W/r4" --to-dsn "$TARGET" --json
 assert_eq True "$(python3 -c 'import json,sys; print("database" in json.loads(sys.argv[1]))' "$LAST_STDOUT")" "--json: database"
+assert_eq true "$(json_get "$LAST_STDOUT" database.verified)" "--to-dsn: row counts verified against the manifest"
+[[ $(json_get "$LAST_STDOUT" database.tables) -gt 0 ]] || fail "--to-dsn: no table verified"
 assert_eq "$(db_checksums "$DSN")" "$(db_checksums "$TARGET")" "restore --from-archive --to-dsn: checksums"
 assert_same_repo "$SRC" "$W/r4" "restore --from-archive --to-dsn: files"
 assert_exit 9 "--to-dsn into a database with tables" -- "$STRATA" restore --from-archive "$W/good.tar.zst" \

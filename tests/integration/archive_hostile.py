@@ -53,6 +53,11 @@ elif case == "missing":
     del body[first_file]
 elif case == "no-manifest":
     members = members[1:]
+elif case == "stray":
+    listed("repository/stray", "file", size=2, hash="0" * 32)
+    extra.append((info("repository/stray", size=2), b"x\n"))
+elif case == "no-nodes":
+    del manifest["nodes"]
 elif case == "twice":
     extra.append(body[first_file])
 else:

@@ -34,10 +34,11 @@ declare -A OPTIONS=(
   [stats]="--dest --json --help"
   [cat]="--dest --snapshot --help"
   [export]="--dest --snapshot --output --format --jobs --json --help"
+  [import]="--dest --wait --level --json --verbose --help"
   [forget]="--dest --keep-last --keep-hourly --keep-daily --keep-weekly --keep-monthly --keep-yearly --keep-within --prune --max-unused --dry-run --wait --json --help"
   [prune]="--dest --max-unused --dry-run --wait --json --help"
 )
-for command in init backup snapshots restore check configure ls diff stats forget prune cat export; do
+for command in init backup snapshots restore check configure ls diff stats forget prune cat export import; do
   assert_exit 0 "strata $command --help" -- "$STRATA" "$command" --help
   help=$LAST_STDOUT
   grep -q "^ *STRATA_DEST=DIR strata $command\b" <<<"$help" ||
@@ -76,7 +77,13 @@ restore=$LAST_STDOUT
 assert_eq "" "$LAST_STDERR" "restore --json: stderr"
 assert_exit 0 "check --json" -- "$STRATA" check --dest "$DEST" --json
 check=$LAST_STDOUT
-for doc in backup dbonly snaps restore check; do
+assert_exit 0 "export of snapshot 1" -- "$STRATA" export --dest "$DEST" --snapshot 1 --output "$WORK/one.tar"
+assert_exit 0 "init of an import's destination" -- "$STRATA" init --dest "$WORK/imported"
+assert_exit 0 "import --json" -- "$STRATA" import --dest "$WORK/imported" "$WORK/one.tar" --json
+import=$LAST_STDOUT
+assert_eq "$(json_get "$backup" nodes)" "$(json_get "$import" nodes)" "import vs backup: nodes"
+assert_eq "$(json_get "$backup" files)" "$(json_get "$import" files)" "import vs backup: files"
+for doc in backup dbonly snaps restore check import; do
   assert_eq "$VERSION" "$(json_get "${!doc}" version)" "$doc --json: version"
 done
 # A snapshot's fields have one name each: backup prints the snapshot it made as snapshots lists it.
@@ -127,6 +134,7 @@ cmake --install "$STRATA_BUILD_DIR" --prefix "$PREFIX" >"$WORK/install.log" 2>&1
 assert_eq "strata $VERSION" "$("$PREFIX/bin/strata" --version)" "installed strata --version"
 [[ -s $PREFIX/share/man/man1/strata.1 ]] || fail "cmake --install: no share/man/man1/strata.1 (is help2man installed?)"
 grep -q -- 'read\\-data' "$PREFIX/share/man/man1/strata.1" || fail "the man page does not list check's --read-data"
+grep -q 'strata import' "$PREFIX/share/man/man1/strata.1" || fail "the man page does not list import"
 COMPLETION=$PREFIX/share/bash-completion/completions/strata
 [[ -s $COMPLETION ]] || fail "cmake --install: no share/bash-completion/completions/strata"
 
@@ -141,6 +149,8 @@ assert_eq "--to-repository --to-dsn --to-profile" "$(complete_words strata resto
   "completion of 'strata restore --to'"
 assert_eq "configure cat check" "$(complete_words strata c)" "completion of 'strata c'"
 assert_eq "export" "$(complete_words strata e)" "completion of 'strata e'"
+assert_eq "init import" "$(complete_words strata i)" "completion of 'strata i'"
+assert_eq "--wait" "$(complete_words strata import --w)" "completion of 'strata import --w'"
 assert_eq "--output" "$(complete_words strata export --o)" "completion of 'strata export --o'"
 assert_eq "--keep-within" "$(complete_words strata forget --keep-wi)" "completion of 'strata forget --keep-wi'"
 assert_eq "latest" "$(complete_words strata restore --snapshot l)" "completion of 'strata restore --snapshot l'"

@@ -14,10 +14,7 @@ SRC=$(new_tmp)
 W=$(new_tmp)
 D=$W/dest
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 40 --quiet >/dev/null
-# A link and a dot-file, which a careless walk would lose.
-node=$(find "$SRC/repository/node" -mindepth 3 -maxdepth 3 -type d | head -n 1)
-ln -s path/does-not-matter "$node/a-link"
-printf 'hidden\n' >"$node/.hidden"
+node=$(add_odd_entries "$SRC")
 assert_exit 0 "init" -- "$STRATA" init --dest "$D"
 assert_exit 0 "backup" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC"
 src_sums=$(db_checksums "$DSN")

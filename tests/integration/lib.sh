@@ -46,6 +46,8 @@
 #                                     on FILE (its pid in HOLD_FLOCK_PID); returns once it holds it
 #   release_flock                     end that process, which releases the lock
 #   json_get JSON KEY                 a field of a JSON object (KEY may be a dotted path, a.0.b)
+#   add_odd_entries ROOT              give the first node folder below ROOT a link and a dot-file,
+#                                     which a careless walk would lose; echo that folder
 #   delete_nodes DSN IDS              delete nodes (IDS: comma-separated ids) from an AiiDA 1.x
 #                                     database with their links, group memberships, logs and
 #                                     comments, in one transaction, as AiiDA would
@@ -418,4 +420,14 @@ delete_nodes() {
      DELETE FROM db_dbcomment WHERE dbnode_id IN ($2);
      DELETE FROM db_dbnode WHERE id IN ($2);
      COMMIT;" >/dev/null
+}
+
+add_odd_entries() {
+  (($# == 1)) || fail "add_odd_entries needs ROOT"
+  local node
+  node=$(find "$1/repository/node" -mindepth 3 -maxdepth 3 -type d | LC_ALL=C sort | head -n 1)
+  [[ -n $node ]] || fail "add_odd_entries: no node folder below '$1'"
+  ln -s path/does-not-matter "$node/a-link"
+  printf 'hidden\n' >"$node/.hidden"
+  echo "$node"
 }

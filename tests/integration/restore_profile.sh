@@ -6,7 +6,8 @@
 # --profile` of that new profile then backs up into the same destination: the restored
 # database is recognised (restore marked it), the history continues and deduplicates. A foreign
 # database is refused with a message that names --adopt, and accepted with it. An existing
-# profile name is refused before anything is restored.
+# profile name is refused before anything is restored. restore --from-archive --to-profile of an
+# export does the same from the archive alone (the manifest's profile record and row counts).
 source "$(dirname "$0")/lib.sh"
 
 unset PGPASSWORD
@@ -121,4 +122,31 @@ assert_one_error "a foreign database"
 assert_contains "$LAST_STDERR" "--adopt" "the refusal says how"
 assert_exit 0 "--adopt" -- "$STRATA" backup --dest "$D" --dsn "$FOREIGN" --repository "$FSRC" --adopt
 assert_exit 0 "check" -- "$STRATA" check --dest "$D"
+
+note "7: restore --from-archive --to-profile: an export's database, files and a profile, row counts verified"
+assert_exit 0 "export of snapshot 1" -- "$STRATA" export --dest "$D" --snapshot 1 --output "$WORK/snap1.tar"
+ARCHDB=archived_$$_$RANDOM
+on_exit "dropdb --if-exists --force -h '$SOCK2' -p '$TCP2' -U postgres $ARCHDB"
+assert_exit 0 "restore --from-archive --to-profile" -- "$STRATA" restore --from-archive "$WORK/snap1.tar" \
+  --to-dsn "${TO_DSN% dbname=*} dbname=$ARCHDB" --to-repository "$WORK/from-archive" --to-profile archived --json
+assert_eq archived "$(json_get "$LAST_STDOUT" profile.name)" "--from-archive: profile in the JSON"
+assert_eq true "$(json_get "$LAST_STDOUT" database.verified)" "--from-archive: row counts verified"
+[[ $LAST_STDOUT$LAST_STDERR != *"$PW"* ]] || fail "restore --from-archive printed the password"
+assert_same_repo "$SRC" "$WORK/from-archive" "--from-archive --to-profile: files"
+python3 - "$CONFIG" "$ARCHDB" "$WORK/from-archive" <<'PY' || fail "the profile from the archive is not as expected"
+import json, sys
+cfg = json.load(open(sys.argv[1]))
+new = cfg["profiles"]["archived"]
+c = new["storage"]["config"]
+assert new["storage"]["backend"] == "core.psql_dos", new
+assert c["database_name"] == sys.argv[2] and c["repository_uri"] == "file://" + sys.argv[3], c
+assert new["process_control"]["config"]["broker_host"] == "rmq.example", new
+PY
+assert_exit 9 "--from-archive: an existing profile" -- "$STRATA" restore --from-archive "$WORK/snap1.tar" \
+  --to-dsn "${TO_DSN% dbname=*} dbname=$OTHERDB" --to-repository "$WORK/other2" --to-profile archived
+assert_one_error "--from-archive: an existing profile"
+[[ ! -e $WORK/other2 ]] || fail "--from-archive wrote files although the profile was refused"
+assert_exit 2 "--from-archive --to-profile without --to-dsn" -- "$STRATA" restore --from-archive "$WORK/snap1.tar" \
+  --to-repository "$WORK/other3" --to-profile x
+assert_one_error "--from-archive --to-profile without --to-dsn"
 note "ok"

@@ -597,6 +597,72 @@ static void test_mark_deleted_and_current_nodes(void **state)
 	catalog_close(cat);
 }
 
+typedef struct listed_nodes {
+	int64_t ids[8];
+	char uuids[8][CATALOG_UUID_LEN + 1];
+	size_t count;
+	size_t stop_at; /* 0: never */
+} listed_nodes;
+
+static int list_node(void *ctx, const catalog_node *node)
+{
+	listed_nodes *l = ctx;
+	assert_true(l->count < 8);
+	l->ids[l->count] = node->node_id;
+	snprintf(l->uuids[l->count], sizeof l->uuids[l->count], "%s", node->uuid);
+	assert_int_equal(node->ctime_us, node->node_id * 10);
+	assert_true(node->has_folder);
+	l->count++;
+	return l->count == l->stop_at ? ST_ERR_GENERIC : 0;
+}
+
+/* An import's snapshot: every current version ends in it, and each snapshot lists its own view. */
+static void test_end_current_and_each(void **state)
+{
+	const char *tmp = *state;
+	catalog *cat = create_catalog(tmp, NULL);
+	int64_t s1 = create_snapshot(cat, 1);
+	add_node(cat, s1, 9, "nine");
+	add_node(cat, s1, 3, "three");
+	complete_snapshot(cat, s1, 1);
+
+	int64_t s2 = create_snapshot(cat, 2);
+	int64_t ended = -1;
+	add_node(cat, s2, 4, "four"); /* added in s2: not ended by s2 */
+	assert_int_equal(catalog_node_end_current(cat, s2, &ended), 0);
+	assert_int_equal(ended, 2);
+	complete_snapshot(cat, s2, 2);
+
+	listed_nodes l = {0};
+	assert_int_equal(catalog_node_each(cat, s1, list_node, &l), 0);
+	assert_int_equal(l.count, 2);
+	assert_int_equal(l.ids[0], 3); /* by uuid */
+	assert_int_equal(l.ids[1], 9);
+	assert_string_equal(l.uuids[0], "00000003-0000-4000-8000-000000000000");
+	listed_nodes l2 = {0};
+	assert_int_equal(catalog_node_each(cat, s2, list_node, &l2), 0);
+	assert_int_equal(l2.count, 1);
+	assert_int_equal(l2.ids[0], 4);
+	listed_nodes stop = {.stop_at = 1};
+	assert_int_equal(catalog_node_each(cat, s1, list_node, &stop), ST_ERR_GENERIC);
+	assert_int_equal(stop.count, 1);
+
+	/* Nothing current is older than a new snapshot's own versions. */
+	int64_t s3 = create_snapshot(cat, 3);
+	assert_int_equal(catalog_node_end_current(cat, s3, &ended), 0);
+	assert_int_equal(ended, 1);
+	assert_int_equal(catalog_node_end_current(cat, s3, &ended), 0);
+	assert_int_equal(ended, 0);
+	/* A uuid that is not one is refused by name, before fn sees it. */
+	const catalog_node bad = {.node_id = 5, .uuid = "not-a-uuid", .has_folder = false};
+	assert_int_equal(catalog_node_add(cat, s3, &bad, NULL, 0), 0);
+	listed_nodes none = {0};
+	assert_int_equal(catalog_node_each(cat, s3, list_node, &none), ST_ERR_CORRUPT);
+	assert_int_equal(none.count, 0);
+	assert_non_null(strstr(st_error_message(), "malformed uuid"));
+	catalog_close(cat);
+}
+
 static void test_current_uuid(void **state)
 {
 	catalog *cat = create_catalog(*state, NULL);
@@ -983,6 +1049,7 @@ int run_catalog_tests(void)
 		CAT_TEST(test_node_add_and_tree_iterator),
 		CAT_TEST(test_tree_iterator_reports_missing_content),
 		CAT_TEST(test_mark_deleted_and_current_nodes),
+		CAT_TEST(test_end_current_and_each),
 		CAT_TEST(test_current_uuid),
 		CAT_TEST(test_folders_as_of),
 		CAT_TEST(test_discard_pending),

@@ -130,6 +130,14 @@ static void test_parse_and_read(void **state)
 	int64_t n = 0;
 	assert_false(st_json_int_value(st_json_get(doc, "server_version"), &n));
 	assert_false(st_json_int_value(NULL, &n));
+	bool b = false;
+	assert_false(st_json_bool_value(st_json_get(doc, "size"), &b));
+	assert_false(st_json_bool_value(NULL, &b));
+	st_json *flags = NULL;
+	assert_int_equal(st_json_parse(&flags, "{\"yes\": true, \"no\": false}", "flags"), 0);
+	assert_true(st_json_bool_value(st_json_get(flags, "yes"), &b) && b);
+	assert_true(st_json_bool_value(st_json_get(flags, "no"), &b) && !b);
+	st_json_free(flags);
 	seen s = {.stop_at = 0};
 	assert_int_equal(st_json_each(st_json_get(doc, "tables"), collect, &s), 0);
 	assert_int_equal(s.count, 3);

@@ -6,6 +6,7 @@
 
 #include "engine/archive.h"
 #include "engine/archive_restore.h"
+#include "engine/archive_verify.h"
 
 #include <string.h>
 
