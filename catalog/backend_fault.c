@@ -129,6 +129,13 @@ static int fault_catalog_path(void *driver, char **out)
 	return INNER(f)->catalog_path(INNER_DRIVER(f), out);
 }
 
+static int fault_publish(void *driver, const char *file)
+{
+	fault_driver *f = driver;
+	int rc = tick(f, "publish");
+	return rc != 0 ? rc : INNER(f)->publish ? INNER(f)->publish(INNER_DRIVER(f), file) : 0;
+}
+
 static int fault_scratch_dir(void *driver, char **out)
 {
 	fault_driver *f = driver;
@@ -176,6 +183,7 @@ static const backend_ops fault_ops = {
 	.unlock = fault_unlock,
 	.describe = fault_describe,
 	.catalog_path = fault_catalog_path,
+	.publish = fault_publish,
 	.scratch_dir = fault_scratch_dir,
 	.scratch_clean = fault_scratch_clean,
 	.state = fault_state,

@@ -8,8 +8,9 @@
  *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
- * 10 out of disk space, 11 completed with warnings, 130 interrupted (SIGINT), 143 terminated
- * (SIGTERM).
+ * 10 out of disk space, 11 completed with warnings, 12 object storage error (s3: endpoint
+ * unreachable, bucket missing, credentials missing or refused), 130 interrupted (SIGINT), 143
+ * terminated (SIGTERM).
  */
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -58,6 +59,8 @@ static const char usage[] =
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
 	"  11 completed with warnings (backup skipped special files, or left a node whose file\n"
 	"     vanished or changed while being read, for the next run),\n"
+	"  12 object storage error (s3: endpoint unreachable, bucket missing, credentials\n"
+	"     missing or refused),\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 /* glibc's malloc arenas: few, whatever the number of threads. */
