@@ -871,6 +871,10 @@ static char *cache_root(void)
 int backend_s3_new(backend **out, const char *dest)
 {
 	const char *url = dest + 3;
+	/* The URL is not repeated here: what precedes an '@' may be a secret. */
+	if (strchr(url, '@') != NULL)
+		return st_error_set(ST_ERR_USAGE, "an s3: destination may not hold credentials (an '@'):"
+						  " they come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
 	const char *scheme_end = strstr(url, "://");
 	if (!backend_is_s3_url(dest) || scheme_end == NULL ||
 	    !((scheme_end - url == 4 && strncmp(url, "http", 4) == 0) ||
@@ -883,9 +887,8 @@ int backend_s3_new(backend **out, const char *dest)
 		return st_error_set(ST_ERR_USAGE, "destination '%s' names no bucket (s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX])",
 				    dest);
 	for (const char *p = host; p < slash; p++)
-		if (*p == '@' || *p == '?' || *p == '#' || *p == ' ')
-			return st_error_set(ST_ERR_USAGE, "destination '%s': the host may not hold '%c' (credentials come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
-					    dest, *p);
+		if (*p == '?' || *p == '#' || *p == ' ' || *p == '\\')
+			return st_error_set(ST_ERR_USAGE, "destination '%s': the host may not hold '%c'", dest, *p);
 	const char *bucket = slash + 1;
 	const char *bucket_end = strchr(bucket, '/');
 	size_t bucket_len = bucket_end ? (size_t)(bucket_end - bucket) : strlen(bucket);

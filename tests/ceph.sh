@@ -27,14 +27,19 @@ die() {
   exit 1
 }
 
-# alive PIDFILE — whether the daemon of PIDFILE runs (a zombie does not count).
+# alive PIDFILE — whether the daemon of PIDFILE runs. A zombie does not count, but a process
+# whose main thread has exited while others still run shows as a zombie too: every thread is
+# looked at.
 alive() {
-  local pid state
+  local pid stat state
   [[ -f $1 ]] || return 1
   pid=$(cat "$1")
-  [[ -r /proc/$pid/stat ]] || return 1
-  state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$pid/stat")
-  [[ $state != Z && $state != X ]]
+  for stat in /proc/"$pid"/task/*/stat; do
+    [[ -r $stat ]] || continue
+    state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "$stat" 2>/dev/null) || continue
+    [[ $state != Z && $state != X ]] && return 0
+  done
+  return 1
 }
 
 # stop_daemon DIR NAME — SIGTERM, then SIGKILL after 5 s.

@@ -62,7 +62,7 @@ CEPH_ROOT=
 stop_ceph() {
   if [[ -n $CEPH_ROOT ]]; then
     section "stopping Ceph"
-    tests/ceph.sh stop "$CEPH_ROOT" || true
+    tests/ceph.sh stop "$CEPH_ROOT/c" || true
     rm -rf "$CEPH_ROOT"
     CEPH_ROOT=
   fi
