@@ -132,8 +132,11 @@ static int fault_catalog_path(void *driver, char **out)
 static int fault_publish(void *driver, const char *file)
 {
 	fault_driver *f = driver;
+	/* Over a backend without a publish step there is no operation to count (or fail). */
+	if (INNER(f)->publish == NULL)
+		return 0;
 	int rc = tick(f, "publish");
-	return rc != 0 ? rc : INNER(f)->publish ? INNER(f)->publish(INNER_DRIVER(f), file) : 0;
+	return rc != 0 ? rc : INNER(f)->publish(INNER_DRIVER(f), file);
 }
 
 static int fault_scratch_dir(void *driver, char **out)

@@ -24,9 +24,9 @@ assert_exit 0 "first backup" -- "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" 
 assert_exit 0 "snapshots" -- "$STRATA" snapshots --dest "$S3_DEST" --json
 snaps1=$LAST_STDOUT
 packs1=$(pack_count)
-"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 4000 --mode add --size-scale 5 --quiet >/dev/null
+"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 1200 --mode add --size-scale 5 --quiet >/dev/null
 
-"$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 9 \
+"$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 19 \
   >"$WORK/b.out" 2>"$WORK/b.err" &
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"

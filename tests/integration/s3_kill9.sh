@@ -21,10 +21,10 @@ snaps1=$LAST_STDOUT
 listing1=$(tree_listing "$SRC")
 packs1=$(pack_count)
 
-note "adding 4000 nodes (size scale 5)"
-"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 4000 --mode add --size-scale 5 --quiet >/dev/null
+note "adding 1200 nodes (size scale 5)"
+"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 1200 --mode add --size-scale 5 --quiet >/dev/null
 
-"$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 9 \
+"$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 19 \
   >"$WORK/killed.out" 2>"$WORK/killed.err" &
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"
