@@ -108,18 +108,26 @@ static char *s3_describe(void *driver, backend_space space, const char *name)
 	return text;
 }
 
+/* A HEAD or DELETE of name; *out_key is its key (caller frees, also on failure). */
+static int bodiless_request(s3_driver *s, const char *method, backend_space space, const char *name, char **out_key,
+			    s3_response *out)
+{
+	*out_key = NULL;
+	int rc = checked_key(s, space, name, out_key);
+	if (rc != 0)
+		return rc;
+	s3_request req = S3_REQUEST_INIT;
+	req.method = method;
+	req.key = *out_key;
+	return s3_perform(s->client, &req, out);
+}
+
 static int s3_open_read(void *driver, backend_space space, const char *name, void **out, uint64_t *out_size)
 {
 	s3_driver *s = driver;
 	char *key = NULL;
-	int rc = checked_key(s, space, name, &key);
-	if (rc != 0)
-		return rc;
-	s3_request req = S3_REQUEST_INIT;
-	req.method = "HEAD";
-	req.key = key;
 	s3_response resp;
-	rc = s3_perform(s->client, &req, &resp);
+	int rc = bodiless_request(s, "HEAD", space, name, &key, &resp);
 	if (rc == 0 && resp.status == 404) {
 		char *what = s3_describe(s, space, name);
 		rc = st_error_set(ST_ERR_NOTFOUND, "'%s' does not exist", what);
@@ -301,14 +309,8 @@ static int s3_remove(void *driver, backend_space space, const char *name)
 {
 	s3_driver *s = driver;
 	char *key = NULL;
-	int rc = checked_key(s, space, name, &key);
-	if (rc != 0)
-		return rc;
-	s3_request req = S3_REQUEST_INIT;
-	req.method = "DELETE";
-	req.key = key;
 	s3_response resp;
-	rc = s3_perform(s->client, &req, &resp);
+	int rc = bodiless_request(s, "DELETE", space, name, &key, &resp);
 	if (rc == 0 && resp.status != 204 && resp.status != 200 && resp.status != 404)
 		rc = s3_error(s->client, &resp, ST_ERR_DEST, "remove an object");
 	free(key);

@@ -56,6 +56,7 @@
 #                                     S3_DEST (s3:ENDPOINT/BUCKET/dest) and S3_ENDPOINT
 #   s3_curl ARGS...                   curl signed with the test credentials (S3 requests by hand)
 #   s3_keys                           the keys in S3_BUCKET, one a line
+#   s3_pack_count                     how many packs S3_DEST holds in the bucket
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
 # exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
@@ -421,6 +422,10 @@ s3_setup() {
 s3_keys() {
   s3_curl "$S3_ENDPOINT/$S3_BUCKET?list-type=2" |
     python3 -c 'import re, sys; print("\n".join(re.findall(r"<Key>([^<]*)</Key>", sys.stdin.read())))'
+}
+
+s3_pack_count() {
+  s3_keys | grep -c '^dest/packs/' || true
 }
 
 json_get() {

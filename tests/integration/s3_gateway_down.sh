@@ -14,16 +14,12 @@ WORK=$(new_tmp)
 CEPH=$STRATA_SOURCE_DIR/tests/ceph.sh
 on_exit "$CEPH start-rgw '$STRATA_TEST_CEPH_DIR' >/dev/null 2>&1 || true"
 
-pack_count() {
-  s3_keys | grep -c '^dest/packs/' || true
-}
-
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 100 --quiet >/dev/null
 assert_exit 0 "init" -- "$STRATA" init --dest "$S3_DEST"
 assert_exit 0 "first backup" -- "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC"
 assert_exit 0 "snapshots" -- "$STRATA" snapshots --dest "$S3_DEST" --json
 snaps1=$LAST_STDOUT
-packs1=$(pack_count)
+packs1=$(s3_pack_count)
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 1200 --mode add --size-scale 5 --quiet >/dev/null
 
 "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 19 \
@@ -31,7 +27,7 @@ packs1=$(pack_count)
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"
 for ((i = 0; i < 600; i++)); do
-  (($(pack_count) > packs1)) && break
+  (($(s3_pack_count) > packs1)) && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done

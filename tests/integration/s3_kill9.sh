@@ -9,17 +9,13 @@ DSN=$(new_db s3_kill9)
 SRC=$(new_tmp)
 WORK=$(new_tmp)
 
-pack_count() {
-  s3_keys | grep -c '^dest/packs/' || true
-}
-
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 100 --quiet >/dev/null
 assert_exit 0 "init" -- "$STRATA" init --dest "$S3_DEST"
 assert_exit 0 "first backup" -- "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC"
 assert_exit 0 "snapshots" -- "$STRATA" snapshots --dest "$S3_DEST" --json
 snaps1=$LAST_STDOUT
 listing1=$(tree_listing "$SRC")
-packs1=$(pack_count)
+packs1=$(s3_pack_count)
 
 note "adding 1200 nodes (size scale 5)"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 1200 --mode add --size-scale 5 --quiet >/dev/null
@@ -29,15 +25,15 @@ note "adding 1200 nodes (size scale 5)"
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"
 for ((i = 0; i < 600; i++)); do # up to 60 s
-  (($(pack_count) > packs1)) && break
+  (($(s3_pack_count) > packs1)) && break
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
 kill -0 "$pid" 2>/dev/null || fail "the backup ended before it was killed: $(cat "$WORK/killed.err")"
-(($(pack_count) > packs1)) || fail "the backup uploaded no pack within 60 s"
+(($(s3_pack_count) > packs1)) || fail "the backup uploaded no pack within 60 s"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
-note "killed after $(($(pack_count) - packs1)) uploaded pack(s)"
+note "killed after $(($(s3_pack_count) - packs1)) uploaded pack(s)"
 
 assert_exit 0 "snapshots after the kill" -- "$STRATA" snapshots --dest "$S3_DEST" --json
 assert_eq "$snaps1" "$LAST_STDOUT" "snapshots --json after the kill"
