@@ -225,6 +225,16 @@ int backend_catalog_path(backend *b, char **out)
 	return b->ops->catalog_path(b->driver, out);
 }
 
+bool backend_has_publish(const backend *b)
+{
+	return b->ops->publish != NULL;
+}
+
+int backend_publish(backend *b, const char *file)
+{
+	return b->ops->publish != NULL ? b->ops->publish(b->driver, file) : 0;
+}
+
 int backend_scratch_dir(backend *b, char **out)
 {
 	return b->ops->scratch_dir(b->driver, out);

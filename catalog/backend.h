@@ -34,6 +34,7 @@
  *                                 snapshot with a conditional PUT (If-Match: the ETag it
  *                                 downloaded), so two writers can never both win;
  *   scratch dir                   a local temporary directory (never in the bucket).
+ * backend_s3.c is that backend; its header comment gives its layout and its local cache.
  */
 #ifndef STRATA_CATALOG_BACKEND_H
 #define STRATA_CATALOG_BACKEND_H
@@ -84,6 +85,11 @@ typedef struct backend_ops {
 	char *(*describe)(void *driver, backend_space space, const char *name);
 	/* The local path of the catalog (caller frees); see the S3 notes above. */
 	int (*catalog_path)(void *driver, char **out);
+	/* Makes file (a consistent copy of the catalog, after a commit) the destination's catalog,
+	 * in one step that fails, rather than overwrite, when another writer published since this
+	 * one read it (ST_ERR_LOCKED). NULL for a backend whose catalog_path is the catalog itself
+	 * (a commit has already made it visible). */
+	int (*publish)(void *driver, const char *file);
 	/* A local directory for a job's scratch files, created if missing (caller frees); clean
 	 * removes everything in it (call under the lock). */
 	int (*scratch_dir)(void *driver, char **out);
@@ -97,6 +103,15 @@ typedef struct backend_ops {
 
 /* The local-directory backend rooted at path (which need not exist yet). */
 int backend_local_new(backend **out, const char *path);
+
+/* Whether dest names an object store ("s3:..."). */
+bool backend_is_s3_url(const char *dest);
+
+/* The S3-API backend of dest, "s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]" (backend_s3.c), with
+ * the credentials of AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN and
+ * AWS_DEFAULT_REGION; ST_ERR_USAGE for a malformed URL, ST_ERR_REMOTE without credentials.
+ * Nothing is contacted yet. */
+int backend_s3_new(backend **out, const char *dest);
 
 /* A wrapper for tests: every operation of inner counts as one; the fail_at-th one (1-based)
  * and every later one fail with err (ENOSPC or EIO, reported as the matching st_error_kind).
@@ -141,6 +156,9 @@ int backend_lock(backend *b);
 void backend_unlock(backend *b);
 char *backend_describe(backend *b, backend_space space, const char *name);
 int backend_catalog_path(backend *b, char **out);
+/* Whether b has a publish step, and the step itself (0 at once for a backend without one). */
+bool backend_has_publish(const backend *b);
+int backend_publish(backend *b, const char *file);
 int backend_scratch_dir(backend *b, char **out);
 int backend_scratch_clean(backend *b);
 int backend_state(backend *b, bool *out_exists, bool *out_empty);

@@ -129,6 +129,16 @@ static int fault_catalog_path(void *driver, char **out)
 	return INNER(f)->catalog_path(INNER_DRIVER(f), out);
 }
 
+static int fault_publish(void *driver, const char *file)
+{
+	fault_driver *f = driver;
+	/* Over a backend without a publish step there is no operation to count (or fail). */
+	if (INNER(f)->publish == NULL)
+		return 0;
+	int rc = tick(f, "publish");
+	return rc != 0 ? rc : INNER(f)->publish(INNER_DRIVER(f), file);
+}
+
 static int fault_scratch_dir(void *driver, char **out)
 {
 	fault_driver *f = driver;
@@ -176,6 +186,7 @@ static const backend_ops fault_ops = {
 	.unlock = fault_unlock,
 	.describe = fault_describe,
 	.catalog_path = fault_catalog_path,
+	.publish = fault_publish,
 	.scratch_dir = fault_scratch_dir,
 	.scratch_clean = fault_scratch_clean,
 	.state = fault_state,

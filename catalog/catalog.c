@@ -224,6 +224,15 @@ int catalog_meta_set(catalog *cat, const char *key, const char *value)
 	return rc;
 }
 
+int catalog_copy_to(catalog *cat, const char *path)
+{
+	unlink(path);
+	char *sql = sqlite3_mprintf("VACUUM INTO %Q", path);
+	int rc = catalog_exec(cat, sql);
+	sqlite3_free(sql);
+	return rc;
+}
+
 int catalog_integrity_check(catalog *cat)
 {
 	sqlite3_stmt *stmt = NULL;

@@ -168,6 +168,10 @@ int catalog_meta_set(catalog *cat, const char *key, const char *value);
 /* PRAGMA integrity_check: ST_ERR_CORRUPT with the first problem when it fails. */
 int catalog_integrity_check(catalog *cat);
 
+/* Writes a consistent, compact copy of the committed catalog to path (replaced if it exists),
+ * for a backend to publish. */
+int catalog_copy_to(catalog *cat, const char *path);
+
 /* ---- snapshots ---- */
 
 /* Removes pending snapshots and everything they added (but publishes the objects of their

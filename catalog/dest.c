@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MARKER_FIRST_LINE "strata destination"
 #define MARKER_MAX 4096
@@ -53,13 +54,44 @@ static bool has_marker(backend *b)
 	return true;
 }
 
+/* The backend of what the user named: an object store for "s3:...", else a local directory. */
+static int backend_for(backend **out, const char *path)
+{
+	return backend_is_s3_url(path) ? backend_s3_new(out, path) : backend_local_new(out, path);
+}
+
+/* Publishes cat through b (a backend with a publish step): a consistent copy next to the
+ * working catalog, handed over whole, then removed. */
+static int publish_catalog(backend *b, catalog *cat)
+{
+	if (!backend_has_publish(b))
+		return 0;
+	char *path = NULL;
+	int rc = backend_catalog_path(b, &path);
+	if (rc != 0)
+		return rc;
+	char *copy = st_sprintf("%s.publish", path);
+	rc = catalog_copy_to(cat, copy);
+	if (rc == 0)
+		rc = backend_publish(b, copy);
+	unlink(copy);
+	free(copy);
+	free(path);
+	return rc;
+}
+
+int dest_publish(dest *d)
+{
+	return publish_catalog(d->b, d->cat);
+}
+
 int dest_init_backend(backend *b, const char *what)
 {
 	bool exists = false, empty = false;
 	int rc = backend_state(b, &exists, &empty);
 	if (rc != 0) {
 		st_error_prefix("unable to initialise a destination");
-		return st_error_reclassify(ST_ERR_DEST);
+		return st_error_code() == ST_ERR_REMOTE ? ST_ERR_REMOTE : st_error_reclassify(ST_ERR_DEST);
 	}
 	if (exists && !empty) {
 		bool is_dest = has_marker(b);
@@ -79,6 +111,8 @@ int dest_init_backend(backend *b, const char *what)
 		rc = catalog_open(&cat, catalog_path, CATALOG_CREATE);
 	if (rc == 0)
 		rc = catalog_meta_set(cat, "destination_id", id);
+	if (rc == 0)
+		rc = publish_catalog(b, cat);
 	catalog_close(cat);
 	/* The marker comes last: a destination without it was never completely made. */
 	if (rc == 0)
@@ -91,7 +125,7 @@ int dest_init_backend(backend *b, const char *what)
 int dest_init(const char *path)
 {
 	backend *b = NULL;
-	int rc = backend_local_new(&b, path);
+	int rc = backend_for(&b, path);
 	if (rc == 0)
 		rc = dest_init_backend(b, path);
 	backend_free(b);
@@ -104,7 +138,7 @@ static int check_marker(backend *b, const char *what)
 	int rc = backend_state(b, &exists, &empty);
 	if (rc != 0) {
 		st_error_prefix("unable to open a destination");
-		return st_error_reclassify(ST_ERR_DEST);
+		return st_error_code() == ST_ERR_REMOTE ? ST_ERR_REMOTE : st_error_reclassify(ST_ERR_DEST);
 	}
 	if (!exists)
 		return st_error_set(ST_ERR_DEST, "destination '%s' does not exist (create it with 'strata init')", what);
@@ -205,7 +239,7 @@ int dest_open(dest **out, const char *path, dest_mode mode)
 int dest_open_wait(dest **out, const char *path, dest_mode mode, int64_t wait_seconds)
 {
 	backend *b = NULL;
-	int rc = backend_local_new(&b, path);
+	int rc = backend_for(&b, path);
 	if (rc != 0)
 		return rc;
 	return dest_open_backend_wait(out, with_injected_faults(b, mode), path, mode, wait_seconds);

@@ -24,7 +24,9 @@ typedef enum dest_mode {
 	DEST_WRITE  /* backup: takes the exclusive lock first */
 } dest_mode;
 
-/* Creates a destination at path: a new directory, or an existing empty one. */
+/* Creates a destination at path: a new directory, or an existing empty one; or, for
+ * "s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]", an empty prefix of an existing bucket. The same
+ * naming holds for dest_open. */
 int dest_init(const char *path);
 
 /* Creates a destination on backend b (borrowed). */
@@ -54,6 +56,12 @@ catalog *dest_catalog(dest *d);
 backend *dest_backend(dest *d);
 /* What the user called the destination (its path), for messages. */
 const char *dest_path(const dest *d);
+
+/* Makes what the catalog has committed the destination's catalog, on a backend that keeps a
+ * local copy (an object store): one conditional upload, refused (ST_ERR_LOCKED) when another
+ * writer published in between. Call in DEST_WRITE mode after each commit that must be seen
+ * (a snapshot's completion, a forget); nothing to do on a local directory. */
+int dest_publish(dest *d);
 
 /* A fresh pack name (16 random hex digits and ".pack") in out. */
 void dest_new_pack_name(char out[17 + 5]);

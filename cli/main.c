@@ -8,8 +8,9 @@
  *
  * Exit codes are stable (README.md): 0 success, 1 internal error, 2 usage, 3 destination,
  * 4 locked, 5 database, 6 source repository, 7 not found, 8 corruption, 9 restore target,
- * 10 out of disk space, 11 completed with warnings, 130 interrupted (SIGINT), 143 terminated
- * (SIGTERM).
+ * 10 out of disk space, 11 completed with warnings, 12 object storage error (s3: endpoint
+ * unreachable, bucket missing, credentials missing or refused), 130 interrupted (SIGINT), 143
+ * terminated (SIGTERM).
  */
 #include "cli/commands.h"
 #include "cli/output.h"
@@ -49,8 +50,10 @@ static const char usage[] =
 	"  import     add an exported archive to a destination as a new snapshot (deduplicated)\n"
 	"\n"
 	"'strata COMMAND --help' describes a command. --dest may come from the environment\n"
-	"variable STRATA_DEST. --json prints one JSON document on stdout (README.md lists its\n"
-	"fields); -v prints a summary and notes even when not on a terminal.\n"
+	"variable STRATA_DEST; it is a directory or s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]\n"
+	"(credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY). --json prints one JSON\n"
+	"document on stdout (README.md lists its fields); -v prints a summary and notes even when\n"
+	"not on a terminal.\n"
 	"\n"
 	"  -h, --help     show this help\n"
 	"  -V, --version  show the version of strata\n"
@@ -60,6 +63,8 @@ static const char usage[] =
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
 	"  11 completed with warnings (backup skipped special files, or left a node whose file\n"
 	"     vanished or changed while being read, for the next run),\n"
+	"  12 object storage error (s3: endpoint unreachable, bucket missing, credentials\n"
+	"     missing or refused),\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";
 
 /* glibc's malloc arenas: few, whatever the number of threads. */

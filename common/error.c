@@ -118,6 +118,7 @@ static const struct error_row {
 	[-ST_ERR_NOSPACE] = {"no-space", 10},
 	[-ST_ERR_INTERRUPTED] = {"interrupted", 130},
 	[-ST_ERR_CHANGED] = {"changed", 6},
+	[-ST_ERR_REMOTE] = {"remote", 12},
 };
 _Static_assert(sizeof error_table / sizeof error_table[0] == -ST_ERR_KIND_END,
 	       "error_table needs one row per st_error_kind");

@@ -30,7 +30,9 @@ typedef enum st_error_kind {
 	ST_ERR_INTERRUPTED = -11, /* stopped by a signal */
 	ST_ERR_CHANGED = -12,     /* a source file vanished or changed while being read (a backup
 				   * leaves its node for the next run; escaping, it is a source error) */
-	ST_ERR_KIND_END = -13     /* not a kind: one past the last, for tables indexed by -kind */
+	ST_ERR_REMOTE = -13,      /* object storage: endpoint unreachable, bucket missing, credentials
+				   * missing or refused */
+	ST_ERR_KIND_END = -14     /* not a kind: one past the last, for tables indexed by -kind */
 } st_error_kind;
 
 #define ST_ERROR_MESSAGE_MAX 1024

@@ -488,6 +488,9 @@ static int complete_snapshot(backup_job *job)
 		rc = catalog_commit(cat);
 	if (rc != 0)
 		catalog_rollback(cat);
+	/* On an object store, the snapshot becomes visible here, not at the commit. */
+	if (rc == 0)
+		rc = dest_publish(job->destination);
 	r->snapshot_id = snap->id;
 	r->nodes_total = snap->nodes;
 	r->files_total = snap->files;

@@ -190,6 +190,8 @@ int forget_run(const forget_options *options, forget_result *out)
 	}
 	if (!options->dry_run && out->forgotten > 0)
 		rc = catalog_snapshot_forget(dest_catalog(d), gone, (size_t)out->forgotten);
+	if (rc == 0 && !options->dry_run && out->forgotten > 0)
+		rc = dest_publish(d);
 cleanup:
 	free(gone);
 	catalog_snapshot_list_free(list, count);

@@ -446,6 +446,9 @@ static int complete(import_job *job)
 		rc = catalog_commit(cat);
 	if (rc != 0)
 		catalog_rollback(cat);
+	/* On an object store, the snapshot exists once the catalog is published. */
+	if (rc == 0)
+		rc = dest_publish(job->d);
 	return rc;
 }
 

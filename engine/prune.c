@@ -219,6 +219,11 @@ int prune_run(const prune_options *options, prune_result *out)
 		undo_writes(&job);
 		goto done;
 	}
+	/* On an object store the old packs may go only once the catalog that no longer names
+	 * them is the published one; if publishing fails, the published catalog still names
+	 * them, so they stay (and the packs this run wrote are the next run's orphans). */
+	if ((rc = dest_publish(job.d)) != 0)
+		goto done;
 	/* Committed: the old packs are unreferenced now. Failing to delete them loses nothing
 	 * (the next prune or backup deletes them), so it is a warning. */
 	int removed = 0;

@@ -15,6 +15,8 @@ STRATA_DEB_PACKAGES=(
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
   libjansson-dev libcmocka-dev gcovr clang
+  libcurl4-openssl-dev libxml2-dev curl
+  ceph-mon ceph-osd radosgw ceph-common
   help2man
   rsync restic borgbackup time valgrind procps
   python3

@@ -5,6 +5,9 @@
 #   3. starts two throwaway PostgreSQL clusters (tests/pg.sh): the primary on port 55432 and a
 #      restore target on port 55433 (STRATA_TEST_PORT=N: N and N+1), and exports their
 #      coordinates for the tests,
+#   3b. starts a throwaway single-node Ceph with its S3 gateway on loopback (tests/ceph.sh; the
+#      monitor on STRATA_TEST_CEPH_PORT, default 59500, the gateway on that + 10) and exports its
+#      endpoint and test credentials (STRATA_TEST_S3_*) for the s3_* tests,
 #   4. runs the unit tests (label unit) in build/ with -j2,
 #   5. coverage: builds build-cov (--coverage -O0), runs the unit tests with -j2 and then every
 #      other ctest test (integration, bench smoke) one at a time in it, and prints line coverage
@@ -17,7 +20,7 @@
 #      side by side (-j2) for a few seconds each (ctest label fuzz; a crash is a failed test),
 #   7. if time allows, builds build-asan (ASan+UBSan) and runs the unit tests and a subset of
 #      the integration tests (ASAN_INTEGRATION) again in it,
-#   8. stops the clusters on any exit, and exits non-zero if any test failed.
+#   8. stops the clusters (and Ceph) on any exit, and exits non-zero if any test failed.
 #
 # Arguments, if any, are passed to one single ctest run in build/ instead of steps 4 to 7,
 # e.g. `tests/run.sh -R backup_basic`.
@@ -54,8 +57,31 @@ section() {
   printf '\n==== %s ====\n' "$*"
 }
 
+CEPH_PORT=${STRATA_TEST_CEPH_PORT:-59500}
+CEPH_ROOT=
+stop_ceph() {
+  if [[ -n $CEPH_ROOT ]]; then
+    section "stopping Ceph"
+    tests/ceph.sh stop "$CEPH_ROOT/c" || true
+    rm -rf "$CEPH_ROOT"
+    CEPH_ROOT=
+  fi
+}
+
+start_ceph() {
+  CEPH_ROOT=$(mktemp -d /tmp/strata-ceph.XXXXXX)
+  local started=$SECONDS
+  tests/ceph.sh start "$CEPH_ROOT/c" "$CEPH_PORT"
+  set -a
+  # shellcheck disable=SC1091  # written by tests/ceph.sh
+  source "$CEPH_ROOT/c/env"
+  set +a
+  echo "STRATA_TEST_S3_ENDPOINT=$STRATA_TEST_S3_ENDPOINT (Ceph up in $((SECONDS - started)) s)"
+}
+
 PG_ROOT=
 stop_clusters() {
+  stop_ceph
   if [[ -n $PG_ROOT ]]; then
     section "stopping PostgreSQL clusters"
     tests/pg.sh stop "$PG_ROOT/primary" || true
@@ -174,6 +200,8 @@ fi
 
 section "PostgreSQL clusters"
 start_clusters
+section "Ceph (S3 gateway for the s3_* tests)"
+start_ceph
 
 if [[ ${STRATA_SKIP_BUILD:-} == 1 ]]; then
   section "STRATA_SKIP_BUILD=1: checking the clusters only"

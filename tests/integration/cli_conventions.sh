@@ -19,6 +19,8 @@ assert_eq "strata $VERSION" "$LAST_STDOUT" "strata -V"
 assert_exit 0 "strata --help" -- "$STRATA" --help
 assert_contains "$LAST_STDOUT" "--version" "strata --help lists --version"
 assert_contains "$LAST_STDOUT" "11 completed with warnings" "strata --help lists exit code 11"
+assert_contains "$LAST_STDOUT" "12 object storage error" "strata --help lists exit code 12"
+assert_contains "$LAST_STDOUT" "s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX]" "strata --help names the s3: form of --dest"
 
 # --- usage lines and options of every command ------------------------------------------------
 note "help texts"

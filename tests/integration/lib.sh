@@ -51,6 +51,14 @@
 #   delete_nodes DSN IDS              delete nodes (IDS: comma-separated ids) from an AiiDA 1.x
 #                                     database with their links, group memberships, logs and
 #                                     comments, in one transaction, as AiiDA would
+#   s3_setup NAME                     for the S3 tests, against the gateway that tests/run.sh
+#                                     starts (tests/ceph.sh; STRATA_TEST_S3_* variables): exports
+#                                     the AWS_* credentials and a private STRATA_CACHE_DIR,
+#                                     creates an empty bucket NAME-<random> and sets S3_BUCKET,
+#                                     S3_DEST (s3:ENDPOINT/BUCKET/dest) and S3_ENDPOINT
+#   s3_curl ARGS...                   curl signed with the test credentials (S3 requests by hand)
+#   s3_keys                           the keys in S3_BUCKET, one a line
+#   s3_pack_count                     how many packs S3_DEST holds in the bucket
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
 # exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
@@ -389,6 +397,37 @@ assert_same_repo() {
   fi
   (($# == 3)) || fail "assert_same_repo needs [--no-shard-mtimes] A B WHAT"
   assert_same_tree --dir-mtimes-from-depth "$depth" "$@"
+}
+
+s3_curl() {
+  curl -sS --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$STRATA_TEST_S3_ACCESS_KEY:$STRATA_TEST_S3_SECRET_KEY" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@"
+}
+
+s3_setup() {
+  (($# == 1)) || fail "s3_setup needs NAME"
+  [[ -n ${STRATA_TEST_S3_ENDPOINT:-} ]] ||
+    fail "no S3 gateway: run through tests/run.sh (tests/ceph.sh sets STRATA_TEST_S3_ENDPOINT)"
+  export AWS_ACCESS_KEY_ID=$STRATA_TEST_S3_ACCESS_KEY
+  export AWS_SECRET_ACCESS_KEY=$STRATA_TEST_S3_SECRET_KEY
+  STRATA_CACHE_DIR=$(new_tmp)/cache
+  export STRATA_CACHE_DIR
+  S3_ENDPOINT=$STRATA_TEST_S3_ENDPOINT
+  S3_BUCKET=$1-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+  local status
+  status=$(s3_curl -o /dev/null -w '%{http_code}' -X PUT "$S3_ENDPOINT/$S3_BUCKET")
+  [[ $status == 200 ]] || fail "unable to create bucket '$S3_BUCKET': HTTP $status"
+  S3_DEST=s3:$S3_ENDPOINT/$S3_BUCKET/dest
+}
+
+s3_keys() {
+  s3_curl "$S3_ENDPOINT/$S3_BUCKET?list-type=2" |
+    python3 -c 'import re, sys; print("\n".join(re.findall(r"<Key>([^<]*)</Key>", sys.stdin.read())))'
+}
+
+s3_pack_count() {
+  s3_keys | grep -c '^dest/packs/' || true
 }
 
 json_get() {

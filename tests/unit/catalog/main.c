@@ -28,5 +28,6 @@ int main(void)
 	failed += run_catalog_dump_tests();
 	failed += run_catalog_failure_tests();
 	failed += run_hostile_tests();
+	failed += run_s3_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -12,6 +12,7 @@ int run_backend_tests(void);
 int run_catalog_dump_tests(void);
 int run_catalog_failure_tests(void);
 int run_hostile_tests(void);
+int run_s3_tests(void);
 
 /* Fixtures shared by the groups: *state becomes a fresh directory under /tmp (a malloc'ed
  * path), removed again with everything in it. */

@@ -115,6 +115,7 @@ static void test_exit_codes_and_names(void **state)
 		{ST_ERR_NOSPACE, 10, "no-space"},
 		{ST_ERR_INTERRUPTED, 130, "interrupted"},
 		{ST_ERR_CHANGED, 6, "changed"}, /* a source file changed: a source error if it escapes */
+		{ST_ERR_REMOTE, 12, "remote"},
 	};
 	for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
 		assert_int_equal(st_error_exit_code(table[i].code), table[i].exit_code);
