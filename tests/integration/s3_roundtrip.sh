@@ -62,4 +62,16 @@ while IFS= read -r key; do
 done <<<"$keys"
 assert_contains "$keys" "dest/catalog.db" "bucket holds the catalog"
 assert_contains "$keys" "dest/strata.dest" "bucket holds the marker"
+
+note "forget --prune on the bucket, then a restore from yet another empty cache"
+assert_exit 0 "forget 1 --prune --max-unused 0%" -- "$STRATA" forget --dest "$S3_DEST" 1 --prune --max-unused 0% --json
+assert_eq 1 "$(json_get "$LAST_STDOUT" forgotten_snapshots)" "forget --prune on s3: forgotten"
+STRATA_CACHE_DIR=$(new_tmp)/third-cache
+export STRATA_CACHE_DIR
+assert_exit 0 "snapshots after prune, empty cache" -- "$STRATA" snapshots --dest "$S3_DEST" --json
+assert_eq "2" "$(python3 -c 'import json, sys
+print(" ".join(str(s["id"]) for s in json.loads(sys.argv[1])["snapshots"]))' "$LAST_STDOUT")" "only snapshot 2 is left"
+assert_exit 0 "check --read-data after prune, empty cache" -- "$STRATA" check --dest "$S3_DEST" --read-data
+assert_exit 0 "restore latest after prune, empty cache" -- "$STRATA" restore --dest "$S3_DEST" --to-repository "$OUT/r5"
+assert_same_repo "$SRC" "$OUT/r5" "restore from s3 after prune vs source"
 note "ok"
