@@ -11,7 +11,8 @@ SRC=$(new_tmp)
 WORK=$(new_tmp)
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 150 --quiet >/dev/null
 assert_exit 0 "init" -- "$STRATA" init --dest "$S3_DEST"
-assert_exit 0 "backup" -- "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC"
+# files only: every pack then holds file content, which the restore below must read
+assert_exit 0 "backup" -- "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --files-only
 assert_exit 0 "check --read-data of the healthy destination" -- "$STRATA" check --dest "$S3_DEST" --read-data
 
 pack_key=$(s3_keys | grep '^dest/packs/' | head -n 1)
