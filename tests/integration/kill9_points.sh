@@ -30,19 +30,6 @@ listing1=$(tree_listing "$SRC")
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 600 --mode add --size-scale 4 --quiet >/dev/null
 listing2=$(tree_listing "$SRC")
 
-# run_killed SECONDS CMD... — runs CMD, kills it with SIGKILL after SECONDS (unless it ended).
-run_killed() {
-  local after=$1 pid status=0
-  shift
-  "$@" >"$WORK/killed.out" 2>"$WORK/killed.err" &
-  pid=$!
-  on_exit "kill -9 $pid 2>/dev/null || true"
-  sleep "$after"
-  kill -9 "$pid" 2>/dev/null || true
-  { wait "$pid"; } 2>/dev/null || status=$?
-  KILLED_STATUS=$status
-}
-
 backup_cmd=("$STRATA" backup --dest "$WORK/dest" --dsn "$DSN" --repository "$SRC" --jobs 1 --level 9)
 
 note "timing one uninterrupted second backup"

@@ -470,3 +470,33 @@ add_odd_entries() {
   printf 'hidden\n' >"$node/.hidden"
   echo "$node"
 }
+
+# remove_nodes DSN ROOT WHERE — deletes the nodes matching WHERE (other than the bulk Dict rows
+# of the tests) from the database and their folders below ROOT, and, as AiiDA does, the shard
+# folders left empty (restore does not create them).
+remove_nodes() {
+  (($# == 3)) || fail "remove_nodes needs DSN ROOT WHERE"
+  local ids="" id uuid
+  while IFS='|' read -r id uuid; do
+    rm -rf "${2:?}/repository/node/${uuid:0:2}/${uuid:2:2}/${uuid:4}"
+    rmdir --ignore-fail-on-non-empty "$2/repository/node/${uuid:0:2}/${uuid:2:2}" 2>/dev/null || true
+    rmdir --ignore-fail-on-non-empty "$2/repository/node/${uuid:0:2}" 2>/dev/null || true
+    ids+=${ids:+,}$id
+  done < <(psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c \
+    "SELECT id, uuid FROM db_dbnode WHERE node_type NOT LIKE 'data.core.dict.%' AND ($3) ORDER BY id")
+  [[ -z $ids ]] || delete_nodes "$1" "$ids"
+}
+
+# run_killed SECONDS CMD... — runs CMD (output to $WORK/killed.out and .err), kills it with
+# SIGKILL after SECONDS unless it ended; KILLED_STATUS is its exit status.
+run_killed() {
+  local after=$1 pid status=0
+  shift
+  "$@" >"$WORK/killed.out" 2>"$WORK/killed.err" &
+  pid=$!
+  on_exit "kill -9 $pid 2>/dev/null || true"
+  sleep "$after"
+  kill -9 "$pid" 2>/dev/null || true
+  { wait "$pid"; } 2>/dev/null || status=$?
+  KILLED_STATUS=$status
+}

@@ -29,19 +29,6 @@ SUMS=$(new_tmp)
 
 sql() { psql -X -At -v ON_ERROR_STOP=1 -d "$DSN" -c "$1"; }
 
-# remove_nodes WHERE — deletes the nodes matching WHERE from the database and their folders.
-remove_nodes() {
-  local ids="" id uuid
-  while IFS='|' read -r id uuid; do
-    rm -rf "${SRC:?}/repository/node/${uuid:0:2}/${uuid:2:2}/${uuid:4}"
-    # as AiiDA would, the shard folders left empty go too (restore does not create them)
-    rmdir --ignore-fail-on-non-empty "$SRC/repository/node/${uuid:0:2}/${uuid:2:2}" 2>/dev/null || true
-    rmdir --ignore-fail-on-non-empty "$SRC/repository/node/${uuid:0:2}" 2>/dev/null || true
-    ids+=${ids:+,}$id
-  done < <(sql "SELECT id, uuid FROM db_dbnode WHERE node_type NOT LIKE 'data.core.dict.%' AND ($1) ORDER BY id")
-  [[ -z $ids ]] || delete_nodes "$DSN" "$ids"
-}
-
 catalog_digest() { sqlite3 "$1/catalog.db" .dump | md5sum | cut -d' ' -f1; }
 pack_files() { (cd "$1/packs" && ls | sort | tr '\n' ' '); }
 catalog_packs() { sqlite3 "$1/catalog.db" "SELECT name FROM packs ORDER BY name" | tr '\n' ' '; }
@@ -87,7 +74,7 @@ for n in 1 2 3 4 5; do
   if ((n > 1)); then
     # only nodes the last backup saw are deleted: one made and deleted in between changes its
     # shard folder's mtime where no backup can see it
-    remove_nodes "id % 9 = $n"
+    remove_nodes "$DSN" "$SRC" "id % 9 = $n"
     "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 15 --size-scale 0.5 --mode add --seed "$n" --quiet >/dev/null
     sql "UPDATE db_dbnode SET label = label || 'x' WHERE node_type LIKE 'data.core.dict.%' AND id % 100 = $n" >/dev/null
   fi

@@ -32,16 +32,6 @@ listed_ids() {
   python3 -c 'import json, sys
 print(" ".join(str(s["id"]) for s in json.loads(sys.argv[1])["snapshots"]))' "$LAST_STDOUT"
 }
-remove_nodes() {
-  local ids="" id uuid
-  while IFS='|' read -r id uuid; do
-    rm -rf "${SRC:?}/repository/node/${uuid:0:2}/${uuid:2:2}/${uuid:4}"
-    rmdir --ignore-fail-on-non-empty "$SRC/repository/node/${uuid:0:2}/${uuid:2:2}" 2>/dev/null || true
-    rmdir --ignore-fail-on-non-empty "$SRC/repository/node/${uuid:0:2}" 2>/dev/null || true
-    ids+=${ids:+,}$id
-  done < <(sql "SELECT id, uuid FROM db_dbnode WHERE node_type NOT LIKE 'data.core.dict.%' AND ($1) ORDER BY id")
-  [[ -z $ids ]] || delete_nodes "$DSN" "$ids"
-}
 restores_files() {
   local dest=$1 id=$2 what=$3
   rm -rf "$WORK/r"
@@ -62,7 +52,7 @@ sql "INSERT INTO db_dbnode (uuid, node_type, process_type, label, description, c
 assert_exit 0 "init" -- "$STRATA" init --dest "$BASE"
 for n in 1 2 3 4; do
   if ((n > 1)); then
-    remove_nodes "id % 5 = $n"
+    remove_nodes "$DSN" "$SRC" "id % 5 = $n"
     "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 50 --size-scale 4 --mode add --seed "$n" --quiet >/dev/null
     sql "UPDATE db_dbnode SET label = label || 'x' WHERE node_type LIKE 'data.core.dict.%' AND id % 100 = $n" >/dev/null
   fi
@@ -84,18 +74,6 @@ prune_seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", 
 note "the prune takes ${prune_seconds}s: $LAST_STDOUT"
 (($(json_get "$LAST_STDOUT" packs_rewritten) > 0)) || fail "the prune rewrote no pack"
 assert_eq "$rebase" "$(json_get "$LAST_STDOUT" dump_files_rebased)" "the prune rebased snapshot 3's deltas"
-
-run_killed() {
-  local after=$1 pid status=0
-  shift
-  "$@" >"$WORK/killed.out" 2>"$WORK/killed.err" &
-  pid=$!
-  on_exit "kill -9 $pid 2>/dev/null || true"
-  sleep "$after"
-  kill -9 "$pid" 2>/dev/null || true
-  { wait "$pid"; } 2>/dev/null || status=$?
-  KILLED_STATUS=$status
-}
 
 killed=0
 for ((k = 1; k <= POINTS; k++)); do
