@@ -41,6 +41,11 @@ void catalog_column_hash(st_hash *out, sqlite3_stmt *stmt, int index);
 /* Reads pack_id, offset, raw_size, stored_size, codec from columns first.. first+4. */
 void catalog_column_location(pack_location *out, sqlite3_stmt *stmt, int first);
 
+/* Calls fn for each row of sql (hash, then a location's five columns; pack_id bound to its one
+ * parameter); stops on fn's first non-zero return, which it returns. */
+int catalog_objects_each(catalog *cat, const char *sql, int64_t pack_id,
+			 int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx);
+
 /* Applies the migrations from format from_version to CATALOG_FORMAT. */
 int catalog_migrate(catalog *cat, int from_version);
 

@@ -143,17 +143,15 @@ int catalog_object_find(catalog *cat, const st_hash *hash, pack_location *loc, b
 	return rc;
 }
 
-int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
-				int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx)
+int catalog_objects_each(catalog *cat, const char *sql, int64_t pack_id,
+			 int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx)
 {
 	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt,
-				 "SELECT hash, pack_id, offset, raw_size, stored_size, codec FROM objects"
-				 " WHERE pack_id = ? ORDER BY offset");
+	int rc = catalog_prepare(cat, &stmt, sql);
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, pack_id);
-	int step;
+	int step = SQLITE_DONE;
 	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
 		st_hash hash;
 		pack_location loc;
@@ -165,6 +163,15 @@ int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
 		rc = catalog_sql_error(cat, "list objects");
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+int catalog_object_each_in_pack(catalog *cat, int64_t pack_id,
+				int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx)
+{
+	return catalog_objects_each(cat,
+				    "SELECT hash, pack_id, offset, raw_size, stored_size, codec FROM objects"
+				    " WHERE pack_id = ? ORDER BY offset",
+				    pack_id, fn, ctx);
 }
 
 /* Runs a query whose rows are problems (one text column each) and reports them. */

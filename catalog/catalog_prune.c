@@ -193,23 +193,8 @@ int catalog_prune_pack_usage(catalog *cat, catalog_pack_usage **out, size_t *out
 int catalog_prune_each_live_in_pack(catalog *cat, int64_t pack_id,
 				    int (*fn)(void *ctx, const st_hash *hash, const pack_location *loc), void *ctx)
 {
-	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt,
-				 "SELECT o.hash, o.pack_id, o.offset, o.raw_size, o.stored_size, o.codec FROM objects o"
-				 " WHERE o.pack_id = ? AND o.hash IN prune_live ORDER BY o.offset");
-	if (rc != 0)
-		return rc;
-	sqlite3_bind_int64(stmt, 1, pack_id);
-	int step = SQLITE_DONE;
-	while (rc == 0 && (step = sqlite3_step(stmt)) == SQLITE_ROW) {
-		st_hash hash;
-		pack_location loc;
-		catalog_column_hash(&hash, stmt, 0);
-		catalog_column_location(&loc, stmt, 1);
-		rc = fn(ctx, &hash, &loc);
-	}
-	if (rc == 0 && step != SQLITE_DONE)
-		rc = catalog_sql_error(cat, "list live objects");
-	sqlite3_finalize(stmt);
-	return rc;
+	return catalog_objects_each(cat,
+				    "SELECT o.hash, o.pack_id, o.offset, o.raw_size, o.stored_size, o.codec FROM objects o"
+				    " WHERE o.pack_id = ? AND o.hash IN prune_live ORDER BY o.offset",
+				    pack_id, fn, ctx);
 }
