@@ -47,7 +47,8 @@ PG_PORT_LAST=55499
 usage() {
   cat <<EOF
 usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
-                    [--size-scale F] [--db-rounds K] [--prune-rounds K] [--smoke]
+                    [--size-scale F] [--db-rounds K] [--prune-rounds K] [--no-restore]
+                    [--smoke]
 
   --nodes N        nodes to generate (about 1.75 files per node); 1% more are added for the
                    incremental backup
@@ -66,6 +67,8 @@ usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
   --prune-rounds K daily rounds after the incremental backup, before half of the snapshots
                    are forgotten and pruned (strata and restic); 0 skips the retention part
                    (default 8: ten snapshots in all)
+  --no-restore     skip step 4 (the full, export and one-node restores), e.g. to measure the
+                   retention part alone
   --smoke          a quick run ($SMOKE_NODES nodes, $SMOKE_DB_ROUNDS database and $SMOKE_PRUNE_ROUNDS retention rounds unless given, caches not
                    dropped) that fails on any failed step or differing restore; for ctest
   -h, --help       this text
@@ -84,6 +87,7 @@ JOBS=$(nproc)
 SIZE_SCALE=1
 DB_ROUNDS=
 PRUNE_ROUNDS=
+RESTORES=1
 SMOKE=0
 CMDLINE="bench/run.sh$(printf ' %q' "$@")"
 
@@ -108,6 +112,7 @@ parse_args() {
       --size-scale) need_value "$1" $#; SIZE_SCALE=$2; shift 2 ;;
       --db-rounds) need_value "$1" $#; DB_ROUNDS=$2; shift 2 ;;
       --prune-rounds) need_value "$1" $#; PRUNE_ROUNDS=$2; shift 2 ;;
+      --no-restore) RESTORES=0; shift ;;
       --smoke) SMOKE=1; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; exit 2 ;;
@@ -437,8 +442,12 @@ main() {
   backup_step full
   GEN_ADD=$(generate add $(((NODES + 99) / 100)))
   backup_step incr
-  restore_step
-  archive_step
+  if ((RESTORES == 1)); then
+    restore_step
+    archive_step
+  else
+    NOTES+=("restore part skipped (--no-restore)")
+  fi
   retention_part "$PRUNE_ROUNDS"
   database_part
 
