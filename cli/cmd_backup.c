@@ -151,6 +151,9 @@ static st_json *result_json(const backup_result *r)
 		{"kept_objects", r->kept_objects},
 		{"kept_bytes", r->kept_bytes},
 		{"removed_packs", r->removed_packs},
+		{"compared_id_ranges", r->reconcile_ranges_compared},
+		{"listed_id_ranges", r->reconcile_ranges_listed},
+		{"listed_ids", r->reconcile_ids_listed},
 	};
 	const out_int_field dump[] = {
 		{"dump_files", r->db.files},

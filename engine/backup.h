@@ -13,9 +13,10 @@
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
  * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
- * files are read; --files-only and --database-only limit a backup to one side. When the
- * number of nodes at or below the watermark differs between the database and the catalog - or
- * with full_scan - every id is reconciled: missing nodes are added, vanished ones marked deleted.
+ * files are read; --files-only and --database-only limit a backup to one side. The ids at or
+ * below the watermark are reconciled range by range (reconcile.h: aggregates per id range,
+ * exact lists only where they differ) - or, with full_scan, id by id: missing nodes are added,
+ * vanished ones marked deleted.
  *
  * The caller sees the work in progress through a callback with a struct of counters and the
  * phase the backup is in (backup_progress), never the pipeline's own state; an interrupted run
@@ -124,7 +125,10 @@ typedef struct backup_result {
 	int64_t kept_packs;      /* their sealed packs, kept: this run does not store again */
 	int64_t kept_objects;    /* the objects in them */
 	int64_t kept_bytes;      /* those objects' raw bytes */
-	bool reconciled;         /* every id was compared */
+	bool reconciled;         /* ids were compared: of ranges that differ, or all (full_scan) */
+	int64_t reconcile_ranges_compared; /* id ranges whose aggregates were compared */
+	int64_t reconcile_ranges_listed;   /* id ranges listed exactly on both sides */
+	int64_t reconcile_ids_listed;      /* ids those listings returned */
 	bool has_files;
 	bool has_database;
 	db_dump_stats db;        /* when has_database */
