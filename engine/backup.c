@@ -58,7 +58,32 @@ typedef struct backup_job {
 	catalog_dump_file *dump_files;
 	size_t dump_file_count;
 	double started;             /* st_now_seconds() at the start */
+	double step_started;        /* st_now_seconds() when the current step (backup_timing) began */
 } backup_job;
+
+static const char *const timing_names[BACKUP_TIME_END] = {
+	[BACKUP_TIME_OPEN] = "open",
+	[BACKUP_TIME_RECONCILE] = "reconcile",
+	[BACKUP_TIME_START] = "start",
+	[BACKUP_TIME_FILES] = "files",
+	[BACKUP_TIME_FOLDERS] = "folders",
+	[BACKUP_TIME_DUMP_WAIT] = "dump_wait",
+	[BACKUP_TIME_DUMP_STORE] = "dump_store",
+	[BACKUP_TIME_COMMIT] = "commit",
+};
+
+const char *backup_timing_name(backup_timing step)
+{
+	return step < BACKUP_TIME_END ? timing_names[step] : "";
+}
+
+/* Ends a step: the time since the last one ended is its. */
+static void step_done(backup_job *job, backup_timing step)
+{
+	double now = st_now_seconds();
+	job->result->step_seconds[step] += now - job->step_started;
+	job->step_started = now;
+}
 
 static int64_t wall_clock_us(void)
 {
@@ -537,9 +562,11 @@ static int finish_dump(backup_job *job)
 	job->dump = NULL;
 	set_phase(job, BACKUP_PHASE_DUMPING);
 	db_dump_wait(dump);
+	step_done(job, BACKUP_TIME_DUMP_WAIT);
 	set_phase(job, BACKUP_PHASE_STORING_DUMP);
 	int rc = db_dump_finish(dump, job->objects, job->snapshot.id, &job->dump_files, &job->dump_file_count,
 				&job->snapshot.db_info, &job->result->db);
+	step_done(job, BACKUP_TIME_DUMP_STORE);
 	if (rc == 0)
 		job->snapshot.has_database = true;
 	return rc;
@@ -555,6 +582,7 @@ int backup_run(const backup_options *options, backup_result *out)
 {
 	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
+	job.step_started = job.started;
 	atomic_init(&job.progress_stop, false);
 	atomic_init(&job.phase, (int)(options->database_only ? BACKUP_PHASE_DUMPING : BACKUP_PHASE_READING));
 	atomic_init(&job.stats.readers_done, false);
@@ -566,8 +594,10 @@ int backup_run(const backup_options *options, backup_result *out)
 		rc = prepare(&job);
 	if (rc == 0 && options->files_only && options->database_only)
 		rc = st_error_set(ST_ERR_USAGE, "--files-only and --database-only exclude each other");
+	step_done(&job, BACKUP_TIME_OPEN);
 	if (rc == 0 && !options->database_only)
 		rc = plan_selection(&job);
+	step_done(&job, BACKUP_TIME_RECONCILE);
 	if (rc == 0) {
 		const scan_db_info *info = scan_db_get_info(job.db);
 		job.snapshot.time_us = wall_clock_us();
@@ -586,14 +616,18 @@ int backup_run(const backup_options *options, backup_result *out)
 		created = (rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id)) == 0;
 	if (rc == 0)
 		start_progress(&job);
+	step_done(&job, BACKUP_TIME_START);
 	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
+	step_done(&job, BACKUP_TIME_FILES);
 	if (rc == 0 && !options->database_only)
 		rc = read_folders(&job);
+	step_done(&job, BACKUP_TIME_FOLDERS);
 	if (rc == 0 && job.dump != NULL)
 		rc = finish_dump(&job);
 	if (rc == 0)
 		rc = complete_snapshot(&job);
+	step_done(&job, BACKUP_TIME_COMMIT);
 	stop_progress(&job);
 	if (rc == 0)
 		set_phase(&job, BACKUP_PHASE_DONE);

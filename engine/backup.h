@@ -71,6 +71,24 @@ typedef struct backup_progress {
 	double seconds;           /* since the backup started */
 } backup_progress;
 
+/* Where a backup's time goes: the steps of its main thread, one after the other, so that they
+ * add up to about the whole run. pg_dump runs beside the files (from "start" on): what is left
+ * of it after them is "dump_wait". */
+typedef enum backup_timing {
+	BACKUP_TIME_OPEN,       /* lock the destination, clean up after a killed run, open the database snapshot */
+	BACKUP_TIME_RECONCILE,  /* find the deleted and late nodes (reconcile.h) */
+	BACKUP_TIME_START,      /* start pg_dump, create the pending snapshot */
+	BACKUP_TIME_FILES,      /* select the new nodes, read, hash, compress and store their files */
+	BACKUP_TIME_FOLDERS,    /* record the folders above the node folders */
+	BACKUP_TIME_DUMP_WAIT,  /* wait for pg_dump */
+	BACKUP_TIME_DUMP_STORE, /* store the dump's files (deltas against the last snapshot's) */
+	BACKUP_TIME_COMMIT,     /* the transaction that makes the snapshot complete */
+	BACKUP_TIME_END         /* not a step: their number */
+} backup_timing;
+
+/* The step's name in JSON and -v output ("open", "reconcile", ...). */
+const char *backup_timing_name(backup_timing step);
+
 struct backup_result;
 
 typedef struct backup_options {
@@ -132,6 +150,7 @@ typedef struct backup_result {
 	bool has_files;
 	bool has_database;
 	db_dump_stats db;        /* when has_database */
+	double step_seconds[BACKUP_TIME_END]; /* by backup_timing; 0 for a step not taken */
 	double seconds;
 } backup_result;
 
