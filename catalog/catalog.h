@@ -30,6 +30,7 @@
 #define STRATA_CATALOG_CATALOG_H
 
 #include "common/hash.h"
+#include "common/id_sums.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -250,11 +251,17 @@ int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out);
 int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node,
 		     const catalog_entry *entries, size_t count);
 
-/* Number of current node versions with node_id <= max_id. */
-int catalog_node_count_current(catalog *cat, int64_t max_id, int64_t *out);
+/* The id aggregates (common/id_sums.h) of the current node versions with lo <= node_id <= hi,
+ * in buckets of width ids: out[b] covers lo + b * width to lo + (b + 1) * width - 1. The
+ * bucket_count entries of out are filled (zero where no node is). One pass over the range's
+ * ids in the index; nothing is kept per node. */
+int catalog_node_id_sums(catalog *cat, int64_t lo, int64_t hi, int64_t width, st_id_sums *out, size_t bucket_count);
 
-/* Ids of current node versions with node_id <= max_id, ascending; *out freed by the caller. */
-int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t *out_count);
+/* Ids of current node versions with lo <= node_id <= hi, ascending; *out freed by the caller. */
+int catalog_node_current_ids(catalog *cat, int64_t lo, int64_t hi, int64_t **out, size_t *out_count);
+
+/* The lowest node_id of a current node version, 0 when there is none. */
+int catalog_node_min_current(catalog *cat, int64_t *out);
 
 /* A current node version recorded without a folder. */
 typedef struct catalog_folderless_node {

@@ -74,31 +74,41 @@ int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node
 	return rc;
 }
 
-int catalog_node_count_current(catalog *cat, int64_t max_id, int64_t *out)
+int catalog_node_id_sums(catalog *cat, int64_t lo, int64_t hi, int64_t width, st_id_sums *out, size_t bucket_count)
 {
+	memset(out, 0, bucket_count * sizeof *out);
 	sqlite3_stmt *stmt = NULL;
+	/* The partial index on current versions covers the query: one pass over the range's ids. */
 	int rc = catalog_prepare(cat, &stmt,
-				 "SELECT count(*) FROM node_versions WHERE deleted_in IS NULL AND node_id <= ?");
+				 "SELECT node_id FROM node_versions WHERE deleted_in IS NULL AND node_id BETWEEN ? AND ?"
+				 " ORDER BY node_id");
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, max_id);
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		*out = sqlite3_column_int64(stmt, 0);
-	else
-		rc = catalog_sql_error(cat, "count nodes");
+	sqlite3_bind_int64(stmt, 1, lo);
+	sqlite3_bind_int64(stmt, 2, hi);
+	int step;
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(stmt, 0);
+		uint64_t bucket = (uint64_t)(id - lo) / (uint64_t)width;
+		if (bucket < bucket_count)
+			st_id_sums_add(&out[bucket], id);
+	}
+	if (step != SQLITE_DONE)
+		rc = catalog_sql_error(cat, "compare node ids");
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
-int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t *out_count)
+int catalog_node_current_ids(catalog *cat, int64_t lo, int64_t hi, int64_t **out, size_t *out_count)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc = catalog_prepare(cat, &stmt,
-				 "SELECT node_id FROM node_versions WHERE deleted_in IS NULL AND node_id <= ?"
+				 "SELECT node_id FROM node_versions WHERE deleted_in IS NULL AND node_id BETWEEN ? AND ?"
 				 " ORDER BY node_id");
 	if (rc != 0)
 		return rc;
-	sqlite3_bind_int64(stmt, 1, max_id);
+	sqlite3_bind_int64(stmt, 1, lo);
+	sqlite3_bind_int64(stmt, 2, hi);
 	int64_t *ids = NULL;
 	size_t count = 0, cap = 0;
 	int step;
@@ -118,6 +128,20 @@ int catalog_node_current_ids(catalog *cat, int64_t max_id, int64_t **out, size_t
 	sqlite3_finalize(stmt);
 	*out = ids;
 	*out_count = count;
+	return rc;
+}
+
+int catalog_node_min_current(catalog *cat, int64_t *out)
+{
+	sqlite3_stmt *stmt = NULL;
+	int rc = catalog_prepare(cat, &stmt, "SELECT coalesce(min(node_id), 0) FROM node_versions WHERE deleted_in IS NULL");
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		*out = sqlite3_column_int64(stmt, 0);
+	else
+		rc = catalog_sql_error(cat, "look up the lowest node id");
+	sqlite3_finalize(stmt);
 	return rc;
 }
 

@@ -149,6 +149,9 @@ static st_json *result_json(const backup_result *r)
 		{"kept_objects", r->kept_objects},
 		{"kept_bytes", r->kept_bytes},
 		{"removed_packs", r->removed_packs},
+		{"compared_id_ranges", r->reconcile_ranges_compared},
+		{"listed_id_ranges", r->reconcile_ranges_listed},
+		{"listed_ids", r->reconcile_ids_listed},
 	};
 	const out_int_field dump[] = {
 		{"dump_files", r->db.files},
@@ -167,8 +170,21 @@ static st_json *result_json(const backup_result *r)
 	out_json_seconds(db, "seconds", r->db.dump_seconds);
 	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
 	st_json_set(doc, "database", db);
+	st_json *phases = st_json_object();
+	for (int step = 0; step < BACKUP_TIME_END; step++)
+		out_json_seconds(phases, backup_timing_name((backup_timing)step), r->step_seconds[step]);
+	out_json_seconds(phases, "total", r->seconds);
+	st_json_set(doc, "phases", phases);
 	out_json_seconds(doc, "seconds", r->seconds);
 	return doc;
+}
+
+/* -v: where the time went, one line per step of the run (backup.h, backup_timing). */
+static void print_phases(const backup_result *r)
+{
+	for (int step = 0; step < BACKUP_TIME_END; step++)
+		printf("phase %-10s %8.3f s\n", backup_timing_name((backup_timing)step), r->step_seconds[step]);
+	printf("phase %-10s %8.3f s\n", "total", r->seconds);
 }
 
 /* The run in one line: for the log file, and for -v off a terminal (cron mails it). */
@@ -271,6 +287,8 @@ static int backup_rounds(backup_request *req, bool progress)
 	if (cli_human_output(req->verbose)) {
 		if (r.ran)
 			print_human(&r.backup);
+		if (r.ran && req->verbose)
+			print_phases(&r.backup);
 		printf("%d round(s) of '%s' done; oldest_object_backedup is now %s\n", r.plan.rounds, req->config_file,
 		       r.oldest_after);
 	}
@@ -301,10 +319,13 @@ static int backup_once(backup_request *req)
 	if (rc != 0)
 		return rc;
 	log_summary(&r);
-	if (req->json)
+	if (req->json) {
 		rc = print_json(&r);
-	else if (cli_human_output(req->verbose))
+	} else if (cli_human_output(req->verbose)) {
 		print_human(&r);
+		if (req->verbose)
+			print_phases(&r);
+	}
 	return rc == 0 ? completion_code(&r) : rc;
 }
 

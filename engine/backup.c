@@ -5,6 +5,7 @@
 
 #include "engine/backup_pipeline.h"
 #include "engine/db_restore.h"
+#include "engine/reconcile.h"
 
 #include "catalog/dest.h"
 #include "common/error.h"
@@ -27,8 +28,6 @@
 #include <time.h>
 
 #define SELECT_BATCH 1024
-/* First capacity of the id lists of reconciliation (they double from there). */
-#define ID_LIST_INITIAL 256
 /* Catalog connections for the dedup lookups of the I/O workers. */
 #define DEDUP_READERS 4
 
@@ -45,12 +44,8 @@ typedef struct backup_job {
 	catalog_snapshot previous;
 	bool has_previous;
 	catalog_snapshot snapshot;
-	int64_t *missing_ids;       /* in the database, not in the catalog (reconciliation) */
-	size_t missing_count;
-	int64_t *vanished_ids;      /* in the catalog, not in the database */
-	size_t vanished_count;
-	int64_t *reread_ids;        /* held without a folder that exists now (full scan), ascending */
-	size_t reread_count;
+	reconcile_diff diff;        /* ids missing from the catalog, and vanished from the database */
+	id_list reread;             /* held without a folder that exists now (full scan), ascending */
 	catalog_folder *folders;    /* the folders above the node folders, read at the end of the scan */
 	size_t folder_count;
 	pipeline_stats stats;
@@ -63,7 +58,32 @@ typedef struct backup_job {
 	catalog_dump_file *dump_files;
 	size_t dump_file_count;
 	double started;             /* st_now_seconds() at the start */
+	double step_started;        /* st_now_seconds() when the current step (backup_timing) began */
 } backup_job;
+
+static const char *const timing_names[BACKUP_TIME_END] = {
+	[BACKUP_TIME_OPEN] = "open",
+	[BACKUP_TIME_RECONCILE] = "reconcile",
+	[BACKUP_TIME_START] = "start",
+	[BACKUP_TIME_FILES] = "files",
+	[BACKUP_TIME_FOLDERS] = "folders",
+	[BACKUP_TIME_DUMP_WAIT] = "dump_wait",
+	[BACKUP_TIME_DUMP_STORE] = "dump_store",
+	[BACKUP_TIME_COMMIT] = "commit",
+};
+
+const char *backup_timing_name(backup_timing step)
+{
+	return step < BACKUP_TIME_END ? timing_names[step] : "";
+}
+
+/* Ends a step: the time since the last one ended is its. */
+static void step_done(backup_job *job, backup_timing step)
+{
+	double now = st_now_seconds();
+	job->result->step_seconds[step] += now - job->step_started;
+	job->step_started = now;
+}
 
 static int64_t wall_clock_us(void)
 {
@@ -127,43 +147,31 @@ cleanup:
 	return rc;
 }
 
-static void append_id(int64_t **ids, size_t *count, size_t *capacity, int64_t id)
+/* The lowest id either side holds: where the comparison of ids starts. */
+static int lowest_id(backup_job *job, int64_t *out)
 {
-	if (*count == *capacity) {
-		*capacity = *capacity ? 2 * *capacity : ID_LIST_INITIAL;
-		*ids = st_realloc(*ids, *capacity * sizeof **ids);
-	}
-	(*ids)[(*count)++] = id;
+	int64_t in_catalog = 0, in_db = scan_db_get_info(job->db)->min_node_id;
+	int rc = catalog_node_min_current(job->node_reader, &in_catalog);
+	if (in_db == 0 || (in_catalog != 0 && in_catalog < in_db))
+		in_db = in_catalog;
+	*out = in_db;
+	return rc;
 }
 
-/* Merges the sorted id lists of database and catalog into missing and vanished ids. */
+/* The ids at or below the last watermark on which database and catalog disagree: by ranges
+ * (reconcile.h), or every id with --full-scan. */
 static int reconcile_ids(backup_job *job)
 {
-	int64_t *held = NULL;
-	size_t held_count = 0, h = 0, missing_cap = 0, vanished_cap = 0;
-	scan_cursor *cursor = NULL;
-	scan_node batch[SELECT_BATCH];
-	size_t got = 0;
-	int64_t max_id = job->previous.watermark;
-	int rc = catalog_node_current_ids(job->node_reader, max_id, &held, &held_count);
-	if (rc == 0)
-		rc = scan_db_all_nodes(&cursor, job->db, max_id);
-	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
-		for (size_t i = 0; i < got; i++) {
-			while (h < held_count && held[h] < batch[i].id)
-				append_id(&job->vanished_ids, &job->vanished_count, &vanished_cap, held[h++]);
-			if (h < held_count && held[h] == batch[i].id) {
-				h++;
-				continue;
-			}
-			append_id(&job->missing_ids, &job->missing_count, &missing_cap, batch[i].id);
-		}
-	}
-	while (rc == 0 && h < held_count)
-		append_id(&job->vanished_ids, &job->vanished_count, &vanished_cap, held[h++]);
-	scan_cursor_close(cursor);
-	free(held);
-	job->result->reconciled = rc == 0;
+	int64_t lo = 0, hi = job->previous.watermark;
+	int rc = lowest_id(job, &lo);
+	if (rc == 0 && lo > 0)
+		rc = job->options->full_scan ? reconcile_every_id(&job->diff, job->db, job->node_reader, lo, hi)
+					     : reconcile_ranges(&job->diff, job->db, job->node_reader, lo, hi);
+	backup_result *r = job->result;
+	r->reconcile_ranges_compared = job->diff.ranges_compared;
+	r->reconcile_ranges_listed = job->diff.ranges_listed;
+	r->reconcile_ids_listed = job->diff.ids_listed;
+	r->reconciled = rc == 0 && (job->options->full_scan || job->diff.ranges_listed > 0);
 	return rc;
 }
 
@@ -172,7 +180,7 @@ static int reconcile_ids(backup_job *job)
 static int find_nodes_to_reread(backup_job *job)
 {
 	catalog_folderless_node *nodes = NULL;
-	size_t count = 0, cap = 0, missing_cap = job->missing_count;
+	size_t count = 0;
 	int rc = catalog_node_current_folderless(job->node_reader, job->previous.watermark, &nodes, &count);
 	for (size_t i = 0; i < count && rc == 0; i++) {
 		bool exists = false;
@@ -180,13 +188,13 @@ static int find_nodes_to_reread(backup_job *job)
 		snprintf(node.uuid, sizeof node.uuid, "%s", nodes[i].uuid);
 		if ((rc = source_node_exists(&exists, job->source, &node)) != 0 || !exists)
 			continue;
-		append_id(&job->reread_ids, &job->reread_count, &cap, nodes[i].node_id);
-		append_id(&job->missing_ids, &job->missing_count, &missing_cap, nodes[i].node_id);
+		id_list_append(&job->reread, nodes[i].node_id);
+		id_list_append(&job->diff.missing, nodes[i].node_id);
 	}
 	free(nodes);
-	if (rc == 0 && job->reread_count > 0)
+	if (rc == 0 && job->reread.count > 0)
 		st_log_info("reading %zu node(s) again that were recorded without a folder and have one now",
-			    job->reread_count);
+			    job->reread.count);
 	return rc;
 }
 
@@ -194,8 +202,8 @@ static int find_nodes_to_reread(backup_job *job)
 static int note_vanished(backup_job *job)
 {
 	int rc = 0;
-	for (size_t i = 0; i < job->vanished_count && rc == 0; i++) {
-		scan_node node = {.id = job->vanished_ids[i]};
+	for (size_t i = 0; i < job->diff.vanished.count && rc == 0; i++) {
+		scan_node node = {.id = job->diff.vanished.ids[i]};
 		bool found = false;
 		rc = catalog_node_current_uuid(job->node_reader, node.id, node.uuid, &found);
 		if (rc == 0 && found)
@@ -208,12 +216,7 @@ static int plan_selection(backup_job *job)
 {
 	if (!job->has_previous)
 		return 0;
-	int64_t in_db = 0, in_catalog = 0;
-	int rc = scan_db_count_nodes(job->db, job->previous.watermark, &in_db);
-	if (rc == 0)
-		rc = catalog_node_count_current(job->node_reader, job->previous.watermark, &in_catalog);
-	if (rc == 0 && (job->options->full_scan || in_db != in_catalog))
-		rc = reconcile_ids(job);
+	int rc = reconcile_ids(job);
 	if (rc == 0 && job->options->full_scan)
 		rc = find_nodes_to_reread(job);
 	if (rc == 0)
@@ -229,8 +232,8 @@ static int compare_ids(const void *a, const void *b)
 
 static bool is_reread(const backup_job *job, int64_t id)
 {
-	return job->reread_count > 0 &&
-	       bsearch(&id, job->reread_ids, job->reread_count, sizeof id, compare_ids) != NULL;
+	return job->reread.count > 0 &&
+	       bsearch(&id, job->reread.ids, job->reread.count, sizeof id, compare_ids) != NULL;
 }
 
 /* The phase as the caller sees it: the files' phase is told apart by the pipeline's state. */
@@ -329,7 +332,8 @@ static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 					       : INT64_MAX;
 	if (job->options->ctime_from_us != 0 && job->options->ctime_from_us < ctime_from)
 		ctime_from = job->options->ctime_from_us;
-	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->missing_ids, job->missing_count);
+	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->diff.missing.ids,
+				      job->diff.missing.count);
 	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
 		for (size_t i = 0; i < got && rc == 0; i++) {
 			bool held = false;
@@ -448,10 +452,10 @@ static int complete_snapshot(backup_job *job)
 	set_phase(job, BACKUP_PHASE_COMMITTING);
 	int rc = catalog_begin(cat);
 	if (rc == 0)
-		rc = catalog_node_mark_deleted(cat, snap->id, job->vanished_ids, job->vanished_count, &gone_files,
-					       &gone_bytes);
+		rc = catalog_node_mark_deleted(cat, snap->id, job->diff.vanished.ids, job->diff.vanished.count,
+					       &gone_files, &gone_bytes);
 	if (rc == 0)
-		rc = catalog_node_supersede(cat, snap->id, job->reread_ids, job->reread_count);
+		rc = catalog_node_supersede(cat, snap->id, job->reread.ids, job->reread.count);
 	if (rc == 0)
 		rc = catalog_folder_add(cat, snap->id, job->folders, job->folder_count);
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
@@ -461,9 +465,9 @@ static int complete_snapshot(backup_job *job)
 	store_stats stored;
 	store_get_stats(job->objects, &stored);
 	/* A node read again replaces its folderless version: it is not a new node. */
-	r->nodes_reread = (int64_t)job->reread_count;
+	r->nodes_reread = (int64_t)job->reread.count;
 	r->nodes_new = atomic_load(&job->stats.nodes_done) - r->nodes_reread;
-	r->nodes_deleted = (int64_t)job->vanished_count;
+	r->nodes_deleted = (int64_t)job->diff.vanished.count;
 	r->files_read = atomic_load(&job->stats.files_read);
 	r->bytes_read = atomic_load(&job->stats.bytes_read);
 	r->objects_new = job->files_stored.objects_new;
@@ -561,9 +565,11 @@ static int finish_dump(backup_job *job)
 	job->dump = NULL;
 	set_phase(job, BACKUP_PHASE_DUMPING);
 	db_dump_wait(dump);
+	step_done(job, BACKUP_TIME_DUMP_WAIT);
 	set_phase(job, BACKUP_PHASE_STORING_DUMP);
 	int rc = db_dump_finish(dump, job->objects, job->snapshot.id, &job->dump_files, &job->dump_file_count,
 				&job->snapshot.db_info, &job->result->db);
+	step_done(job, BACKUP_TIME_DUMP_STORE);
 	if (rc == 0)
 		job->snapshot.has_database = true;
 	return rc;
@@ -579,6 +585,7 @@ int backup_run(const backup_options *options, backup_result *out)
 {
 	backup_job job = {.options = options, .result = out, .started = st_now_seconds()};
 	memset(out, 0, sizeof *out);
+	job.step_started = job.started;
 	atomic_init(&job.progress_stop, false);
 	atomic_init(&job.phase, (int)(options->database_only ? BACKUP_PHASE_DUMPING : BACKUP_PHASE_READING));
 	atomic_init(&job.stats.readers_done, false);
@@ -590,8 +597,10 @@ int backup_run(const backup_options *options, backup_result *out)
 		rc = prepare(&job);
 	if (rc == 0 && options->files_only && options->database_only)
 		rc = st_error_set(ST_ERR_USAGE, "--files-only and --database-only exclude each other");
+	step_done(&job, BACKUP_TIME_OPEN);
 	if (rc == 0 && !options->database_only)
 		rc = plan_selection(&job);
+	step_done(&job, BACKUP_TIME_RECONCILE);
 	if (rc == 0) {
 		const scan_db_info *info = scan_db_get_info(job.db);
 		job.snapshot.time_us = wall_clock_us();
@@ -610,14 +619,18 @@ int backup_run(const backup_options *options, backup_result *out)
 		created = (rc = catalog_snapshot_create(dest_catalog(job.destination), &job.snapshot, &job.snapshot.id)) == 0;
 	if (rc == 0)
 		start_progress(&job);
+	step_done(&job, BACKUP_TIME_START);
 	if (rc == 0 && !options->database_only)
 		rc = run_pipeline(&job);
+	step_done(&job, BACKUP_TIME_FILES);
 	if (rc == 0 && !options->database_only)
 		rc = read_folders(&job);
+	step_done(&job, BACKUP_TIME_FOLDERS);
 	if (rc == 0 && job.dump != NULL)
 		rc = finish_dump(&job);
 	if (rc == 0)
 		rc = complete_snapshot(&job);
+	step_done(&job, BACKUP_TIME_COMMIT);
 	stop_progress(&job);
 	if (rc == 0)
 		set_phase(&job, BACKUP_PHASE_DONE);
@@ -635,9 +648,8 @@ int backup_run(const backup_options *options, backup_result *out)
 	catalog_snapshot_release(&job.previous);
 	catalog_snapshot_release(&job.snapshot);
 	catalog_dump_files_free(job.dump_files, job.dump_file_count);
-	free(job.missing_ids);
-	free(job.vanished_ids);
-	free(job.reread_ids);
+	reconcile_diff_release(&job.diff);
+	id_list_release(&job.reread);
 	free(job.folders);
 	pthread_mutex_destroy(&job.progress_lock);
 	return rc;

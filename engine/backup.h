@@ -13,9 +13,10 @@
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
  * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
- * files are read; --files-only and --database-only limit a backup to one side. When the
- * number of nodes at or below the watermark differs between the database and the catalog - or
- * with full_scan - every id is reconciled: missing nodes are added, vanished ones marked deleted.
+ * files are read; --files-only and --database-only limit a backup to one side. The ids at or
+ * below the watermark are reconciled range by range (reconcile.h: aggregates per id range,
+ * exact lists only where they differ) - or, with full_scan, id by id: missing nodes are added,
+ * vanished ones marked deleted.
  *
  * The caller sees the work in progress through a callback with a struct of counters and the
  * phase the backup is in (backup_progress), never the pipeline's own state; an interrupted run
@@ -69,6 +70,24 @@ typedef struct backup_progress {
 	int64_t stored_bytes;     /* bytes appended to packs */
 	double seconds;           /* since the backup started */
 } backup_progress;
+
+/* Where a backup's time goes: the steps of its main thread, one after the other, so that they
+ * add up to about the whole run. pg_dump runs beside the files (from "start" on): what is left
+ * of it after them is "dump_wait". */
+typedef enum backup_timing {
+	BACKUP_TIME_OPEN,       /* lock the destination, clean up after a killed run, open the database snapshot */
+	BACKUP_TIME_RECONCILE,  /* find the deleted and late nodes (reconcile.h) */
+	BACKUP_TIME_START,      /* start pg_dump, create the pending snapshot */
+	BACKUP_TIME_FILES,      /* select the new nodes, read, hash, compress and store their files */
+	BACKUP_TIME_FOLDERS,    /* record the folders above the node folders */
+	BACKUP_TIME_DUMP_WAIT,  /* wait for pg_dump */
+	BACKUP_TIME_DUMP_STORE, /* store the dump's files (deltas against the last snapshot's) */
+	BACKUP_TIME_COMMIT,     /* the transaction that makes the snapshot complete */
+	BACKUP_TIME_END         /* not a step: their number */
+} backup_timing;
+
+/* The step's name in JSON and -v output ("open", "reconcile", ...). */
+const char *backup_timing_name(backup_timing step);
 
 struct backup_result;
 
@@ -124,10 +143,14 @@ typedef struct backup_result {
 	int64_t kept_packs;      /* their sealed packs, kept: this run does not store again */
 	int64_t kept_objects;    /* the objects in them */
 	int64_t kept_bytes;      /* those objects' raw bytes */
-	bool reconciled;         /* every id was compared */
+	bool reconciled;         /* ids were compared: of ranges that differ, or all (full_scan) */
+	int64_t reconcile_ranges_compared; /* id ranges whose aggregates were compared */
+	int64_t reconcile_ranges_listed;   /* id ranges listed exactly on both sides */
+	int64_t reconcile_ids_listed;      /* ids those listings returned */
 	bool has_files;
 	bool has_database;
 	db_dump_stats db;        /* when has_database */
+	double step_seconds[BACKUP_TIME_END]; /* by backup_timing; 0 for a step not taken */
 	double seconds;
 } backup_result;
 

@@ -22,6 +22,8 @@ struct scan_db {
 	PGconn *conn; /* the session's, for cursors */
 	scan_db_info info;
 	int cursor_serial;
+	bool jit_off;      /* SET LOCAL jit = off done in this transaction */
+	bool sums_pending; /* a scan_db_id_sums_begin query is in flight */
 };
 
 /* Size of a cursor's name ("strata_nodes_N"). */
@@ -66,7 +68,8 @@ static int read_info(scan_db *db)
 	int rc = exec_sql(db,
 			  "SELECT pg_export_snapshot(), current_setting('server_version'), current_database(),"
 			  " (extract(epoch from now()) * 1000000)::bigint,"
-			  " (SELECT coalesce(max(id), 0) FROM db_dbnode), (SELECT count(*) FROM db_dbnode)",
+			  " (SELECT coalesce(max(id), 0) FROM db_dbnode), (SELECT count(*) FROM db_dbnode),"
+			  " (SELECT coalesce(min(id), 0) FROM db_dbnode)",
 			  PGRES_TUPLES_OK, &res);
 	if (rc != 0)
 		return rc;
@@ -77,6 +80,7 @@ static int read_info(scan_db *db)
 	db->info.db_time_us = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
 	db->info.max_node_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	db->info.node_count = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	db->info.min_node_id = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
 	PQclear(res);
 
 	/* The system identifier tells clusters apart; reading it may need privileges we lack. */
@@ -109,10 +113,22 @@ int scan_db_open(scan_db **out, const char *dsn)
 	return 0;
 }
 
+/* The first result of the query in flight; the rest (there is none for one statement) dropped. */
+static PGresult *collect_result(scan_db *db)
+{
+	PGresult *first = PQgetResult(db->conn), *more;
+	while ((more = PQgetResult(db->conn)) != NULL)
+		PQclear(more);
+	db->sums_pending = false;
+	return first;
+}
+
 void scan_db_close(scan_db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->sums_pending)
+		PQclear(collect_result(db));
 	if (db->conn != NULL && PQtransactionStatus(db->conn) != PQTRANS_IDLE &&
 	    PQtransactionStatus(db->conn) != PQTRANS_UNKNOWN)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
@@ -182,24 +198,70 @@ int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int6
 	return rc;
 }
 
-int scan_db_all_nodes(scan_cursor **out, scan_db *db, int64_t max_id)
+int scan_db_nodes_between(scan_cursor **out, scan_db *db, int64_t lo, int64_t hi)
 {
-	char *query = st_sprintf("SELECT " NODE_COLUMNS " FROM db_dbnode WHERE id <= %" PRId64 " ORDER BY id",
-				 max_id);
+	char *query = st_sprintf("SELECT " NODE_COLUMNS " FROM db_dbnode WHERE id BETWEEN %" PRId64 " AND %" PRId64
+				 " ORDER BY id",
+				 lo, hi);
 	int rc = open_cursor(out, db, query, NULL);
 	free(query);
 	return rc;
 }
 
-int scan_db_count_nodes(scan_db *db, int64_t max_id, int64_t *out)
+/* One lateral index range scan per bucket: the planner cannot know that the bucket number grows
+ * with the id, so a GROUP BY over the range would sort or hash all of it. */
+#define ID_SUMS_NORMALISED(x) "mod(mod(" x ", " ST_ID_SUMS_MODULUS_SQL ") + " ST_ID_SUMS_MODULUS_SQL ", " \
+	ST_ID_SUMS_MODULUS_SQL ")::int8"
+#define ID_SUMS_QUERY                                                                              \
+	"SELECT g.b, s.c, " ID_SUMS_NORMALISED("s.s") ", " ID_SUMS_NORMALISED("s.h")                  \
+	" FROM generate_series(0, %zu) g(b) CROSS JOIN LATERAL"                                       \
+	" (SELECT count(*) AS c, sum(id) AS s, sum(" ST_ID_HASH_SQL("id") ") AS h FROM db_dbnode"      \
+	" WHERE id BETWEEN %" PRId64 " + g.b::int8 * %" PRId64 " AND least(%" PRId64 ", %" PRId64      \
+	" + g.b::int8 * %" PRId64 " + %" PRId64 ")) s WHERE s.c > 0"
+
+int scan_db_id_sums_begin(scan_db *db, int64_t lo, int64_t hi, int64_t width, size_t bucket_count)
 {
-	char *sql = st_sprintf("SELECT count(*) FROM db_dbnode WHERE id <= %" PRId64, max_id);
-	PGresult *res = NULL;
-	int rc = exec_sql(db, sql, PGRES_TUPLES_OK, &res);
+	if (!db->jit_off) {
+		/* Compiling the query would cost more than running it. */
+		int rc = exec_sql(db, "SET LOCAL jit = off", PGRES_COMMAND_OK, NULL);
+		if (rc != 0)
+			return st_error_prefix("unable to compare node ids");
+		db->jit_off = true;
+	}
+	char *sql = st_sprintf(ID_SUMS_QUERY, bucket_count > 0 ? bucket_count - 1 : 0, lo, width, hi, lo, width,
+			       width - 1);
+	int sent = PQsendQuery(db->conn, sql);
 	free(sql);
-	if (rc != 0)
+	if (!sent) {
+		char line[PG_LINE_MAX];
+		return st_error_set(ST_ERR_DATABASE, "unable to compare node ids of database '%s': %s", PQdb(db->conn),
+				    pg_first_line(PQerrorMessage(db->conn), line, sizeof line));
+	}
+	db->sums_pending = true;
+	return 0;
+}
+
+int scan_db_id_sums_end(scan_db *db, st_id_sums *out, size_t bucket_count)
+{
+	memset(out, 0, bucket_count * sizeof *out);
+	if (!db->sums_pending)
+		return st_error_set(ST_ERR_GENERIC, "no comparison of node ids in progress");
+	PGresult *res = collect_result(db);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		char line[PG_LINE_MAX];
+		int rc = st_error_set(ST_ERR_DATABASE, "unable to compare node ids of database '%s': %s", PQdb(db->conn),
+				      pg_first_line(PQresultErrorMessage(res), line, sizeof line));
+		PQclear(res);
 		return rc;
-	*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	}
+	for (int row = 0; row < PQntuples(res); row++) {
+		int64_t b = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+		if (b < 0 || (uint64_t)b >= bucket_count)
+			continue;
+		out[b].count = strtoll(PQgetvalue(res, row, 1), NULL, 10);
+		out[b].sum = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+		out[b].hash_sum = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	}
 	PQclear(res);
 	return 0;
 }

@@ -15,6 +15,8 @@
 
 #include "scanner/pg_session.h"
 
+#include "common/id_sums.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +32,7 @@ typedef struct scan_db_info {
 	char system_id[PG_SYSTEM_ID_MAX];      /* the cluster's system identifier, "" if not readable */
 	int64_t db_time_us;       /* the transaction's start time, microseconds since 1970 */
 	int64_t max_node_id;      /* highest db_dbnode.id visible, 0 when empty */
+	int64_t min_node_id;      /* lowest, 0 when empty */
 	int64_t node_count;       /* rows of db_dbnode visible */
 } scan_db_info;
 
@@ -59,11 +62,18 @@ pg_session *scan_db_session(scan_db *db);
 int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int64_t ctime_from_us,
 			 const int64_t *extra_ids, size_t extra_count);
 
-/* Opens a cursor over every node with id <= max_id, ordered by id (uuid and ctime filled). */
-int scan_db_all_nodes(scan_cursor **out, scan_db *db, int64_t max_id);
+/* Opens a cursor over every node with lo <= id <= hi, ordered by id (uuid and ctime filled). */
+int scan_db_nodes_between(scan_cursor **out, scan_db *db, int64_t lo, int64_t hi);
 
-/* Number of nodes with id <= max_id. */
-int scan_db_count_nodes(scan_db *db, int64_t max_id, int64_t *out);
+/* Starts computing the id aggregates (common/id_sums.h) of the nodes with lo <= id <= hi, in
+ * buckets of width ids: bucket b covers lo + b * width to lo + (b + 1) * width - 1 (and no
+ * further than hi). The query runs on the server while the caller works (on the catalog's
+ * side of the comparison); scan_db_id_sums_end collects it and must follow before any other
+ * use of db. Cost: one index range scan of the range, nothing per node sent. */
+int scan_db_id_sums_begin(scan_db *db, int64_t lo, int64_t hi, int64_t width, size_t bucket_count);
+
+/* Waits for the aggregates and fills bucket_count entries of out (zero where no node is). */
+int scan_db_id_sums_end(scan_db *db, st_id_sums *out, size_t bucket_count);
 
 /* Fills up to max nodes; *out_count == 0 means the cursor is exhausted. */
 int scan_cursor_next(scan_cursor *cursor, scan_node *out, size_t max, size_t *out_count);

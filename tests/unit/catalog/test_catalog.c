@@ -538,20 +538,28 @@ static void test_mark_deleted_and_current_nodes(void **state)
 
 	int64_t count = 0, *ids = NULL;
 	size_t n = 0;
-	assert_int_equal(catalog_node_count_current(cat, 1000, &count), 0);
-	assert_int_equal(count, 3);
-	assert_int_equal(catalog_node_count_current(cat, 2, &count), 0);
-	assert_int_equal(count, 2);
-	assert_int_equal(catalog_node_count_current(cat, 0, &count), 0);
-	assert_int_equal(count, 0);
-	assert_int_equal(catalog_node_current_ids(cat, 1000, &ids, &n), 0);
+	st_id_sums sums[3];
+	assert_int_equal(catalog_node_id_sums(cat, 1, 1000, 1000, sums, 1), 0);
+	assert_int_equal(sums[0].count, 3);
+	assert_int_equal(sums[0].sum, 8);
+	assert_int_equal(sums[0].hash_sum, st_id_sums_normalise(st_id_hash(1) + st_id_hash(2) + st_id_hash(5)));
+	/* Buckets of two ids from 1: {1, 2}, {3, 4}, {5, 6}. */
+	assert_int_equal(catalog_node_id_sums(cat, 1, 6, 2, sums, 3), 0);
+	assert_int_equal(sums[0].count, 2);
+	assert_int_equal(sums[1].count, 0);
+	assert_int_equal(sums[2].count, 1);
+	assert_int_equal(sums[2].sum, 5);
+	assert_int_equal(catalog_node_min_current(cat, &count), 0);
+	assert_int_equal(count, 1);
+	assert_int_equal(catalog_node_current_ids(cat, 1, 1000, &ids, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(ids[0], 1); /* ascending, whatever the order they were added in */
 	assert_int_equal(ids[1], 2);
 	assert_int_equal(ids[2], 5);
 	free(ids);
-	assert_int_equal(catalog_node_current_ids(cat, 4, &ids, &n), 0);
-	assert_int_equal(n, 2);
+	assert_int_equal(catalog_node_current_ids(cat, 2, 4, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(ids[0], 2);
 	free(ids);
 
 	/* Snapshot 2 deletes node 2 (and an unknown id, which holds nothing). */
@@ -567,9 +575,10 @@ static void test_mark_deleted_and_current_nodes(void **state)
 	bool current = true;
 	assert_int_equal(catalog_node_is_current(cat, 2, &current), 0);
 	assert_false(current);
-	assert_int_equal(catalog_node_count_current(cat, 1000, &count), 0);
-	assert_int_equal(count, 3);
-	assert_int_equal(catalog_node_current_ids(cat, 1000, &ids, &n), 0);
+	assert_int_equal(catalog_node_id_sums(cat, 1, 1000, 1000, sums, 1), 0);
+	assert_int_equal(sums[0].count, 3);
+	assert_int_equal(sums[0].sum, 13);
+	assert_int_equal(catalog_node_current_ids(cat, 0, 1000, &ids, &n), 0);
 	assert_int_equal(n, 3);
 	assert_int_equal(ids[0], 1);
 	assert_int_equal(ids[1], 5);

@@ -166,9 +166,11 @@ static void expect_every_call_fails(catalog *cat, int kind, const char *expected
 	rc[n++] = catalog_snapshot_complete(cat, &snap);
 	rc[n++] = catalog_discard_pending(cat, &count_i);
 	rc[n++] = catalog_node_is_current(cat, 1, &flag);
-	rc[n++] = catalog_node_count_current(cat, 100, &i64);
+	st_id_sums sums[1];
+	rc[n++] = catalog_node_id_sums(cat, 1, 100, 100, sums, 1);
+	rc[n++] = catalog_node_min_current(cat, &i64);
 	int64_t *ids = NULL;
-	rc[n++] = catalog_node_current_ids(cat, 100, &ids, &count);
+	rc[n++] = catalog_node_current_ids(cat, 1, 100, &ids, &count);
 	assert_null(ids);
 	int64_t one = 1;
 	rc[n++] = catalog_node_mark_deleted(cat, 1, &one, 1, &i64, &i64);

@@ -16,5 +16,6 @@ int main(void)
 	failed += run_json_tests();
 	failed += run_log_tests();
 	failed += run_mem_tests();
+	failed += run_id_sums_tests();
 	return failed == 0 ? 0 : 1;
 }

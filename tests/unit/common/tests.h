@@ -16,5 +16,6 @@ int run_confine_tests(void);
 int run_json_tests(void);
 int run_log_tests(void);
 int run_mem_tests(void);
+int run_id_sums_tests(void);
 
 #endif
