@@ -354,5 +354,6 @@ const source_ops source_nodefolder_ops = {
 	.open_entry = nodefolder_open_entry,
 	.note_node = nodefolder_note_node,
 	.folder_meta = nodefolder_folder_meta,
+	.container_config = NULL,
 	.close = nodefolder_close,
 };
