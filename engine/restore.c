@@ -260,6 +260,7 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 		out->time_us = snap.time_us;
 		out->has_files = snap.has_files;
 		out->has_database = snap.has_database;
+		out->container = snap.container != NULL;
 		db_info_schema_version(out->schema_version, sizeof out->schema_version, snap.db_info);
 		out->profile = snap.profile;
 		snap.profile = NULL;

@@ -77,6 +77,7 @@ typedef struct restore_snapshot_info {
 	int64_t time_us;          /* wall-clock start of its backup */
 	bool has_files;
 	bool has_database;
+	bool container;           /* its files are an AiiDA 2.x container (restore_container.h) */
 	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];
 	char *profile;            /* the AiiDA profile record (JSON) or NULL; the caller frees it */
 } restore_snapshot_info;

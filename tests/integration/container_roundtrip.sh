@@ -12,6 +12,7 @@
 #     through packs.idx;
 #   - a corrupt object and a missing one: exit 11, each named with node and key, those nodes
 #     left for the next backup;
+#   - export of a 2.x snapshot holds container/, and restore --from-archive writes it back;
 #   - a container_id that differs from the database's 'repository|uuid': a one-line error.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/db_lib.sh"
@@ -81,6 +82,14 @@ assert_eq "$distinct" "$(metadata_tsv "$DSN" | $FIXTURE check "$OUT/r2")" "every
 assert_exit 9 "restore into an existing container" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/r1" --force
 assert_one_error "restore into an existing container"
 assert_contains "$LAST_STDERR" "exists already" "restore into an existing container: the reason"
+
+note "export holds the container layout; restore --from-archive writes it back"
+assert_exit 0 "export" -- "$STRATA" export --dest "$DEST" --snapshot 1 --output "$OUT/s1.tar"
+tar -tf "$OUT/s1.tar" >"$OUT/s1.list"
+grep -qx 'container/config.json' "$OUT/s1.list" || fail "the archive has no container/config.json"
+grep -qx 'container/packs.idx' "$OUT/s1.list" || fail "the archive has no container/packs.idx"
+assert_exit 0 "restore --from-archive" -- "$STRATA" restore --from-archive "$OUT/s1.tar" --to-repository "$OUT/ra"
+assert_eq "$distinct" "$(metadata_tsv "$DSN" | $FIXTURE check "$OUT/ra")" "every key resolves in the container of the archive"
 
 note "incremental: 10 new nodes"
 before=$(max_id)
