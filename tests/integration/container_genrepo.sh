@@ -3,7 +3,7 @@
 # and restores: loose objects and packs (raw and zlib) in the generated container, every key
 # of every tree resolving to its bytes (container_fixture.py check), nodes without files; the
 # restored container holds every key; add mode writes loose objects that an incremental backup
-# reads, and only those.
+# reads, and only those; a 2.x profile restored with --to-profile backs up again with --profile.
 source "$(dirname "$0")/lib.sh"
 
 FIXTURE="python3 $(dirname "$0")/container_fixture.py"
@@ -52,4 +52,29 @@ assert_eq "$new_files" "$(json_get "$LAST_STDOUT" read_files)" "incremental: rea
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/r2"
 assert_eq "$(metadata_tsv | $FIXTURE check "$SRC")" "$(metadata_tsv | $FIXTURE check "$OUT/r2")" \
   "every key resolves after the incremental backup"
+note "a 2.x profile: backup --profile, restore --to-profile, backup --profile of the restored one"
+WORK=$(new_tmp)
+mkdir -p "$WORK/.aiida"
+export AIIDA_PATH=$WORK
+cat >"$WORK/.aiida/config.json" <<JSON
+{"CONFIG_VERSION": {"CURRENT": 9, "OLDEST_COMPATIBLE": 9}, "default_profile": "orig",
+ "profiles": {"orig": {"PROFILE_UUID": "00112233445566778899aabbccddeeff",
+   "storage": {"backend": "core.psql_dos", "config": {"database_engine": "postgresql_psycopg",
+     "database_hostname": "$(_lib_dsn_field "$DSN" host)", "database_port": "$(_lib_dsn_field "$DSN" port)",
+     "database_username": "postgres", "database_password": "", "database_name": "$(_lib_dsn_field "$DSN" dbname)",
+     "repository_uri": "file://$SRC"}},
+   "process_control": {"backend": "core.rabbitmq", "config": {}}}}}
+JSON
+PDEST=$WORK/dest
+assert_exit 0 "init for profiles" -- "$STRATA" init --dest "$PDEST"
+assert_exit 0 "backup --profile orig" -- "$STRATA" backup --dest "$PDEST" --profile orig
+DSN2=$(new_db2 container_gen_moved)
+assert_exit 0 "restore --to-profile" -- "$STRATA" restore --dest "$PDEST" --to-dsn "$DSN2" \
+  --to-repository "$WORK/moved" --to-profile moved
+assert_eq "$($FIXTURE config-id "$SRC")" "$($FIXTURE config-id "$WORK/moved")" "container_id of the restored profile"
+assert_eq "$(metadata_tsv | $FIXTURE check "$SRC")" \
+  "$(psql -X -At -F $'\t' -d "$DSN2" -c 'SELECT id, repository_metadata::text FROM db_dbnode ORDER BY id' |
+     $FIXTURE check "$WORK/moved")" "every key of the restored database resolves in the restored container"
+assert_exit 0 "backup --profile moved" -- "$STRATA" backup --dest "$PDEST" --profile moved --json
+assert_eq 0 "$(json_get "$LAST_STDOUT" new_nodes)" "backup of the restored profile: nothing new"
 note "ok"
