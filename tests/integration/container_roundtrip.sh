@@ -13,6 +13,8 @@
 #   - a corrupt object and a missing one: exit 11, each named with node and key, those nodes
 #     left for the next backup;
 #   - export of a 2.x snapshot holds container/, and restore --from-archive writes it back;
+#   - a destination keeps one kind (1.x folders or 2.x container); --loose and --node are
+#     refused where they do not apply;
 #   - a container_id that differs from the database's 'repository|uuid': a one-line error.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/db_lib.sh"
@@ -167,6 +169,21 @@ assert_exit 6 "backup of a container the database does not name" -- "$STRATA" ba
 assert_one_error "container_id mismatch"
 assert_contains "$LAST_STDERR" "has container_id '$cid' but database" "container_id mismatch: the message"
 psql -X -q -d "$DSN" -c "UPDATE db_dbsetting SET val = to_jsonb('$cid'::text) WHERE key = 'repository|uuid'"
+
+note "a destination keeps one kind; selections and --loose are refused where they do not apply"
+D1X=$(new_tmp)/dest1x
+assert_exit 0 "init (1.x)" -- "$STRATA" init --dest "$D1X"
+assert_exit 0 "backup of the 1.x folders" -- "$STRATA" backup --dest "$D1X" --dsn "$DSN" --repository "$GEN"
+assert_exit 3 "a 2.x backup into a destination of 1.x snapshots" -- "$STRATA" backup --dest "$D1X" --dsn "$DSN" \
+  --repository "$SRC"
+assert_one_error "a 2.x backup into a destination of 1.x snapshots"
+assert_contains "$LAST_STDERR" "holds backups of AiiDA 1.x node folders" "kind mismatch: the reason"
+assert_exit 2 "restore --loose of a 1.x snapshot" -- "$STRATA" restore --dest "$D1X" --to-repository "$OUT/r4" --loose
+assert_one_error "restore --loose of a 1.x snapshot"
+assert_exit 2 "restore --node of a 2.x snapshot" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/r5" \
+  --node "$bad_uuid"
+assert_one_error "restore --node of a 2.x snapshot"
+assert_contains "$LAST_STDERR" "restored whole" "restore --node of a 2.x snapshot: the reason"
 
 note "the latest snapshot restores to a container that holds every key of its nodes"
 assert_exit 0 "restore latest" -- "$STRATA" restore --dest "$DEST" --to-repository "$OUT/r3" --json
