@@ -147,35 +147,36 @@ static int container_attach(void *driver, scan_db *db)
 	return rc;
 }
 
-/* A session of the pool, opening one when all are busy and the pool is not full. */
+/* A session of the pool: an idle one, else a new one while the pool is not full (a slot whose
+ * session failed to open is tried again), else the next one released. */
 static int session_acquire(container_source *cs, int *out)
 {
-	int rc = 0;
+	int slot = -1;
 	pthread_mutex_lock(&cs->lock);
-	for (;;) {
-		for (int i = 0; i < cs->session_count; i++) {
-			if (!cs->busy[i] && cs->sessions[i] != NULL) {
-				cs->busy[i] = true;
-				*out = i;
-				pthread_mutex_unlock(&cs->lock);
-				return 0;
-			}
-		}
-		if (cs->session_count < TREE_SESSIONS_MAX)
-			break;
-		pthread_cond_wait(&cs->idle, &cs->lock);
+	while (slot < 0) {
+		for (int i = 0; i < cs->session_count && slot < 0; i++)
+			if (!cs->busy[i])
+				slot = i;
+		if (slot < 0 && cs->session_count < TREE_SESSIONS_MAX)
+			slot = cs->session_count++;
+		if (slot < 0)
+			pthread_cond_wait(&cs->idle, &cs->lock);
 	}
-	int slot = cs->session_count++;
 	cs->busy[slot] = true;
-	pthread_mutex_unlock(&cs->lock);
-	pg_session *s = NULL;
-	rc = scan_db_open_session(&s, cs->db);
-	pthread_mutex_lock(&cs->lock);
-	cs->sessions[slot] = s;
-	if (rc != 0)
-		cs->busy[slot] = false; /* stays empty; the error stops the backup */
+	bool open = cs->sessions[slot] != NULL;
 	pthread_mutex_unlock(&cs->lock);
 	*out = slot;
+	if (open)
+		return 0;
+	pg_session *s = NULL;
+	int rc = scan_db_open_session(&s, cs->db);
+	pthread_mutex_lock(&cs->lock);
+	cs->sessions[slot] = s;
+	if (rc != 0) {
+		cs->busy[slot] = false;
+		pthread_cond_signal(&cs->idle);
+	}
+	pthread_mutex_unlock(&cs->lock);
 	return rc;
 }
 

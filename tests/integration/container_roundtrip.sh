@@ -13,6 +13,8 @@
 #   - a corrupt object and a missing one: exit 11, each named with node and key, those nodes
 #     left for the next backup;
 #   - export of a 2.x snapshot holds container/, and restore --from-archive writes it back;
+#   - a repository_metadata that is no tree strata reads ('..', '/', a key that is not sha256 hex,
+#     wrong types): a one-line error naming the node (exit 6);
 #   - a destination keeps one kind (1.x folders or 2.x container); --loose and --node are
 #     refused where they do not apply;
 #   - a container_id that differs from the database's 'repository|uuid': a one-line error.
@@ -169,6 +171,30 @@ assert_exit 6 "backup of a container the database does not name" -- "$STRATA" ba
 assert_one_error "container_id mismatch"
 assert_contains "$LAST_STDERR" "has container_id '$cid' but database" "container_id mismatch: the message"
 psql -X -q -d "$DSN" -c "UPDATE db_dbsetting SET val = to_jsonb('$cid'::text) WHERE key = 'repository|uuid'"
+
+note "a repository_metadata that is not a tree strata reads: one line naming the node, exit 6"
+add_nodes 1 15
+hostile_id=$(max_id)
+hostile_uuid=$(psql -X -At -d "$DSN" -c "SELECT uuid FROM db_dbnode WHERE id = $hostile_id")
+key=$(printf '%064d' 0)
+while IFS='|' read -r tree reason; do
+  psql -X -q -v ON_ERROR_STOP=1 -d "$DSN" -c "UPDATE db_dbnode SET repository_metadata = '$tree' WHERE id = $hostile_id"
+  assert_exit 6 "backup of the tree $tree" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC"
+  # (the two nodes whose objects are still damaged are warned about too)
+  assert_eq 1 "$(grep -c '^strata: error: ' <<<"$LAST_STDERR")" "tree $tree: one error line"
+  assert_contains "$LAST_STDERR" "repository_metadata of node '$hostile_uuid'" "tree $tree: names the node"
+  assert_contains "$LAST_STDERR" "$reason" "tree $tree: the reason"
+done <<TREES
+{"o": {"..": {"k": "$key"}}}|a name is empty, '.', '..', too long or holds '/'
+{"o": {"a/b": {"k": "$key"}}}|a name is empty, '.', '..', too long or holds '/'
+{"o": {"a": {"k": "ZZ"}}}|the key is not a sha256 hex digest
+{"o": {"a": {"k": 7}}}|a key is not a string
+{"o": {"a": 1}}|an entry is not an object
+{"o": []}|'o' is not an object
+{"k": "$key"}|the root is not a folder
+TREES
+psql -X -q -d "$DSN" -c "UPDATE db_dbnode SET repository_metadata = '{}' WHERE id = $hostile_id"
+assert_exit 11 "backup once the tree is repaired" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC"
 
 note "a destination keeps one kind; selections and --loose are refused where they do not apply"
 D1X=$(new_tmp)/dest1x
