@@ -476,14 +476,6 @@ static const source_entry_ops container_entry_ops = {
 	.close = entry_close,
 };
 
-static int open_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	return fd;
-}
-
 /* Opens the loose object: *out_opened false when it is not there. */
 static int open_loose(container_source *cs, container_entry *e, bool *out_opened)
 {
@@ -493,7 +485,7 @@ static int open_loose(container_source *cs, container_entry *e, bool *out_opened
 	*out_opened = false;
 	if (cs->vanish != NULL && strcmp(cs->vanish, e->key) == 0)
 		unlink(path);
-	e->fd = open_file(path);
+	e->fd = source_open_file(path);
 	if (e->fd < 0)
 		return errno == ENOENT || errno == ENOTDIR ? 0
 							   : st_error_set_errno(ST_ERR_SOURCE, errno, "unable to open '%s'", path);
@@ -520,7 +512,7 @@ static int open_packed(container_source *cs, container_entry *e, bool *out_opene
 		return entry_fail(e, ST_ERR_CHANGED, "changed size while being read (the container is damaged)");
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/packs/%" PRId64, cs->dir, obj.pack_id);
-	e->fd = open_file(path);
+	e->fd = source_open_file(path);
 	if (e->fd < 0)
 		return errno == ENOENT ? entry_fail(e, ST_ERR_CHANGED, "is in a pack that is missing")
 				       : st_error_set_errno(ST_ERR_SOURCE, errno, "unable to open '%s'", path);

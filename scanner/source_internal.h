@@ -35,6 +35,10 @@ typedef struct source_ops {
 	void (*close)(void *driver);
 } source_ops;
 
+/* Opens a source file for reading, never through a link (errno set on failure, -1): with
+ * O_NOATIME, which spares a metadata write per file, where the owner (or root) may ask for it. */
+int source_open_file(const char *path);
+
 /* The 1.x kind (source_nodefolder.c): node folders below repository ("<root>/repository", which
  * holds node/). root is the root as the user named it, for messages. */
 extern const source_ops source_nodefolder_ops;

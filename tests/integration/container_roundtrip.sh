@@ -48,6 +48,13 @@ add_nodes() {
   nodes_tsv "$DSN" "$before" | $FIXTURE add "$SRC" "$seed" | psql -X -q -v ON_ERROR_STOP=1 -d "$DSN" >/dev/null
 }
 
+# backup_new WHAT N FILES: a backup (exit 0) that adds N nodes and reads FILES files.
+backup_new() {
+  assert_exit 0 "$1" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
+  assert_eq "$2" "$(json_get "$LAST_STDOUT" new_nodes)" "$1: new_nodes"
+  [[ -z ${3:-} ]] || assert_eq "$3" "$(json_get "$LAST_STDOUT" read_files)" "$1: read_files (the new nodes' objects only)"
+}
+
 note "generating 80 nodes and their container"
 "$GENREPO" --dsn "$DSN" --root "$GEN" --nodes 80 --quiet >/dev/null
 nodes_tsv "$DSN" | $FIXTURE make "$SRC" 7 | psql -X -q -v ON_ERROR_STOP=1 -d "$DSN" >/dev/null
@@ -99,9 +106,7 @@ note "incremental: 10 new nodes"
 before=$(max_id)
 add_nodes 10 11
 new_files=$(file_count_above "$before")
-assert_exit 0 "incremental backup" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 10 "$(json_get "$LAST_STDOUT" new_nodes)" "incremental: new_nodes"
-assert_eq "$new_files" "$(json_get "$LAST_STDOUT" read_files)" "incremental: read_files (only the new nodes' objects)"
+backup_new "incremental backup" 10 "$new_files"
 
 note "objects packed and loose copies deleted between two backups"
 before=$(max_id)
@@ -109,9 +114,7 @@ add_nodes 6 12
 new_files=$(file_count_above "$before")
 $FIXTURE pack "$SRC" >/dev/null
 assert_eq 0 "$($FIXTURE loose-keys "$SRC" | wc -l)" "loose objects after packing"
-assert_exit 0 "backup after packing" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
-assert_eq 6 "$(json_get "$LAST_STDOUT" new_nodes)" "after packing: new_nodes"
-assert_eq "$new_files" "$(json_get "$LAST_STDOUT" read_files)" "after packing: read_files"
+backup_new "backup after packing" 6 "$new_files"
 
 note "an object packed, its loose copy deleted during the backup"
 before=$(max_id)
@@ -121,10 +124,9 @@ moved=$($FIXTURE loose-keys "$SRC")
 moved=${moved%%$'\n'*}
 [[ -n $moved ]] || fail "no loose object to move"
 export STRATA_FAULT_LOOSE_VANISH=$moved
-assert_exit 0 "backup while an object moves" -- "$STRATA" backup --dest "$DEST" --dsn "$DSN" --repository "$SRC" --json
+backup_new "backup while an object moves" 4
 unset STRATA_FAULT_LOOSE_VANISH
 [[ ! -e $SRC/container/loose/${moved:0:2}/${moved:2} ]] || fail "the hook did not delete the loose copy"
-assert_eq 4 "$(json_get "$LAST_STDOUT" new_nodes)" "while an object moves: new_nodes"
 
 note "a corrupt object and a missing one"
 before=$(max_id)
