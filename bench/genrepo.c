@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "genrepo_container.h"
 #include "genrepo_db.h"
 #include "genrepo_nodes.h"
 #include "genrepo_rng.h"
@@ -50,6 +51,7 @@ typedef struct gen_options {
     bool time_indexes;
     double size_scale;
     bool quiet;
+    int format;         /* 1: node folders; 2: a disk-objectstore container */
 } gen_options;
 
 /* State of one run; every handle has exactly this owner. */
@@ -57,8 +59,10 @@ typedef struct gen_run {
     const gen_options *opts;
     gen_db *db;
     gen_nodes *nodes;
-    gen_tree *tree;
+    gen_tree *tree;           /* --format 1 */
+    gen_container *container; /* --format 2 */
     gen_buf row;
+    gen_buf meta;             /* one node's repository_metadata (--format 2) */
     int64_t first_id;
     int64_t done;
     double started;
@@ -67,7 +71,8 @@ typedef struct gen_run {
 
 static const char usage_text[] =
     "Usage: strata-genrepo --dsn DSN --root DIR --nodes N [--mode create|add|import]\n"
-    "                      [--seed S] [--jobs N] [--no-time-indexes] [--size-scale F] [--quiet]\n"
+    "                      [--format 1|2] [--seed S] [--jobs N] [--no-time-indexes]\n"
+    "                      [--size-scale F] [--quiet]\n"
     "\n"
     "Generate an AiiDA 1.x profile for benchmarks and tests: a PostgreSQL database with\n"
     "the Django-backend schema (version 1.0.45) and the matching file repository.\n"
@@ -83,6 +88,13 @@ static const char usage_text[] =
     "                     add: new nodes with ctime = now\n"
     "                     import: new nodes (higher ids) with ctimes in 2019-2020, as\n"
     "                       after an AiiDA archive import\n"
+    "  --format F         1 (default): AiiDA 1.x node folders; 2: AiiDA 2.x, a\n"
+    "                     disk-objectstore container DIR/container (loose objects, packs\n"
+    "                     raw and zlib-compressed, packs.idx; shared content, nested and\n"
+    "                     empty folders, empty files; no symlinks) and the nodes' trees in\n"
+    "                     db_dbnode.repository_metadata, with alembic_version 'main_0002'\n"
+    "                     and 'repository|uuid'; add and import write loose objects only;\n"
+    "                     one thread (--jobs is ignored)\n"
     "  --seed S           PRNG seed (default 1); with the database's highest node id it\n"
     "                     fixes uuids, node contents, folder names, sizes and bytes\n"
     "  --jobs N           file-writing threads, 1 to 256 (default 8)\n"
@@ -190,7 +202,7 @@ static const char *mode_name(enum gen_mode mode)
 
 enum {
     OPT_DSN = 256, OPT_ROOT, OPT_NODES, OPT_MODE, OPT_SEED, OPT_JOBS, OPT_NO_TIME_INDEXES,
-    OPT_SIZE_SCALE, OPT_QUIET, OPT_HELP,
+    OPT_SIZE_SCALE, OPT_QUIET, OPT_HELP, OPT_FORMAT,
 };
 
 static const struct option long_options[] = {
@@ -203,6 +215,7 @@ static const struct option long_options[] = {
     {"no-time-indexes", no_argument, NULL, OPT_NO_TIME_INDEXES},
     {"size-scale", required_argument, NULL, OPT_SIZE_SCALE},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -226,6 +239,11 @@ static int apply_option(gen_options *opts, int opt, const char *arg)
     case OPT_NO_TIME_INDEXES: opts->time_indexes = false; return 0;
     case OPT_SIZE_SCALE: return parse_scale(arg, &opts->size_scale);
     case OPT_QUIET: opts->quiet = true; return 0;
+    case OPT_FORMAT:
+        if (parse_int("--format", arg, 1, 2, &value) != 0)
+            return -1;
+        opts->format = (int)value;
+        return 0;
     default: return -1;
     }
 }
@@ -249,7 +267,7 @@ static int parse_options(int argc, char **argv, gen_options *opts)
     int opt;
 
     *opts = (gen_options){.mode = GEN_MODE_CREATE, .seed = 1, .jobs = 8, .nodes = -1,
-                          .time_indexes = true, .size_scale = 1.0};
+                          .time_indexes = true, .size_scale = 1.0, .format = 1};
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
         if (opt == OPT_HELP) {
@@ -284,7 +302,10 @@ static void progress(gen_run *run, bool force)
     if (run->opts->quiet || (!force && now - run->last_progress < PROGRESS_SECONDS))
         return;
     run->last_progress = now;
-    gen_tree_stats_get(run->tree, &stats);
+    if (run->container != NULL)
+        gen_container_stats_get(run->container, &stats);
+    else
+        gen_tree_stats_get(run->tree, &stats);
     fprintf(stderr,
             GEN_PROGRAM ": %" PRId64 "/%" PRId64 " nodes, %" PRIu64 " folders, %" PRIu64
                         " files, %.1f MiB, %.0f s\n",
@@ -300,11 +321,32 @@ static int prepare_schema(gen_run *run, gen_error *err)
     gen_rng rng;
     char computer_uuid[37];
 
-    if (opts->mode != GEN_MODE_CREATE)
-        return gen_db_require_schema(run->db, err);
-    gen_rng_seed(&rng, gen_mix(opts->seed, UINT64_C(0xc0)));
-    gen_uuid4(computer_uuid, &rng);
-    return gen_db_prepare_create(run->db, opts->time_indexes, computer_uuid, err);
+    int rc;
+
+    if (opts->mode != GEN_MODE_CREATE) {
+        rc = gen_db_require_schema(run->db, err);
+    } else {
+        gen_rng_seed(&rng, gen_mix(opts->seed, UINT64_C(0xc0)));
+        gen_uuid4(computer_uuid, &rng);
+        rc = gen_db_prepare_create(run->db, opts->time_indexes, computer_uuid, err);
+    }
+    if (rc == 0 && run->container != NULL)
+        rc = gen_db_prepare_container(run->db, gen_container_id(run->container), err);
+    return rc;
+}
+
+/* --format 2: the row gets the node's repository_metadata as its last column. */
+static int add_metadata(gen_run *run, const gen_node *node, gen_error *err)
+{
+    run->meta.len = 0;
+    if (gen_container_node(run->container, node, &run->meta, err) != 0)
+        return -1;
+    gen_buf_addc(&run->meta, '\0');
+    run->row.len--; /* the row's newline */
+    gen_buf_addc(&run->row, '\t');
+    gen_buf_add_copy_text(&run->row, run->meta.data);
+    gen_buf_addc(&run->row, '\n');
+    return 0;
 }
 
 /* Reserves the ids, creates the run's group and the node generator. */
@@ -349,13 +391,25 @@ static int stream_nodes(gen_run *run, gen_error *err)
 {
     gen_node node;
 
-    if (gen_db_copy_begin(run->db, gen_nodes_copy_sql(), err) != 0)
+    char copy_sql[512];
+    const char *sql = gen_nodes_copy_sql();
+
+    if (run->container != NULL) {
+        /* "COPY db_dbnode (..., dbcomputer_id) FROM STDIN" with one more column. */
+        const char *close_paren = strrchr(sql, ')');
+        snprintf(copy_sql, sizeof copy_sql, "%.*s, repository_metadata%s", (int)(close_paren - sql), sql,
+                 close_paren);
+        sql = copy_sql;
+    }
+    if (gen_db_copy_begin(run->db, sql, err) != 0)
         return -1;
     for (; run->done < run->opts->nodes; run->done++) {
         gen_nodes_next(run->nodes, &node, &run->row);
+        if (run->container != NULL && add_metadata(run, &node, err) != 0)
+            return -1;
         if (run->row.len >= COPY_FLUSH_BYTES && flush_rows(run, err) != 0)
             return -1;
-        if (node.has_folder && gen_tree_submit(run->tree, &node, err) != 0)
+        if (run->container == NULL && node.has_folder && gen_tree_submit(run->tree, &node, err) != 0)
             return -1;
         if ((run->done & 1023) == 0)
             progress(run, false);
@@ -383,6 +437,8 @@ static int copy_side_tables(gen_run *run, gen_error *err)
 
 static int finish_files(gen_run *run, gen_error *err)
 {
+    if (run->container != NULL)
+        return gen_container_finish(run->container, err);
     if (gen_tree_close(run->tree, err) != 0)
         return -1;
     while (!gen_tree_wait(run->tree, 1000))
@@ -397,18 +453,28 @@ static int run_generator(const gen_options *opts, gen_tree_stats *out, gen_error
     int rc = -1;
 
     gen_buf_init(&run.row);
+    gen_buf_init(&run.meta);
     run.last_progress = run.started;
+    if (opts->format == 2
+        && gen_container_new(&run.container, opts->root, opts->mode, opts->seed, opts->size_scale,
+                             err) != 0)
+        goto cleanup;
     if (gen_db_connect(&run.db, opts->dsn, err) != 0 || gen_db_begin(run.db, err) != 0
         || prepare_schema(&run, err) != 0 || prepare_nodes(&run, err) != 0
-        || gen_tree_new(&run.tree, &tree_config, err) != 0)
+        || (opts->format == 1 && gen_tree_new(&run.tree, &tree_config, err) != 0))
         goto cleanup;
     if (stream_nodes(&run, err) != 0 || copy_side_tables(&run, err) != 0
         || finish_files(&run, err) != 0 || gen_db_commit(run.db, err) != 0)
         goto cleanup;
     progress(&run, true);
-    gen_tree_stats_get(run.tree, out);
+    if (run.container != NULL)
+        gen_container_stats_get(run.container, out);
+    else
+        gen_tree_stats_get(run.tree, out);
     rc = 0;
 cleanup:
+    gen_container_free(run.container);
+    gen_buf_release(&run.meta);
     gen_tree_free(run.tree);
     gen_nodes_free(run.nodes);
     gen_db_free(run.db);

@@ -411,3 +411,30 @@ int gen_db_copy_end(gen_db *db, gen_error *err)
     }
     return rc;
 }
+
+/* ---- AiiDA 2.x ---------------------------------------------------------- */
+
+int gen_db_prepare_container(gen_db *db, const char *container_id, gen_error *err)
+{
+    static const char sql[] =
+        "ALTER TABLE db_dbnode ADD COLUMN IF NOT EXISTS repository_metadata jsonb NOT NULL "
+        "DEFAULT '{}';\n"
+        "CREATE TABLE IF NOT EXISTS alembic_version (version_num varchar(32) PRIMARY KEY);\n"
+        "INSERT INTO alembic_version SELECT 'main_0002' "
+        "WHERE NOT EXISTS (SELECT 1 FROM alembic_version);\n"
+        "UPDATE db_dbsetting SET val = '\"2\"' WHERE key = 'schema_generation';\n";
+    const char *params[1] = {container_id};
+    PGresult *res;
+    int rc;
+
+    if (exec_sql(db, sql, "add the AiiDA 2.x columns", err) != 0)
+        return -1;
+    res = PQexecParams(db->conn,
+                       "INSERT INTO db_dbsetting (key, val, description, time) VALUES "
+                       "('repository|uuid', to_jsonb($1::text), 'UUID of the file repository', "
+                       "now()) ON CONFLICT (key) DO UPDATE SET val = EXCLUDED.val",
+                       1, NULL, params, NULL, NULL, 0);
+    rc = check_result(db, res, "set 'repository|uuid'", err);
+    PQclear(res);
+    return rc;
+}

@@ -57,4 +57,8 @@ int gen_db_copy_begin(gen_db *db, const char *copy_sql, gen_error *err);
 int gen_db_copy_put(gen_db *db, const char *data, size_t len, gen_error *err);
 int gen_db_copy_end(gen_db *db, gen_error *err);
 
+/* AiiDA 2.x (--format 2): adds db_dbnode.repository_metadata, alembic_version 'main_0002',
+ * schema_generation "2" and the 'repository|uuid' setting (container_id). */
+int gen_db_prepare_container(gen_db *db, const char *container_id, gen_error *err);
+
 #endif

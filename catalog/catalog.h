@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 5
+#define CATALOG_FORMAT 6
 
 typedef struct catalog catalog;
 
@@ -76,6 +76,9 @@ typedef struct catalog_snapshot {
 				* catalog_snapshot_release */
 	char *profile;         /* JSON: the AiiDA profile backed up, without secrets (name, format,
 				* settings), or NULL; owned like db_info */
+	char *container;       /* AiiDA 2.x: the disk-objectstore container's config.json as the
+				* backup read it (its files are objects of that container), NULL for
+				* 1.x node folders; owned like db_info */
 } catalog_snapshot;
 
 /* Content stored as objects: one object whose hash is the content's hash, or several chunk

@@ -51,6 +51,8 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	/* 4 -> 5: the mode and mtime of the folders above the node folders, as each snapshot saw them */
 	"CREATE TABLE folder_meta(snapshot_id INTEGER NOT NULL, path TEXT NOT NULL, mode INTEGER NOT NULL,"
 	" mtime_ns INTEGER NOT NULL, PRIMARY KEY(path, snapshot_id)) WITHOUT ROWID;",
+	/* 5 -> 6: the config.json of the AiiDA 2.x container a snapshot's files came from */
+	"ALTER TABLE snapshots ADD COLUMN container TEXT;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

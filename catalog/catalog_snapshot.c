@@ -12,7 +12,7 @@
 
 #define SNAPSHOT_COLUMNS                                                                        \
 	"id, time_us, coalesce(finished_us, 0), coalesce(db_time_us, 0), watermark, nodes, files," \
-	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info, profile"
+	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info, profile, container"
 
 static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 {
@@ -36,6 +36,8 @@ static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 	out->db_info = db_info ? st_strdup((const char *)db_info) : NULL;
 	const unsigned char *profile = sqlite3_column_text(stmt, 16);
 	out->profile = profile ? st_strdup((const char *)profile) : NULL;
+	const unsigned char *container = sqlite3_column_text(stmt, 17);
+	out->container = container ? st_strdup((const char *)container) : NULL;
 }
 
 void catalog_snapshot_release(catalog_snapshot *snap)
@@ -44,6 +46,8 @@ void catalog_snapshot_release(catalog_snapshot *snap)
 	snap->db_info = NULL;
 	free(snap->profile);
 	snap->profile = NULL;
+	free(snap->container);
+	snap->container = NULL;
 }
 
 void catalog_snapshot_list_free(catalog_snapshot *list, size_t count)
@@ -87,7 +91,7 @@ int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t 
 	sqlite3_stmt *stmt = NULL;
 	int rc = catalog_prepare(cat, &stmt,
 				 "INSERT INTO snapshots(state, time_us, db_time_us, watermark, has_files,"
-				 " has_database, source, profile) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?)");
+				 " has_database, source, profile, container) VALUES ('pending', ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, snap->time_us);
@@ -100,6 +104,10 @@ int catalog_snapshot_create(catalog *cat, const catalog_snapshot *snap, int64_t 
 		sqlite3_bind_text(stmt, 7, snap->profile, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(stmt, 7);
+	if (snap->container != NULL)
+		sqlite3_bind_text(stmt, 8, snap->container, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(stmt, 8);
 	rc = catalog_step_done(cat, stmt, "create a snapshot");
 	sqlite3_finalize(stmt);
 	if (rc == 0)

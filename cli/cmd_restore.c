@@ -38,7 +38,10 @@ static const char help[] =
 	"\n"
 	"  --dest DIR             the destination (default: $STRATA_DEST)\n"
 	"  --snapshot ID|latest   which snapshot (default: latest)\n"
-	"  --to-repository DIR    the new repository root; must be empty or absent\n"
+	"  --to-repository DIR    the new repository root; must be empty or absent (an AiiDA 2.x\n"
+	"                         snapshot: DIR/container is written as a disk-objectstore\n"
+	"                         container, objects in packs, with its container_id)\n"
+	"  --loose                AiiDA 2.x: write loose objects instead of packs\n"
 	"  --to-dsn DSN           the target database (connection string or URI)\n"
 	"  --to-profile NAME      after restoring database and files (--to-dsn and --to-repository),\n"
 	"                         add AiiDA profile NAME for them to config.json (found through\n"
@@ -244,7 +247,8 @@ static int parse(restore_request *req, int argc, char **argv)
 		{"to-profile", required_argument, NULL, 'T'},    {"config-dir", required_argument, NULL, 'C'},
 		{"profile", optional_argument, NULL, 'P'},       {"node", required_argument, NULL, 'N'},
 		{"path", required_argument, NULL, 'G'},          {"nodes-from", required_argument, NULL, 'F'},
-		{"from-archive", required_argument, NULL, 'A'},  {NULL, 0, NULL, 0},
+		{"from-archive", required_argument, NULL, 'A'},  {"loose", no_argument, NULL, 'L'},
+		{NULL, 0, NULL, 0},
 	};
 	restore_job_options *o = &req->job;
 	long long n = 0;
@@ -275,6 +279,7 @@ static int parse(restore_request *req, int argc, char **argv)
 			break;
 		case 'F': req->nodes_from = optarg; break;
 		case 'A': req->from_archive = optarg; break;
+		case 'L': o->loose = true; break;
 		case 'h': return cli_help(help);
 		default: return ST_ERR_USAGE;
 		}

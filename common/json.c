@@ -189,6 +189,23 @@ const st_json *st_json_get(const st_json *obj, const char *key)
 	return (const st_json *)json_object_get(in_const(obj), key);
 }
 
+int st_json_object_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value),
+			void *ctx)
+{
+	if (!st_json_is_object(obj))
+		return 0;
+	const char *key;
+	json_t *child;
+	int rc = 0;
+	/* jansson's iteration macro wants a mutable object; nothing here changes it. */
+	json_t *o = (json_t *)(uintptr_t)in_const(obj);
+	json_object_foreach (o, key, child) {
+		if ((rc = fn(ctx, key, (const st_json *)child)) != 0)
+			break;
+	}
+	return rc;
+}
+
 const char *st_json_string_value(const st_json *value)
 {
 	return value ? json_string_value(in_const(value)) : NULL;

@@ -71,6 +71,12 @@ bool st_json_int_value(const st_json *value, int64_t *out);
 /* The value of a boolean into *out; false (and *out untouched) when value is NULL or not true
  * or false. */
 bool st_json_bool_value(const st_json *value, bool *out);
+
+/* Calls fn for each member of obj in order (key, borrowed value) until fn returns non-zero,
+ * which is returned; 0 when obj is not an object or every call returned 0. */
+int st_json_object_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value),
+			void *ctx);
+
 /* obj[key] as a mutable borrowed object, NULL when obj is not an object or obj[key] is not one. */
 st_json *st_json_get_object(st_json *obj, const char *key);
 

@@ -61,19 +61,20 @@ char *archive_manifest_object_text(const archive_manifest *m, const char *key)
 	return st_json_is_object(value) ? st_json_dump(value) : NULL;
 }
 
-/* The two areas of an archive: "repository" and "database", and what is below them. */
+/* The areas of an archive: "repository" (AiiDA 1.x node folders), "container" (an AiiDA 2.x
+ * disk-objectstore container) and "database", and what is below them. */
 static int check_name(const char *name)
 {
 	int rc = st_confine_check_path(name, "the archive");
 	if (rc != 0)
 		return st_error_reclassify(ST_ERR_CORRUPT);
-	static const char *const areas[] = {"repository", "database"};
-	for (size_t i = 0; i < 2; i++) {
+	static const char *const areas[] = {"repository", "container", "database"};
+	for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++) {
 		size_t n = strlen(areas[i]);
 		if (strncmp(name, areas[i], n) == 0 && (name[n] == '\0' || name[n] == '/'))
 			return 0;
 	}
-	return st_error_set(ST_ERR_CORRUPT, "archive entry '%s' is outside repository/ and database/", name);
+	return st_error_set(ST_ERR_CORRUPT, "archive entry '%s' is outside repository/, container/ and database/", name);
 }
 
 static int cmp_entry(const void *a, const void *b)

@@ -526,6 +526,21 @@ static int discard_interrupted(backup_job *job)
 	return 0;
 }
 
+/* A destination's snapshots hold files of one kind: after an AiiDA 1.x -> 2.x migration the
+ * same nodes' files are objects of a container, which the 1.x history cannot continue. */
+static int check_source_kind(backup_job *job)
+{
+	if (job->source == NULL || !job->has_previous)
+		return 0;
+	bool container = source_container_config_text(job->source) != NULL;
+	if (container == (job->previous.container != NULL))
+		return 0;
+	return st_error_set(ST_ERR_DEST,
+			    "destination '%s' holds backups of AiiDA %s but repository '%s' is AiiDA %s (use a new destination)",
+			    job->options->dest_path, container ? "1.x node folders" : "2.x containers",
+			    job->options->repository, container ? "2.x (a container)" : "1.x (node folders)");
+}
+
 static int prepare(backup_job *job)
 {
 	/* The root's shape is checked before the destination is locked or the database contacted. */
@@ -544,6 +559,8 @@ static int prepare(backup_job *job)
 		rc = check_source_identity(job);
 	if (rc == 0)
 		rc = catalog_snapshot_latest_with_files(dest_catalog(job->destination), &job->previous, &job->has_previous);
+	if (rc == 0)
+		rc = check_source_kind(job);
 	return rc;
 }
 
@@ -609,6 +626,8 @@ int backup_run(const backup_options *options, backup_result *out)
 										    : job.previous.watermark;
 		job.snapshot.has_files = !options->database_only;
 		job.snapshot.profile = options->profile_json ? st_strdup(options->profile_json) : NULL;
+		const char *container = job.source ? source_container_config_text(job.source) : NULL;
+		job.snapshot.container = container ? st_strdup(container) : NULL;
 		describe_source(&job);
 	}
 	/* pg_dump is found and checked before a pending snapshot exists. */

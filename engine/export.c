@@ -250,8 +250,10 @@ static int collect(export_list *l, const char *tmp, const restore_snapshot_info 
 {
 	int rc = 0;
 	if (info->has_files) {
-		char *repo = st_sprintf("%s/files/repository", tmp);
-		rc = walk(l, "repository", repo);
+		/* AiiDA 2.x snapshots restore as a container, 1.x ones as node folders. */
+		const char *area = info->container ? "container" : "repository";
+		char *repo = st_sprintf("%s/files/%s", tmp, area);
+		rc = walk(l, area, repo);
 		free(repo);
 	}
 	if (rc == 0 && info->has_database) {

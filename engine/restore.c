@@ -20,6 +20,7 @@
 #include "common/queue.h"
 #include "common/workers.h"
 #include "engine/db_info.h"
+#include "engine/restore_container.h"
 #include "scanner/node_tree.h"
 #include "store/store.h"
 
@@ -259,6 +260,7 @@ int restore_resolve_snapshot(const char *dest_path, int64_t wanted, restore_snap
 		out->time_us = snap.time_us;
 		out->has_files = snap.has_files;
 		out->has_database = snap.has_database;
+		out->container = snap.container != NULL;
 		db_info_schema_version(out->schema_version, sizeof out->schema_version, snap.db_info);
 		out->profile = snap.profile;
 		snap.profile = NULL;
@@ -538,6 +540,18 @@ int restore_run(const restore_options *options, restore_result *out)
 	out->snapshot_id = snap.id;
 	if (rc == 0 && !snap.has_files)
 		rc = st_error_set(ST_ERR_NOTFOUND, "snapshot %lld holds no files (it was taken with --database-only)",
+				  (long long)snap.id);
+	if (rc == 0 && snap.container != NULL) {
+		/* AiiDA 2.x: the files are objects of a disk-objectstore container. */
+		rc = restore_container_run(d, &snap, options, out);
+		catalog_snapshot_release(&snap);
+		dest_close(d);
+		out->seconds = st_now_seconds() - started;
+		return rc;
+	}
+	if (rc == 0 && options->loose)
+		rc = st_error_set(ST_ERR_USAGE, "--loose applies to snapshots of an AiiDA 2.x container; snapshot %lld holds"
+						" AiiDA 1.x node folders",
 				  (long long)snap.id);
 	catalog_snapshot_release(&snap);
 	if (rc == 0)

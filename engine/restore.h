@@ -1,6 +1,9 @@
 /*
  * restore.h - the restore job: a snapshot's node folders, byte for byte, into a new root.
  *
+ * A snapshot of an AiiDA 2.x container is restored as a container instead
+ * (restore_container.h); what follows is about AiiDA 1.x node folders.
+ *
  * Writes <target>/repository/node/<u[0:2]>/<u[2:4]>/<u[4:]>/... with modes, mtimes, symlinks
  * (created as links, never followed), empty files and folders. Every file's content is
  * checked against its hash as it is written. Paths from the catalog are validated so nothing
@@ -34,6 +37,7 @@ typedef struct restore_options {
 	const char *target_root;   /* receives repository/node/... */
 	int jobs;
 	bool force;                /* allow a non-empty target, overwriting files */
+	bool loose;                /* AiiDA 2.x: write loose objects, not packs (restore_container.h) */
 	/* A selection (both empty: every node). nodes: whole node folders, by uuid (each must be in
 	 * the snapshot, else ST_ERR_NOTFOUND naming it). paths: fnmatch patterns (flags 0, so '*'
 	 * also matches '/') on "node/<u[0:2]>/<u[2:4]>/<u[4:]>[/<entry path>]"; an entry is restored
@@ -73,6 +77,7 @@ typedef struct restore_snapshot_info {
 	int64_t time_us;          /* wall-clock start of its backup */
 	bool has_files;
 	bool has_database;
+	bool container;           /* its files are an AiiDA 2.x container (restore_container.h) */
 	char schema_version[DB_INFO_SCHEMA_VERSION_MAX];
 	char *profile;            /* the AiiDA profile record (JSON) or NULL; the caller frees it */
 } restore_snapshot_info;

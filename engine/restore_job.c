@@ -134,7 +134,7 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 
 	files_side files = {
 		.options = {.dest_path = o->dest_path, .snapshot_id = info.id, .target_root = o->target_root,
-			    .jobs = o->jobs, .force = o->force, .nodes = o->nodes, .node_count = o->node_count,
+			    .jobs = o->jobs, .force = o->force, .loose = o->loose, .nodes = o->nodes, .node_count = o->node_count,
 			    .paths = o->paths, .path_count = o->path_count},
 		.result = &out->files,
 	};

@@ -24,6 +24,7 @@ typedef struct restore_job_options {
 	/* Files: restored when target_root is set. */
 	const char *target_root;
 	bool force;
+	bool loose;               /* AiiDA 2.x: loose objects instead of packs */
 	/* A selection of files (restore.h): files only, never with a database restore. */
 	const char *const *nodes;
 	size_t node_count;

@@ -35,6 +35,7 @@ void scan_tree_release(scan_tree *tree)
 	for (size_t i = 0; i < tree->count; i++) {
 		free(tree->entries[i].path);
 		free(tree->entries[i].target);
+		free(tree->entries[i].key);
 	}
 	free(tree->entries);
 	memset(tree, 0, sizeof *tree);

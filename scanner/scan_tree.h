@@ -21,6 +21,7 @@ typedef enum scan_entry_type {
 typedef struct scan_entry {
 	char *path;     /* relative to the node's root, '/'-separated, never empty */
 	char *target;   /* symlink target, NULL otherwise */
+	char *key;      /* where the kind finds a file's bytes (2.x: its object key), NULL otherwise */
 	uint64_t size;  /* regular files */
 	uint64_t inode; /* read-order key: reading a node's files in ascending order of it is
 			 * fastest (1.x: the inode number, close to disk order on ext4) */

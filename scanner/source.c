@@ -8,6 +8,7 @@
 #include "common/mem.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,17 +68,28 @@ int source_open(source **out, const char *root)
 	int rc = detect_kind(&kind, &path, resolved, root);
 	if (rc != 0)
 		return rc;
-	if (kind == SOURCE_KIND_CONTAINER) {
-		free(path);
-		return st_error_set(ST_ERR_SOURCE,
-				    "repository '%s' holds an AiiDA 2.x container, which strata cannot back up yet", root);
-	}
 	source *src = st_calloc(1, sizeof *src);
-	src->ops = &source_nodefolder_ops;
-	src->driver = source_nodefolder_new(path, root);
 	src->path = path;
+	if (kind == SOURCE_KIND_CONTAINER) {
+		src->ops = &source_container_ops;
+		if ((rc = source_container_new(&src->driver, path, root)) != 0) {
+			source_close(src);
+			return rc;
+		}
+	} else {
+		src->ops = &source_nodefolder_ops;
+		src->driver = source_nodefolder_new(path, root);
+	}
 	*out = src;
 	return 0;
+}
+
+int source_open_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+	if (fd < 0 && errno == EPERM)
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
 }
 
 int source_attach(source *src, scan_db *db)
@@ -133,6 +145,11 @@ void source_entry_close(source_entry *entry)
 {
 	if (entry != NULL)
 		entry->ops->close(entry);
+}
+
+const char *source_container_config_text(const source *src)
+{
+	return src->ops->container_config ? src->ops->container_config(src->driver) : NULL;
 }
 
 void source_note_node(source *src, const scan_node *node)

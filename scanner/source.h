@@ -6,9 +6,8 @@
  * --repository) and its kind is detected from the root's shape:
  *   - AiiDA 1.x node folders, <root>/repository/node/<u[0:2]>/<u[2:4]>/<u[4:]>/
  *     (source_nodefolder.c, which walks them with node_tree.h);
- *   - the AiiDA 2.x disk-objectstore container, <root>/container/: recognised, and refused for
- *     now (issue 10 adds its kind beside the first, without a change to this interface or its
- *     callers).
+ *   - the AiiDA 2.x disk-objectstore container, <root>/container/ (source_container.c: trees
+ *     from db_dbnode.repository_metadata, bytes from loose and packed objects).
  * A root of neither shape is an error, never an empty source: a backup must not record "no
  * files" where it could not look. source_open checks the shape before anything else happens
  * (no lock taken, no database contacted); source_attach then opens the source at the backup's
@@ -47,7 +46,7 @@
 
 typedef enum source_kind {
 	SOURCE_KIND_NODE_FOLDERS = 1, /* AiiDA 1.x: repository/node/ */
-	SOURCE_KIND_CONTAINER = 2     /* AiiDA 2.x: container/ (not readable yet) */
+	SOURCE_KIND_CONTAINER = 2     /* AiiDA 2.x: container/ */
 } source_kind;
 
 typedef struct source source;
@@ -56,8 +55,8 @@ typedef struct source source;
 typedef struct source_entry source_entry;
 
 /* Resolves root, detects its kind and opens the source (freed with source_close). Errors are
- * ST_ERR_SOURCE: root missing, not a directory, of a kind strata cannot read yet (a 2.x
- * container), or of neither shape. */
+ * ST_ERR_SOURCE: root missing, not a directory, or of neither shape; for a 2.x container, a
+ * config.json that is missing or invalid, or a packs.idx that cannot be opened. */
 int source_open(source **out, const char *root);
 
 /* Opens the source at db's exported snapshot and checks that the root agrees with the database
@@ -73,6 +72,10 @@ source_kind source_get_kind(const source *src);
 /* The directory the source reads, resolved (1.x: "<root>/repository"); borrowed. For
  * descriptions and messages. */
 const char *source_path(const source *src);
+
+/* The container's config.json as read (2.x; borrowed), NULL for a kind without one: a backup
+ * records it in its snapshot, and a restore writes it back. */
+const char *source_container_config_text(const source *src);
 
 /* out = whether the source holds a tree for node now (1.x: its folder exists). */
 int source_node_exists(bool *out, source *src, const scan_node *node);

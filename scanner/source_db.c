@@ -20,6 +20,7 @@
 struct scan_db {
 	pg_session *session;
 	PGconn *conn; /* the session's, for cursors */
+	char *dsn;    /* for the sessions that import the snapshot (scan_db_open_session) */
 	scan_db_info info;
 	int cursor_serial;
 	bool jit_off;      /* SET LOCAL jit = off done in this transaction */
@@ -96,6 +97,7 @@ static int read_info(scan_db *db)
 int scan_db_open(scan_db **out, const char *dsn)
 {
 	scan_db *db = st_calloc(1, sizeof *db);
+	db->dsn = st_strdup(dsn);
 	int rc = pg_session_open(&db->session, dsn, NULL);
 	if (rc == 0) {
 		db->conn = pg_session_conn(db->session);
@@ -133,6 +135,7 @@ void scan_db_close(scan_db *db)
 	    PQtransactionStatus(db->conn) != PQTRANS_UNKNOWN)
 		PQclear(PQexec(db->conn, "ROLLBACK"));
 	pg_session_close(db->session);
+	free(db->dsn);
 	free(db);
 }
 
@@ -311,4 +314,27 @@ void scan_cursor_close(scan_cursor *cursor)
 	PQclear(PQexec(cursor->db->conn, sql));
 	free(sql);
 	free(cursor);
+}
+
+int scan_db_open_session(pg_session **out, scan_db *db)
+{
+	pg_session *s = NULL;
+	*out = NULL;
+	int rc = pg_session_open(&s, db->dsn, NULL);
+	if (rc == 0)
+		rc = pg_session_exec(s, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+	if (rc == 0) {
+		/* The id comes from pg_export_snapshot(), yet it is quoted like any text. */
+		char *id = pg_quote_literal(s, db->info.snapshot_id);
+		char *sql = st_sprintf("SET TRANSACTION SNAPSHOT %s", id);
+		rc = pg_session_exec(s, sql);
+		free(sql);
+		free(id);
+	}
+	if (rc != 0) {
+		pg_session_close(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
 }

@@ -56,6 +56,11 @@ const scan_db_info *scan_db_get_info(const scan_db *db);
 /* The connection, inside the snapshot transaction: queries on it see the snapshot. */
 pg_session *scan_db_session(scan_db *db);
 
+/* Opens another connection inside a transaction of its own that imports the snapshot (SET
+ * TRANSACTION SNAPSHOT): its queries see what this scan_db sees, from another thread. Closed
+ * with pg_session_close; it must be closed before db. ST_ERR_DATABASE when it cannot. */
+int scan_db_open_session(pg_session **out, scan_db *db);
+
 /* Opens a cursor over the nodes to back up, ordered by id: those with id > watermark, those
  * with ctime >= ctime_from_us (pass INT64_MAX for none), and those whose ids are listed in
  * extra_ids (may be NULL). */

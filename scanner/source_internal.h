@@ -31,12 +31,24 @@ typedef struct source_ops {
 	int (*open_entry)(void *driver, const scan_node *node, const scan_entry *entry, source_entry **out);
 	void (*note_node)(void *driver, const scan_node *node);
 	int (*folder_meta)(void *driver, source_folder **out, size_t *out_count);
+	const char *(*container_config)(void *driver); /* NULL for a kind without one */
 	void (*close)(void *driver);
 } source_ops;
+
+/* Opens a source file for reading, never through a link (errno set on failure, -1): with
+ * O_NOATIME, which spares a metadata write per file, where the owner (or root) may ask for it. */
+int source_open_file(const char *path);
 
 /* The 1.x kind (source_nodefolder.c): node folders below repository ("<root>/repository", which
  * holds node/). root is the root as the user named it, for messages. */
 extern const source_ops source_nodefolder_ops;
 void *source_nodefolder_new(const char *repository, const char *root);
+
+/* The 2.x kind (source_container.c): the disk-objectstore container dir ("<root>/container").
+ * Reads config.json and opens packs.idx; *out is set (and freed with the ops' close) also when
+ * that fails. */
+extern const source_ops source_container_ops;
+int source_container_new(void **out, const char *dir, const char *root);
+const char *source_container_config(void *driver);
 
 #endif

@@ -134,15 +134,6 @@ static const source_entry_ops nodefolder_entry_ops = {
 	.close = entry_close,
 };
 
-/* O_NOATIME spares a metadata write per file; only the owner (or root) may ask for it. */
-static int open_file(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
-	if (fd < 0 && errno == EPERM)
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	return fd;
-}
-
 static int nodefolder_open_entry(void *driver, const scan_node *node, const scan_entry *entry, source_entry **out)
 {
 	nodefolder *nf = driver;
@@ -158,7 +149,7 @@ static int nodefolder_open_entry(void *driver, const scan_node *node, const scan
 	if (nf->vanish != NULL && strncmp(nf->vanish, node->uuid, SCAN_UUID_LEN) == 0 &&
 	    nf->vanish[SCAN_UUID_LEN] == '/' && strcmp(nf->vanish + SCAN_UUID_LEN + 1, entry->path) == 0)
 		unlink(e->path);
-	e->fd = open_file(e->path);
+	e->fd = source_open_file(e->path);
 	if (e->fd < 0) {
 		if (errno == ENOENT)
 			rc = st_error_set(ST_ERR_CHANGED, "file '%s' vanished while being read", e->path);
@@ -354,5 +345,6 @@ const source_ops source_nodefolder_ops = {
 	.open_entry = nodefolder_open_entry,
 	.note_node = nodefolder_note_node,
 	.folder_meta = nodefolder_folder_meta,
+	.container_config = NULL,
 	.close = nodefolder_close,
 };

@@ -196,6 +196,18 @@ int store_get_to_fd(store *s, int fd, const catalog_blob *content, const char *w
  * already located. */
 int store_get_entry_to_fd(store *s, int fd, const catalog_tree_entry *entry, const char *what);
 
+/* Where store_get_entry_to_writer hands content, piece by piece in order: write takes len
+ * bytes (what names the content, for messages) or fails with an error recorded. */
+typedef struct store_writer {
+	int (*write)(void *ctx, const void *buf, size_t len, const char *what);
+	void *ctx;
+} store_writer;
+
+/* store_get_entry_to_fd into out: every piece is checked against its hash before out sees it,
+ * the whole content's hash once the last piece went out (an error then means out received
+ * content that is not the one backed up). */
+int store_get_entry_to_writer(store *s, const store_writer *out, const catalog_tree_entry *entry, const char *what);
+
 /* Writes content to a new file at path (created or truncated, mode 0600). */
 int store_get_to_path(store *s, const catalog_blob *content, const char *path);
 

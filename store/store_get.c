@@ -135,8 +135,13 @@ typedef struct content_parts {
 	size_t count;
 } content_parts;
 
-/* Writes every part to fd, hashing the whole when there are several. */
-static int write_parts(store *s, int fd, const content_parts *parts, const char *what)
+static int write_to_fd(void *ctx, const void *buf, size_t len, const char *what)
+{
+	return st_write_all(*(const int *)ctx, buf, len, what);
+}
+
+/* Hands every part to out, hashing the whole when there are several. */
+static int write_parts(store *s, const store_writer *out, const content_parts *parts, const char *what)
 {
 	st_hasher *whole = parts->count > 1 ? st_hasher_new() : NULL;
 	int rc = 0;
@@ -153,7 +158,7 @@ static int write_parts(store *s, int fd, const content_parts *parts, const char 
 			break;
 		if (whole != NULL)
 			st_hasher_update(whole, buf, (size_t)loc.raw_size);
-		rc = st_write_all(fd, buf, (size_t)loc.raw_size, what);
+		rc = out->write(out->ctx, buf, (size_t)loc.raw_size, what);
 		free(buf);
 	}
 	if (whole != NULL) {
@@ -169,16 +174,23 @@ int store_get_to_fd(store *s, int fd, const catalog_blob *content, const char *w
 {
 	content_parts parts = {.whole = &content->hash, .hashes = content->chunk_count ? content->chunks : &content->hash,
 			       .count = content->chunk_count ? content->chunk_count : 1};
-	return write_parts(s, fd, &parts, what);
+	store_writer out = {.write = write_to_fd, .ctx = &fd};
+	return write_parts(s, &out, &parts, what);
 }
 
-int store_get_entry_to_fd(store *s, int fd, const catalog_tree_entry *entry, const char *what)
+int store_get_entry_to_writer(store *s, const store_writer *out, const catalog_tree_entry *entry, const char *what)
 {
 	const catalog_entry *e = &entry->entry;
 	content_parts parts = {.whole = &e->hash, .hashes = e->chunk_count ? e->chunks : &e->hash,
 			       .locations = e->chunk_count ? entry->chunk_locations : &entry->location,
 			       .count = e->chunk_count ? e->chunk_count : 1};
-	return write_parts(s, fd, &parts, what);
+	return write_parts(s, out, &parts, what);
+}
+
+int store_get_entry_to_fd(store *s, int fd, const catalog_tree_entry *entry, const char *what)
+{
+	store_writer out = {.write = write_to_fd, .ctx = &fd};
+	return store_get_entry_to_writer(s, &out, entry, what);
 }
 
 int store_get_to_path(store *s, const catalog_blob *content, const char *path)

@@ -14,7 +14,7 @@ STRATA_DEB_PACKAGES=(
   build-essential cmake pkg-config
   libpq-dev postgresql postgresql-client
   libzstd-dev zstd libxxhash-dev librsync-dev libarchive-dev libsqlite3-dev sqlite3
-  libjansson-dev libcmocka-dev gcovr clang
+  libjansson-dev libssl-dev zlib1g-dev libcmocka-dev gcovr clang
   libcurl4-openssl-dev libxml2-dev curl
   ceph-mon ceph-osd radosgw ceph-common
   help2man

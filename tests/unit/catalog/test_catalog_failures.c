@@ -51,6 +51,7 @@ static void test_migrates_format_1(void **state)
 	catalog_close(cat);
 	catalog_test_raw_exec(path, "DROP TABLE folder_meta; DROP TABLE objects_staging; DROP TABLE dump_files;"
 		       " ALTER TABLE snapshots DROP COLUMN db_info; ALTER TABLE snapshots DROP COLUMN profile;"
+		       " ALTER TABLE snapshots DROP COLUMN container;"
 		       " PRAGMA user_version = 1");
 
 	assert_int_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
@@ -76,7 +77,14 @@ static void test_migrates_format_1(void **state)
 	assert_int_equal(catalog_folder_as_of(cat, 1, &folders, &count), 0);
 	assert_int_equal(count, 0);
 	free(folders);
+	/* Format 6's container configuration of a snapshot. */
+	catalog_snapshot snap = {.time_us = 1, .has_files = true, .container = (char *)"{\"container_id\": \"c1\"}"};
+	int64_t id = 0;
+	assert_int_equal(catalog_snapshot_create(cat, &snap, &id), 0);
+	assert_true(id > 0);
 	catalog_close(cat);
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM snapshots WHERE container = '{\"container_id\": \"c1\"}'"),
+			 1);
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), CATALOG_FORMAT);
 
 	/* The copy is the catalog as it was. */

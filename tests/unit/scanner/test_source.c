@@ -125,14 +125,56 @@ static void test_detects_node_folders(void **state)
 	source_close(NULL);
 }
 
-static void test_refuses_a_container_for_now(void **state)
+static void write_config(const char *root, const char *text)
+{
+	char path[TU_PATH_MAX];
+	tu_join(path, root, "container/config.json");
+	tu_write_file(path, text, strlen(text));
+}
+
+/* A container is read once its config.json is one strata can read; every other one is refused
+ * with a line that names the file and the reason. */
+static void test_container_configuration(void **state)
 {
 	const char *tmp = *state;
 	char root[TU_PATH_MAX];
 	make_root(root, tmp, "aiida2");
 	mkdirs(root, "container/loose");
 	mkdirs(root, "container/packs");
-	expect_refused(root, "holds an AiiDA 2.x container, which strata cannot back up yet", root);
+	expect_refused(root, "unable to read container configuration", "config.json");
+
+	static const char *const bad[][2] = {
+		{"[1]", "is not a JSON object"},
+		{"{\"container_version\": 2}", "'container_version' is missing or not an integer from 1 to 1"},
+		{"{\"container_version\": 1, \"loose_prefix_len\": 99}", "'loose_prefix_len'"},
+		{"{\"container_version\": 1, \"loose_prefix_len\": 2}", "'pack_size_target'"},
+		{"{\"container_version\": 1, \"loose_prefix_len\": 2, \"pack_size_target\": 10, \"hash_type\": \"md5\"}",
+		 "hash_type 'md5' is not 'sha256'"},
+		{"{\"container_version\": 1, \"loose_prefix_len\": 2, \"pack_size_target\": 10, \"hash_type\": \"sha256\","
+		 " \"compression_algorithm\": \"zstd+1\"}",
+		 "compression_algorithm 'zstd+1' is not zlib"},
+		{"{\"container_version\": 1, \"loose_prefix_len\": 2, \"pack_size_target\": 10, \"hash_type\": \"sha256\","
+		 " \"compression_algorithm\": \"zlib+1\", \"container_id\": \"../x\"}",
+		 "container_id is missing"},
+		{"not json", "config.json"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		write_config(root, bad[i][0]);
+		expect_refused(root, bad[i][1], "config.json");
+	}
+
+	write_config(root, "{\"container_version\": 1, \"loose_prefix_len\": 2, \"pack_size_target\": 4294967296,"
+			   " \"hash_type\": \"sha256\", \"container_id\": \"0123abcd\", \"compression_algorithm\": \"zlib+1\"}");
+	source *src = NULL;
+	assert_int_equal(source_open(&src, root), 0);
+	assert_int_equal(source_get_kind(src), SOURCE_KIND_CONTAINER);
+	assert_non_null(strstr(source_container_config_text(src), "\"0123abcd\""));
+	assert_non_null(strstr(source_path(src), "/container"));
+	source_close(src);
+
+	/* A packs.idx that is not a file, or not SQLite, is refused. */
+	mkdirs(root, "container/packs.idx");
+	expect_refused(root, "pack index", "is not a regular file");
 }
 
 static void test_refuses_other_shapes(void **state)
@@ -502,7 +544,7 @@ int run_source_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		SOURCE_TEST(test_detects_node_folders),
-		SOURCE_TEST(test_refuses_a_container_for_now),
+		SOURCE_TEST(test_container_configuration),
 		SOURCE_TEST(test_refuses_other_shapes),
 		SOURCE_TEST(test_node_tree_through_the_interface),
 		SOURCE_TEST(test_missing_node_folder),
