@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# db_delta: dump files larger than 64 KiB are stored as rsync deltas against the previous
+# db_delta: dump files larger than 64 KiB are stored as zstd deltas against the previous
 # snapshot's version, in chains that a full copy restarts at least every 8 snapshots.
 # A profile whose db_dbnode holds ~12000 rows (its dump data file is megabytes) is backed up
 # --database-only 11 times, with 1% of db_dbnode's rows changed before each backup after the
