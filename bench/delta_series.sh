@@ -19,6 +19,8 @@ set -euo pipefail
 BENCH_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/dsn.sh
 source "$BENCH_SOURCE_DIR/tests/dsn.sh"
+# shellcheck source=bench/lib/days.sh
+source "$BENCH_SOURCE_DIR/bench/lib/days.sh"
 GENREPO=${GENREPO:-$BENCH_SOURCE_DIR/build/bench/strata-genrepo}
 DELTABENCH=${DELTABENCH:-$BENCH_SOURCE_DIR/build/bench/strata-deltabench}
 
@@ -58,10 +60,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-sql() {
-  psql -X -q -At -v ON_ERROR_STOP=1 -d "$DSN" -c "$1"
-}
-
 dump() {
   pg_dump --format=directory --compress=0 --no-password --file="$WORK/day$1" --dbname="$DSN"
 }
@@ -72,12 +70,10 @@ log "generating $NODES nodes"
 rm -rf "$WORK/repo"
 dump 0
 log "day 1: 1% of db_dbnode and db_dblog updated"
-sql "UPDATE db_dbnode SET mtime = now(), extras = coalesce(extras, '{}') || '{\"_aiida_hash\": \"changed\"}'
-     WHERE id % 100 = 7"
-sql "UPDATE db_dblog SET message = message || ' (seen)' WHERE id % 100 = 7"
+day_update "$DSN" 7
 dump 1
 log "day 2: 1% new nodes"
-"$GENREPO" --dsn "$DSN" --root "$WORK/repo" --nodes $((NODES / 100)) --mode add --quiet >/dev/null
+day_append "$DSN" "$WORK/repo" $((NODES / 100))
 rm -rf "$WORK/repo"
 dump 2
 log "day 3: nothing changed"

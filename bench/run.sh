@@ -13,7 +13,9 @@
 #      --prune and restic forget --prune of the odd half of the snapshots, timed, with the
 #      destinations' sizes before and after and the newest snapshot restored and checked,
 #   6. database: pg_dump -Fd -j N vs strata backup --database-only, pg_restore -j N vs strata
-#      restore --to-dsn, then K rounds of changing 1% of db_dbnode rows with what each backup stored,
+#      restore --to-dsn, then a series of K days (1% of rows updated, 1% new nodes, nothing
+#      changed, in turn) with what each day's strata backup, pg_dump -Fc file and pgBackRest
+#      incremental backup stored,
 #   7. prints a markdown report on stdout and writes it to WORK/results.md.
 # Progress goes to stderr. Exits non-zero if any step failed or any restore differs from the
 # source (the report is still written). --smoke is the small, quick run that ctest uses so that
@@ -27,6 +29,8 @@ source "$BENCH_SOURCE_DIR/bench/lib/common.sh"
 source "$BENCH_SOURCE_DIR/tests/dsn.sh"
 # shellcheck source=bench/lib/tools.sh
 source "$BENCH_SOURCE_DIR/bench/lib/tools.sh"
+# shellcheck source=bench/lib/days.sh
+source "$BENCH_SOURCE_DIR/bench/lib/days.sh"
 # shellcheck source=bench/lib/db.sh
 source "$BENCH_SOURCE_DIR/bench/lib/db.sh"
 # shellcheck source=bench/lib/retention.sh
@@ -38,7 +42,7 @@ STRATA=${STRATA:-$BENCH_SOURCE_DIR/build/cli/strata}
 GENREPO=${GENREPO:-$BENCH_SOURCE_DIR/build/bench/strata-genrepo}
 WORK_MARKER=.strata-bench
 SMOKE_NODES=300
-SMOKE_DB_ROUNDS=2
+SMOKE_DB_ROUNDS=3
 SMOKE_PRUNE_ROUNDS=2
 # The throwaway cluster takes the first free TCP port from here.
 PG_PORT_FIRST=55460
@@ -62,8 +66,9 @@ usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
   --tools LIST     comma-separated subset of: ${BENCH_TOOLS[*]} (default: all)
   --jobs N         strata --jobs and pg_dump/pg_restore -j (default: $(nproc), the cores)
   --size-scale F   strata-genrepo --size-scale: multiply every file size by F (default 1)
-  --db-rounds K    rounds of changing 1% of db_dbnode rows in the database part; 0 skips the
-                   whole database part (default 3)
+  --db-rounds K    days of the database part's series (1% of db_dbnode's and db_dblog's rows
+                   updated, 1% new nodes, nothing changed, in turn); 0 skips the whole
+                   database part (default 30)
   --prune-rounds K daily rounds after the incremental backup, before half of the snapshots
                    are forgotten and pruned (strata and restic); 0 skips the retention part
                    (default 8: ten snapshots in all)
@@ -123,7 +128,7 @@ parse_args() {
     DB_ROUNDS=${DB_ROUNDS:-$SMOKE_DB_ROUNDS}
     PRUNE_ROUNDS=${PRUNE_ROUNDS:-$SMOKE_PRUNE_ROUNDS}
   fi
-  DB_ROUNDS=${DB_ROUNDS:-3}
+  DB_ROUNDS=${DB_ROUNDS:-30}
   PRUNE_ROUNDS=${PRUNE_ROUNDS:-8}
   [[ -n $NODES ]] || { usage >&2; exit 2; }
   [[ $NODES =~ ^[1-9][0-9]*$ ]] || usage_error "--nodes must be a positive number: '$NODES'"

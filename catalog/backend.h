@@ -114,8 +114,13 @@ bool backend_is_s3_url(const char *dest);
 int backend_s3_new(backend **out, const char *dest);
 
 /* A wrapper for tests: every operation of inner counts as one; the fail_at-th one (1-based)
- * and every later one fail with err (ENOSPC or EIO, reported as the matching st_error_kind).
- * fail_at 0 never fails. Takes ownership of inner. */
+ * and every later one fail with err (ENOSPC or EIO, reported as the matching st_error_kind),
+ * or, with err BACKEND_FAULT_KILL, the process kills itself with SIGKILL before the fail_at-th
+ * one (a kill -9 at an exact point of its I/O). fail_at 0 never fails; with err
+ * BACKEND_FAULT_COUNT it prints the number of operations on stderr when freed, so that a test
+ * can spread its fault points over a whole run. Takes ownership of inner. */
+#define BACKEND_FAULT_KILL (-1)
+#define BACKEND_FAULT_COUNT (-2)
 backend *backend_fault_new(backend *inner, long fail_at, int err);
 
 /* Operations counted so far by a fault wrapper (0 for any other backend). */

@@ -1,7 +1,7 @@
 /*
  * backend_fault.c - a backend that wraps another and fails its Nth operation (see backend.h).
  *
- * For tests of what a full disk or an I/O error at any point leaves behind. Every operation
+ * For tests of what a full disk, an I/O error or a kill -9 at any point leaves behind. Every operation
  * that touches destination bytes counts (open, read, create, append, sync, close of a written
  * object, rename, list, remove, lock); describing names and local paths do not.
  */
@@ -10,7 +10,9 @@
 #include "common/error.h"
 #include "common/mem.h"
 
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 typedef struct fault_driver {
@@ -26,6 +28,8 @@ static const backend_ops fault_ops;
 static int tick(fault_driver *f, const char *op)
 {
 	long n = atomic_fetch_add(&f->count, 1) + 1;
+	if (f->fail_at > 0 && n >= f->fail_at && f->err == BACKEND_FAULT_KILL)
+		raise(SIGKILL);
 	if (f->fail_at > 0 && n >= f->fail_at)
 		return st_error_set_errno(ST_ERR_DEST, f->err, "injected fault in operation %ld (%s)", n, op);
 	return 0;
@@ -166,6 +170,8 @@ static int fault_init(void *driver)
 static void fault_free(void *driver)
 {
 	fault_driver *f = driver;
+	if (f->err == BACKEND_FAULT_COUNT)
+		fprintf(stderr, "strata: backend operations: %ld\n", atomic_load(&f->count));
 	backend_free(f->inner);
 	free(f);
 }

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 6
+#define CATALOG_FORMAT 7
 
 typedef struct catalog catalog;
 
@@ -92,7 +92,9 @@ typedef struct catalog_blob {
 
 typedef enum catalog_dump_storage {
 	CATALOG_DUMP_FULL = 0,  /* content is the file */
-	CATALOG_DUMP_DELTA = 1  /* content is an rsync delta against base_snapshot's version */
+	CATALOG_DUMP_DELTA = 1, /* content is an rsync delta against base_snapshot's version (catalogs
+				 * written before format 7; read, never written) */
+	CATALOG_DUMP_ZDELTA = 2 /* content is a zstd delta against base_snapshot's version (zdelta.h) */
 } catalog_dump_storage;
 
 /* One file of a snapshot's pg_dump directory. */
@@ -109,7 +111,7 @@ typedef struct catalog_dump_file {
 	uint64_t chain_bytes;    /* delta sizes since the chain's full copy, this one included (0 for a
 				  * full copy) */
 	bool has_signature;
-	catalog_blob signature;  /* librsync signature of the file, for the next delta */
+	catalog_blob signature;  /* librsync signature of the file (catalogs before format 7) */
 } catalog_dump_file;
 
 typedef enum catalog_entry_type {

@@ -36,7 +36,7 @@ int catalog_dump_file_add(catalog *cat, int64_t snapshot_id, const catalog_dump_
 	sqlite3_bind_int64(stmt, 7, (sqlite3_int64)f->content.size);
 	catalog_bind_hash(stmt, 8, &f->content.hash);
 	bind_chunks(stmt, 9, &f->content);
-	if (f->storage == CATALOG_DUMP_DELTA)
+	if (f->storage != CATALOG_DUMP_FULL)
 		sqlite3_bind_int64(stmt, 10, f->base_snapshot);
 	sqlite3_bind_int(stmt, 11, f->chain_length);
 	sqlite3_bind_int64(stmt, 12, (sqlite3_int64)f->chain_bytes);
@@ -137,7 +137,7 @@ int catalog_dump_files_of(catalog *cat, int64_t snapshot_id, catalog_dump_file *
 int catalog_dump_files_to_rebase(catalog *cat, catalog_dump_file **out, size_t *out_count)
 {
 	return list_dump_files(cat,
-			       DUMP_SELECT " FROM dump_files d WHERE d.storage = 1 AND d.snapshot_id IN prune_keep"
+			       DUMP_SELECT " FROM dump_files d WHERE d.storage <> 0 AND d.snapshot_id IN prune_keep"
 					   " AND d.base_snapshot NOT IN prune_keep ORDER BY d.snapshot_id, d.name",
 			       0, out, out_count);
 }
@@ -170,7 +170,7 @@ int catalog_dump_fix_chains(catalog *cat)
 		"  WHERE b.table_key = dump_files.table_key AND b.snapshot_id = dump_files.base_snapshot),"
 		" chain_bytes = (SELECT b.chain_bytes + dump_files.content_size FROM dump_files b"
 		"  WHERE b.table_key = dump_files.table_key AND b.snapshot_id = dump_files.base_snapshot)"
-		" WHERE storage = 1 AND EXISTS (SELECT 1 FROM dump_files b WHERE b.table_key = dump_files.table_key"
+		" WHERE storage <> 0 AND EXISTS (SELECT 1 FROM dump_files b WHERE b.table_key = dump_files.table_key"
 		"  AND b.snapshot_id = dump_files.base_snapshot"
 		"  AND (b.chain_length + 1 != dump_files.chain_length"
 		"   OR b.chain_bytes + dump_files.content_size != dump_files.chain_bytes))";

@@ -36,7 +36,7 @@ int catalog_prune_begin(catalog *cat, const int64_t *assume_forgotten, size_t co
 
 /* The dump files whose content stays: the kept ones, but not a delta against a version that
  * goes (in a dry run, which does not rebase; the real run has none left when it marks). */
-#define KEPT_CONTENT "d.snapshot_id IN prune_keep AND NOT (d.storage = 1 AND d.base_snapshot NOT IN prune_keep)"
+#define KEPT_CONTENT "d.snapshot_id IN prune_keep AND NOT (d.storage <> 0 AND d.base_snapshot NOT IN prune_keep)"
 
 /* The node versions and objects the kept snapshots use. */
 static const char mark_sql[] =

@@ -53,6 +53,8 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	" mtime_ns INTEGER NOT NULL, PRIMARY KEY(path, snapshot_id)) WITHOUT ROWID;",
 	/* 5 -> 6: the config.json of the AiiDA 2.x container a snapshot's files came from */
 	"ALTER TABLE snapshots ADD COLUMN container TEXT;",
+	/* 6 -> 7: dump files may be zstd deltas (storage 2), which older versions cannot read */
+	"UPDATE meta SET value = value WHERE 0;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

@@ -217,17 +217,21 @@ int dest_open_backend_wait(dest **out, backend *b, const char *what, dest_mode m
 
 /* STRATA_FAULT_BACKEND="N:ENOSPC" or "N:EIO" (tests only): a destination opened for writing
  * fails its Nth backend operation and every later one, so that tests can fail a real run at
- * every point of its I/O (backend_fault_new). */
+ * every point of its I/O; "N:KILL": the process kills itself with SIGKILL instead, before its Nth
+ * operation; "count": the number of operations is printed on stderr at the end
+ * (backend_fault_new). */
 static backend *with_injected_faults(backend *b, dest_mode mode)
 {
 	const char *spec = getenv("STRATA_FAULT_BACKEND");
 	if (spec == NULL || mode != DEST_WRITE)
 		return b;
+	if (strcmp(spec, "count") == 0)
+		return backend_fault_new(b, 0, BACKEND_FAULT_COUNT);
 	char *end = NULL;
 	long fail_at = strtol(spec, &end, 10);
 	if (fail_at <= 0 || end == NULL || *end != ':')
 		return b;
-	int err = strcmp(end + 1, "EIO") == 0 ? EIO : ENOSPC;
+	int err = strcmp(end + 1, "EIO") == 0 ? EIO : strcmp(end + 1, "KILL") == 0 ? BACKEND_FAULT_KILL : ENOSPC;
 	return backend_fault_new(b, fail_at, err);
 }
 

@@ -5,9 +5,11 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "engine/db_info.h"
-#include "engine/delta.h"
+#include "engine/dump_rebuild.h"
+#include "engine/zdelta.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
 
@@ -145,7 +147,7 @@ typedef struct dump_store {
 	store *objects;
 	const pg_tool *pg_restore;  /* lists the dump's table of contents */
 	const char *dump_dir;
-	const char *scratch;        /* for signatures and deltas */
+	const char *scratch;        /* for rebuilt previous versions and deltas */
 } dump_store;
 
 /* "3354; 0 16403 TABLE DATA public db_dbnode postgres" -> id 3354, key "TABLE DATA public
@@ -206,45 +208,59 @@ static uint64_t file_size(const char *path)
 	return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
 }
 
-/* Tries to store path as a delta against prev; *out_done false when a full copy is better. */
+/* Writes prev's content (rebuilt through its delta chain and hash-checked) to old_path. */
+static int rebuild_previous(const dump_store *dump, const catalog_dump_file *prev, const char *old_path)
+{
+	int dir_fd = open(dump->scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", dump->scratch);
+	int fd = open(old_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int rc = fd < 0 ? st_error_set_errno(ST_ERR_GENERIC, errno, "unable to create '%s'", old_path) : 0;
+	const dump_rebuild_ctx ctx = {.objects = dump->objects, .cat = dest_catalog(dump->d), .scratch_fd = dir_fd,
+				      .scratch_dir = dump->scratch};
+	if (rc == 0)
+		rc = dump_rebuild_to_fd(&ctx, prev, fd, prev->table_key);
+	if (rc == 0)
+		rc = dump_rebuild_check_hash(fd, prev->table_key, &prev->hash);
+	if (fd >= 0)
+		close(fd);
+	close(dir_fd);
+	return rc;
+}
+
+/* Tries to store path as a zstd delta against prev, rebuilt from the store; *out_done false when
+ * a full copy is better, or when prev cannot be rebuilt (damage is check's to report: this
+ * snapshot then starts a new chain). */
 static int try_delta(const dump_store *dump, const catalog_dump_file *prev, const char *path, catalog_dump_file *out,
 		     bool *out_done)
 {
 	*out_done = false;
-	if (!prev->has_signature || prev->chain_length + 1 >= DB_DUMP_MAX_CHAIN || out->size < DELTA_MIN_SIZE)
+	if (prev->chain_length + 1 >= DB_DUMP_MAX_CHAIN || out->size < DELTA_MIN_SIZE)
 		return 0;
-	char *sig = st_sprintf("%s/previous.sig", dump->scratch);
+	char *old = st_sprintf("%s/previous", dump->scratch);
 	char *delta = st_sprintf("%s/file.delta", dump->scratch);
-	int rc = store_get_to_path(dump->objects, &prev->signature, sig);
-	if (rc == 0)
-		rc = delta_create(sig, path, delta);
-	uint64_t delta_size = rc == 0 ? file_size(delta) : UINT64_MAX;
-	if (rc == 0 && delta_size < out->size && prev->chain_bytes + delta_size < out->size) {
-		rc = store_put_file(dump->objects, delta, &out->content);
-		out->storage = CATALOG_DUMP_DELTA;
-		out->base_snapshot = prev->snapshot_id;
-		out->chain_length = prev->chain_length + 1;
-		out->chain_bytes = prev->chain_bytes + delta_size;
-		*out_done = rc == 0;
+	int rc = rebuild_previous(dump, prev, old);
+	if (rc == ST_ERR_CORRUPT) {
+		st_log_warn("dump file '%s' of snapshot %lld could not be rebuilt (%s); stored in full", prev->table_key,
+			    (long long)prev->snapshot_id, st_error_message());
+		st_error_clear();
+		rc = 0;
+	} else if (rc == 0) {
+		rc = zdelta_create(old, path, delta);
+		uint64_t delta_size = rc == 0 ? file_size(delta) : UINT64_MAX;
+		if (rc == 0 && delta_size < out->size && prev->chain_bytes + delta_size < out->size) {
+			rc = store_put_file(dump->objects, delta, &out->content);
+			out->storage = CATALOG_DUMP_ZDELTA;
+			out->base_snapshot = prev->snapshot_id;
+			out->chain_length = prev->chain_length + 1;
+			out->chain_bytes = prev->chain_bytes + delta_size;
+			*out_done = rc == 0;
+		}
 	}
-	unlink(sig);
+	unlink(old);
 	unlink(delta);
-	free(sig);
+	free(old);
 	free(delta);
-	return rc;
-}
-
-static int store_signature(const dump_store *dump, const char *path, catalog_dump_file *out)
-{
-	if (out->size < DELTA_MIN_SIZE)
-		return 0;
-	char *sig = st_sprintf("%s/file.sig", dump->scratch);
-	int rc = delta_signature(path, sig);
-	if (rc == 0)
-		rc = store_put_file(dump->objects, sig, &out->signature);
-	out->has_signature = rc == 0;
-	unlink(sig);
-	free(sig);
 	return rc;
 }
 
@@ -262,7 +278,7 @@ static int store_one(const dump_store *dump, int64_t snapshot_id, const char *na
 	if (rc == 0)
 		rc = catalog_dump_file_previous(dest_catalog(dump->d), key, snapshot_id, &prev, &has_prev);
 	if (rc == 0 && has_prev && st_hash_equal(&prev.hash, &out->hash)) {
-		/* Unchanged: the previous row (content, chain, signature) describes it as it is. */
+		/* Unchanged: the previous row (content, chain) describes it as it is. */
 		*out = prev;
 		has_prev = false;
 		done = true;
@@ -275,8 +291,6 @@ static int store_one(const dump_store *dump, int64_t snapshot_id, const char *na
 		out->chain_bytes = 0; /* a chain's cost is the deltas stored since its full copy */
 		out->hash = out->content.hash;
 	}
-	if (rc == 0 && !out->has_signature)
-		rc = store_signature(dump, path, out);
 	free((char *)out->name);
 	free((char *)out->table_key);
 	out->name = st_strdup(name);
@@ -286,7 +300,7 @@ static int store_one(const dump_store *dump, int64_t snapshot_id, const char *na
 		catalog_dump_file_release(&prev);
 	stats->files++;
 	stats->bytes += (int64_t)out->size;
-	stats->delta_files += out->storage == CATALOG_DUMP_DELTA;
+	stats->delta_files += out->storage != CATALOG_DUMP_FULL;
 	store_get_stats(dump->objects, &after);
 	stats->stored_bytes += after.stored_bytes - before.stored_bytes;
 	free(path);

@@ -1,19 +1,12 @@
 /*
- * delta.h - rsync deltas of dump files (librsync), file to file.
+ * delta.h - applying the librsync deltas that catalogs before format 7 hold.
  *
- * The only place that calls librsync. A delta needs only the signature of the old version
- * and the new file, so the backup keeps each version's signature and never reads an old
- * version back. Signatures use 1 KiB blocks: dump rows are small and scattered updates
- * should cost little.
+ * The only place that calls librsync. Backups now store zstd deltas (zdelta.h), which cost a
+ * tenth of these at 1% of rows changed (bench/RESULTS.md, "Dump deltas"); the dump files that
+ * earlier backups stored as rsync deltas (1 KiB blocks) still restore through this.
  */
 #ifndef STRATA_ENGINE_DELTA_H
 #define STRATA_ENGINE_DELTA_H
-
-/* Writes the signature of basis_path to sig_path. */
-int delta_signature(const char *basis_path, const char *sig_path);
-
-/* Writes to delta_path the delta that turns the file behind sig_path into new_path. */
-int delta_create(const char *sig_path, const char *new_path, const char *delta_path);
 
 /* Writes the file behind basis_fd patched with the delta behind delta_fd to out_fd (each read
  * or written from its current offset; the descriptors stay open); what names the result in

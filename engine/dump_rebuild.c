@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "engine/db_dump.h"
 #include "engine/delta.h"
+#include "engine/zdelta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -63,8 +64,13 @@ static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 		rc = rewind_fd(basis, what);
 	if (rc == 0)
 		rc = rewind_fd(delta, what);
-	if (rc == 0)
+	if (rc == 0 && file->storage == CATALOG_DUMP_ZDELTA)
+		rc = zdelta_patch_fd(basis, delta, out_fd, what);
+	else if (rc == 0 && file->storage == CATALOG_DUMP_DELTA)
 		rc = delta_patch_fd(basis, delta, out_fd, what);
+	else if (rc == 0)
+		rc = st_error_set(ST_ERR_CORRUPT, "dump file '%s' has an unknown storage kind %d", file->table_key,
+				  (int)file->storage);
 	if (basis >= 0)
 		close(basis);
 	if (delta >= 0)

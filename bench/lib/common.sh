@@ -33,7 +33,7 @@
 #
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the results are read by report.sh
-declare -gA SEC=() KIB=() SIZE=() STATE=() VERIFY=() ROWS=() DELTAS=()
+declare -gA SEC=() KIB=() SIZE=() STATE=() VERIFY=() ROWS=() DELTAS=() KIND=()
 
 BENCH_T0=${BENCH_T0:-$(date +%s)}
 DROP_CACHES=${DROP_CACHES:-0}

@@ -3,20 +3,22 @@
 #   db_dump_and_restore   pg_dump -Fd -j N by hand vs strata backup --database-only (time, size),
 #                         pg_restore -j N into a fresh database vs strata restore --to-dsn into a
 #                         fresh database (time; each restored copy's db_dbnode count is checked)
-#   db_rounds K           K "days": change 1% of db_dbnode rows (UPDATE ... WHERE id % 100 = round),
-#                         then strata backup --database-only (and a pgBackRest incremental backup
-#                         where pgBackRest is set up); records what each round stored
+#   db_rounds K           K "days", in turn (bench/lib/days.sh): 1% of the rows of db_dbnode and
+#                         db_dblog updated, 1% new nodes with links and logs, nothing changed;
+#                         each day strata backup --database-only, a pg_dump -Fc file kept by hand
+#                         (and a pgBackRest incremental backup where pgBackRest is set up);
+#                         records what each day stored
 #   pgbackrest_setup      optional: only on the throwaway cluster this harness started (pgBackRest
 #                         needs archive_mode, hence a restart) and when pgbackrest is installed;
 #                         otherwise records why it was skipped in PGBR_NOTE
 #
-# Globals used: SERVER_DSN, SRC_DSN, SRC_ROOT, DB_PREFIX, PG_DIR, PG_PORT, JOBS, STRATA, WORK, LOGS,
-# BENCH_SOURCE_DIR. Results go to SEC/KIB/SIZE/STATE (keys db.* and round.K.*) and ROWS[K].
+# Globals used: NODES, GENREPO, SERVER_DSN, SRC_DSN, SRC_ROOT, DB_PREFIX, PG_DIR, PG_PORT, JOBS, STRATA, WORK, LOGS,
+# BENCH_SOURCE_DIR. Results go to SEC/KIB/SIZE/STATE (keys db.* and round.K.*), ROWS[K] and KIND[K].
 #
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # the results are read by bench/lib/report.sh
 # Declared in common.sh; repeated (without a value, so nothing is reset) for shellcheck.
-declare -gA SEC KIB SIZE STATE ROWS DELTAS
+declare -gA SEC KIB SIZE STATE ROWS DELTAS KIND
 
 PGBR=0
 PGBR_NOTE=
@@ -187,14 +189,22 @@ EOF
 }
 
 db_rounds() {
-  local rounds=$1 k dest=$WORK/dest/strata-db
+  local rounds=$1 k kind dest=$WORK/dest/strata-db fc=$WORK/dest/pg_dump-Fc
+  mkdir -p "$fc"
   for ((k = 1; k <= rounds; k++)); do
-    local changed
-    changed=$(psql -X -At -v ON_ERROR_STOP=1 -d "$SRC_DSN" \
-      -c "WITH u AS (UPDATE db_dbnode SET mtime = now() WHERE id % 100 = $((k % 100)) RETURNING 1)
-          SELECT count(*) FROM u") || die "round $k: the UPDATE of db_dbnode failed"
-    ROWS[$k]=$changed
-    log "database: round $k: $changed db_dbnode rows changed; strata backup --database-only"
+    kind=$(day_kind "$k")
+    KIND[$k]=$kind
+    case $kind in
+      update)
+        ROWS[$k]=$(psql -X -At -d "$SRC_DSN" -c "SELECT count(*) FROM db_dbnode WHERE id % 100 = $((k % 100))")
+        day_update "$SRC_DSN" "$k" >/dev/null || die "day $k: the UPDATEs failed" ;;
+      append)
+        ROWS[$k]=$(((NODES + 99) / 100))
+        day_append "$SRC_DSN" "$WORK/db/new-folders" "${ROWS[$k]}" || die "day $k: adding nodes failed"
+        rm -rf "$WORK/db/new-folders" ;;
+      *) ROWS[$k]=0 ;;
+    esac
+    log "database: day $k ($kind, ${ROWS[$k]} rows): strata backup --database-only, pg_dump -Fc"
     if [[ ${STATE[db.dump.strata]:-} != ok ]]; then
       STATE[round.$k.strata]=skipped
     elif timed "round.$k.strata" "$STRATA" backup --dest "$dest" --dsn "$SRC_DSN" \
@@ -205,8 +215,15 @@ db_rounds() {
     else
       STATE[round.$k.strata]=FAILED
     fi
+    # What keeping one pg_dump -Fc file a day by hand stores: the whole file, every day.
+    if timed "round.$k.pg_dump_fc" pg_dump -Fc --no-password --file="$fc/day$k.dump" --dbname="$SRC_DSN"; then
+      SIZE[round.$k.pg_dump_fc]=$(stat -c %s "$fc/day$k.dump")
+      STATE[round.$k.pg_dump_fc]=ok
+    else
+      STATE[round.$k.pg_dump_fc]=FAILED
+    fi
     if ((PGBR == 1)); then
-      log "database: round $k: pgBackRest incremental backup"
+      log "database: day $k: pgBackRest incremental backup"
       if timed "round.$k.pgbackrest" "${PGBR_RUN[@]}" backup --type=incr &&
         SIZE[round.$k.pgbackrest]=$(pgbackrest_last delta); then
         STATE[round.$k.pgbackrest]=ok

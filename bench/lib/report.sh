@@ -153,30 +153,49 @@ EOF
 | restore | \`pg_restore -j $JOBS\` into a new database | $(cell_time db.restore.pg_restore) | $(cell_peak db.restore.pg_restore) | - | $(cell_ratio db.restore.pg_restore db.restore.strata) |
 | restore | \`strata restore --to-dsn\` a new database | $(cell_time db.restore.strata) | $(cell_peak db.restore.strata) | - | $(cell_ratio db.restore.strata db.restore.strata) |
 
-## Database: daily rounds, 1% of db_dbnode rows changed per round
+## Database: a series of days (1% of rows updated, 1% new nodes, nothing changed, in turn)
 
-Stored per round, against a full compressed dump every day (\`pg_dump -Fd -Z 6\`: $(human "$full")).
-strata's first full database backup stored $(human "${SIZE[db.dump.strata]:-}").
+Stored per day, against a full compressed dump (\`pg_dump -Fd -Z 6\`: $(human "$full")).
+strata's first full database backup stored $(human "${SIZE[db.dump.strata]:-}"). "pg_dump -Fc
+kept" is one \`pg_dump -Fc\` file a day kept by hand: each day stores a whole dump.
 
 EOF
   if ((PGBR == 1)); then
-    echo "| round | rows changed | strata s | strata stored | strata delta files | % of a full dump | pgBackRest incr s | pgBackRest stored | % of a full dump |"
-    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    echo "| day | kind | db_dbnode rows | strata s | strata stored | strata delta files | % of a full dump | pg_dump -Fc s | pg_dump -Fc kept | pgBackRest incr s | pgBackRest stored | % of a full dump |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   else
-    echo "| round | rows changed | strata s | strata stored | strata delta files | % of a full dump |"
-    echo "|---:|---:|---:|---:|---:|---:|"
+    echo "| day | kind | db_dbnode rows | strata s | strata stored | strata delta files | % of a full dump | pg_dump -Fc s | pg_dump -Fc kept |"
+    echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
   fi
   local k line
   for ((k = 1; k <= DB_ROUNDS; k++)); do
-    line="| $k | ${ROWS[$k]:--} | $(cell_time "round.$k.strata") | $(human "${SIZE[round.$k.strata]:-}") | ${DELTAS[$k]:--} | $(percent "${SIZE[round.$k.strata]:-}" "$full") |"
+    line="| $k | ${KIND[$k]:--} | ${ROWS[$k]:--} | $(cell_time "round.$k.strata") | $(human "${SIZE[round.$k.strata]:-}") | ${DELTAS[$k]:--} | $(percent "${SIZE[round.$k.strata]:-}" "$full") |"
+    line+=" $(cell_time "round.$k.pg_dump_fc") | $(human "${SIZE[round.$k.pg_dump_fc]:-}") |"
     if ((PGBR == 1)); then
       line+=" $(cell_time "round.$k.pgbackrest") | $(human "${SIZE[round.$k.pgbackrest]:-}") | $(percent "${SIZE[round.$k.pgbackrest]:-}" "$full") |"
     fi
     echo "$line"
   done
+  local t
+  printf '\nStored over the %s days:' "$DB_ROUNDS"
+  for t in strata pg_dump_fc pgbackrest; do
+    [[ $t != pgbackrest ]] || ((PGBR == 1)) || continue
+    printf ' %s %s;' "$t" "$(human "$(series_total "$t")")"
+  done
+  echo
   if [[ -n $PGBR_NOTE ]]; then
     printf '\n%s\n' "$PGBR_NOTE"
   fi
+}
+
+# series_total TOOL — the bytes TOOL stored over the database series' days.
+series_total() {
+  local k sum=0 v
+  for ((k = 1; k <= DB_ROUNDS; k++)); do
+    v=${SIZE[round.$k.$1]:-0}
+    [[ $v =~ ^[0-9]+$ ]] && sum=$((sum + v))
+  done
+  echo "$sum"
 }
 
 percent() {

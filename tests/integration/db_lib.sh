@@ -3,6 +3,8 @@
 #   db_checksums DSN        one line per public table: name, row count, md5 of its rows in
 #                           primary-key order (whole-row order when it has no primary key)
 #   json_fields JSON KEY... several fields of a JSON object (dotted paths), one per line
+#   add_bulk_nodes DSN N    N more db_dbnode rows (no folders) with jsonb attributes and extras,
+#                           so that db_dbnode's dump data file is megabytes
 
 # shellcheck shell=bash
 
@@ -38,4 +40,18 @@ for key in sys.argv[2:]:
     for part in key.split("."):
         v = v[part]
     print(v if isinstance(v, str) else json.dumps(v))' "$json" "$@"
+}
+
+add_bulk_nodes() {
+  psql -X -q -v ON_ERROR_STOP=1 -d "$1" -v n="$2" <<'EOF' || fail "could not add $2 rows to db_dbnode"
+INSERT INTO db_dbnode (uuid, node_type, process_type, label, description, ctime, mtime,
+                       attributes, extras, user_id)
+SELECT gen_random_uuid(), 'data.core.dict.Dict.', NULL, 'bulk ' || g, 'row ' || md5(g::text),
+       now(), now(),
+       jsonb_build_object('a', md5(g::text), 'b', md5((g * 7)::text), 'c', md5((g * 11)::text),
+                          'd', md5((g * 19)::text), 'n', g),
+       jsonb_build_object('_aiida_hash', md5((g * 13)::text) || md5((g * 17)::text)),
+       (SELECT min(id) FROM db_dbuser)
+FROM generate_series(1, :n) g;
+EOF
 }

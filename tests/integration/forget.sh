@@ -184,7 +184,7 @@ dbbackup() {
 for n in 1 2 3 4; do dbbackup "$n"; done
 deltas() {
   sqlite3 "$1/catalog.db" "SELECT group_concat(snapshot_id || '<' || base_snapshot, ' ') FROM
-    (SELECT DISTINCT snapshot_id, base_snapshot FROM dump_files WHERE storage = 1 ORDER BY snapshot_id)"
+    (SELECT DISTINCT snapshot_id, base_snapshot FROM dump_files WHERE storage <> 0 ORDER BY snapshot_id)"
 }
 assert_eq "2<1 3<2 4<3" "$(deltas "$DDEST")" "delta chains before forget"
 
@@ -206,7 +206,7 @@ done
 note "check: a delta chain whose base row is gone, a row naming a missing pack"
 cp -a "$DDEST" "$WORK/broken"
 sqlite3 "$WORK/broken/catalog.db" "DELETE FROM dump_files WHERE snapshot_id = 2 AND table_key IN
-  (SELECT table_key FROM dump_files WHERE snapshot_id = 3 AND storage = 1)" || fail "deleting the base rows"
+  (SELECT table_key FROM dump_files WHERE snapshot_id = 3 AND storage <> 0)" || fail "deleting the base rows"
 assert_exit 8 "check of a broken chain" -- "$STRATA" check --dest "$WORK/broken" --json
 assert_contains "$LAST_STDOUT" "delta chain is broken: its base in snapshot 2 is missing" "check names the broken chain"
 assert_contains "$LAST_STDOUT" "snapshot 5 dump file" "check names the later file of the chain too"

@@ -43,7 +43,7 @@ print(" ".join(str(s["id"]) for s in json.loads(sys.argv[1])["snapshots"]))' "$L
 }
 deltas() {
   sqlite3 "$1/catalog.db" "SELECT group_concat(snapshot_id || '<' || base_snapshot, ' ') FROM
-    (SELECT DISTINCT snapshot_id, base_snapshot FROM dump_files WHERE storage = 1 ORDER BY snapshot_id)"
+    (SELECT DISTINCT snapshot_id, base_snapshot FROM dump_files WHERE storage <> 0 ORDER BY snapshot_id)"
 }
 # restores_as DEST ID WHAT — snapshot ID of DEST restores to the tree and rows it had at backup.
 restores_as() {
@@ -146,7 +146,7 @@ done
 note "a dump delta chain cut in the middle: forget 2 of 1-5"
 CUT=$WORK/cut
 cp -a "$WORK/dest5" "$CUT"
-rebased=$(sqlite3 "$CUT/catalog.db" "SELECT count(*) FROM dump_files WHERE snapshot_id = 3 AND storage = 1")
+rebased=$(sqlite3 "$CUT/catalog.db" "SELECT count(*) FROM dump_files WHERE snapshot_id = 3 AND storage <> 0")
 assert_exit 0 "forget 2 --prune" -- "$STRATA" forget --dest "$CUT" 2 --prune --json
 assert_eq "$rebased" "$(json_get "$LAST_STDOUT" prune.dump_files_rebased)" "rebased: snapshot 3's deltas"
 (($(json_get "$LAST_STDOUT" prune.node_versions_removed) > 0)) || fail "no version of snapshot 2 alone removed"

@@ -4,8 +4,12 @@
 # Four backups (files and database, 200 nodes then 150 more of size scale 4, nodes deleted, bulk
 # rows changed so that dump files are delta chains), then forget 1 2: snapshot 3's dump files
 # build on forgotten versions, so the prune rebases them, and --max-unused 0% rewrites every
-# partly used pack. One uninterrupted prune is timed (T); from a copy of the destination before
-# it, the prune is killed at T*k/11 for k = 1..10. After each kill:
+# partly used pack. One uninterrupted prune counts its destination operations (T, with
+# STRATA_FAULT_BACKEND=count); from a copy of the destination before it, the prune kills itself
+# with SIGKILL before its operation T*k/11 for k = 1..10 (STRATA_FAULT_BACKEND=N:KILL: points
+# spread over reading, writing and syncing new packs, the commit and the deletion of old ones,
+# whatever the machine's load), and before each of its last two operations (the deletion of old
+# packs after the commit). After each kill:
 #   - snapshots still list 3 and 4;
 #   - check --read-data is clean, and snapshots 3 and 4 restore to the trees they were taken
 #     of (and 4 to its rows);
@@ -61,28 +65,36 @@ for n in 1 2 3 4; do
 done
 db_checksums "$DSN" >"$SUMS/db.4"
 assert_exit 0 "forget 1 2" -- "$STRATA" forget --dest "$BASE" 1 2
-rebase=$(sqlite3 "$BASE/catalog.db" "SELECT count(*) FROM dump_files WHERE snapshot_id = 3 AND storage = 1")
+rebase=$(sqlite3 "$BASE/catalog.db" "SELECT count(*) FROM dump_files WHERE snapshot_id = 3 AND storage <> 0")
 ((rebase > 0)) || fail "snapshot 3 has no delta to rebase"
 
 prune_cmd=(prune --max-unused 0% --json)
 
-note "timing one uninterrupted prune"
+note "counting the operations of one uninterrupted prune"
 cp -a "$BASE" "$WORK/dest"
-start=$(date +%s.%N)
-assert_exit 0 "uninterrupted prune" -- "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
-prune_seconds=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.3f", b - a }')
-note "the prune takes ${prune_seconds}s: $LAST_STDOUT"
+assert_exit 0 "uninterrupted prune" -- env STRATA_FAULT_BACKEND=count "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
+ops=$(sed -n 's/^strata: backend operations: \([0-9]*\)$/\1/p' <<<"$LAST_STDERR")
+((${ops:-0} > POINTS)) || fail "the prune counted '${ops:-}' destination operations: $LAST_STDERR"
+note "the prune makes $ops destination operations: $LAST_STDOUT"
 (($(json_get "$LAST_STDOUT" packs_rewritten) > 0)) || fail "the prune rewrote no pack"
 assert_eq "$rebase" "$(json_get "$LAST_STDOUT" dump_files_rebased)" "the prune rebased snapshot 3's deltas"
 
-killed=0
+# Ten points across the run, and the last two operations (after the commit: the old packs'
+# deletion).
+points=()
 for ((k = 1; k <= POINTS; k++)); do
+  points+=($((ops * k / (POINTS + 1) + 1)))
+done
+points+=($((ops - 1)) "$ops")
+killed=0
+for ((k = 1; k <= ${#points[@]}; k++)); do
   rm -rf "$WORK/dest"
   cp -a "$BASE" "$WORK/dest"
-  at=$(awk -v t="$prune_seconds" -v k="$k" -v n="$POINTS" 'BEGIN { printf "%.3f", t * k / (n + 1) }')
-  run_killed "$at" "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
-  ((KILLED_STATUS == 137)) && killed=$((killed + 1))
-  note "point $k: killed at ${at}s (status $KILLED_STATUS)"
+  at=${points[k - 1]}
+  status=0
+  env STRATA_FAULT_BACKEND="$at:KILL" "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest" >/dev/null 2>&1 || status=$?
+  ((status == 137)) && killed=$((killed + 1))
+  note "point $k: killed before operation $at of $ops (status $status)"
   assert_eq "3 4" "$(listed_ids "$WORK/dest")" "point $k: snapshots after the kill"
   assert_exit 0 "point $k: check --read-data after the kill" -- "$STRATA" check --dest "$WORK/dest" --read-data
   restores_files "$WORK/dest" 3 "point $k"
@@ -97,7 +109,7 @@ for ((k = 1; k <= POINTS; k++)); do
   assert_exit 0 "point $k: check --read-data after the second prune" -- "$STRATA" check --dest "$WORK/dest" --read-data
   restores_files "$WORK/dest" 3 "point $k, after the second prune"
 done
-((killed >= POINTS / 2)) || fail "only $killed of $POINTS prunes were still running when killed"
+assert_eq "${#points[@]}" "$killed" "prunes killed by SIGKILL"
 
 note "a backup while a prune runs"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 20 --mode add --seed 9 --quiet >/dev/null

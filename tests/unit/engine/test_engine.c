@@ -83,6 +83,7 @@ int run_writer_tests(void);  /* test_writer.c */
 int run_profile_tests(void); /* test_profile.c */
 int run_backup_info_tests(void); /* test_backup_info.c */
 int run_archive_tests(void);     /* test_archive.c */
+int run_zdelta_tests(void);      /* test_zdelta.c */
 
 int main(void)
 {
@@ -93,5 +94,5 @@ int main(void)
 	};
 	int failed = cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 	return failed + run_db_info_tests() + run_jobs_tests() + run_writer_tests() + run_profile_tests() +
-	       run_backup_info_tests() + run_archive_tests();
+	       run_backup_info_tests() + run_archive_tests() + run_zdelta_tests();
 }

@@ -1,0 +1,42 @@
+/*
+ * zdelta.h - deltas of dump files by zstd with the previous version as prefix, in bounded
+ * segments.
+ *
+ * The new version is cut into segments; each is compressed as one zstd frame with a window of
+ * the old version around the same place as its prefix (ZSTD_CCtx_refPrefix with long-distance
+ * matching: the engine of `zstd --patch-from`). Rows that moved or changed cost their bytes;
+ * rows that stayed cost almost nothing. Memory is bounded by the segment and window sizes,
+ * whatever the file's size (bench/RESULTS.md, "Dump deltas", has the measurement that chose
+ * this over librsync).
+ *
+ * Where a segment's window lies in the old version follows the drift between the versions:
+ * after each segment, the last whole line of the new segment is looked up in the window, and
+ * the next window is placed by where it was found. The placement only affects the size of the
+ * delta, never its correctness: each segment records the range of the old version it used.
+ *
+ * Format: "STZDELT1", then per segment four little-endian 64-bit words - output length, old
+ * range offset, old range length, frame length - and the frame.
+ */
+#ifndef STRATA_ENGINE_ZDELTA_H
+#define STRATA_ENGINE_ZDELTA_H
+
+#include <stddef.h>
+
+/* Segment and window sizes; zdelta_create uses ZDELTA_DEFAULT. */
+typedef struct zdelta_params {
+	size_t segment;  /* bytes of the new version per frame */
+	size_t margin;   /* bytes of the old version on each side of the segment's place */
+} zdelta_params;
+
+extern const zdelta_params ZDELTA_DEFAULT;
+
+/* Writes to delta_path the delta that turns old_path into new_path. */
+int zdelta_create(const char *old_path, const char *new_path, const char *delta_path);
+int zdelta_create_with(const zdelta_params *params, const char *old_path, const char *new_path, const char *delta_path);
+
+/* Writes the file behind old_fd patched with the delta behind delta_fd to out_fd (the delta read
+ * and the output written from their current offsets, the old version read by offset; the
+ * descriptors stay open); what names the result in messages. Damage is ST_ERR_CORRUPT. */
+int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what);
+
+#endif
