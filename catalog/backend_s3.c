@@ -461,15 +461,8 @@ static int s3_list(void *driver, backend_space space, char ***out, size_t *out_c
 		free(enc_token);
 		free(token);
 		token = NULL;
-		s3_request req = S3_REQUEST_INIT;
-		req.method = "GET";
-		req.query = query;
-		req.recv = body;
-		req.recv_cap = LIST_MAX_BODY;
 		s3_response resp;
-		rc = s3_perform(s->client, &req, &resp);
-		if (rc == 0 && resp.status != 200)
-			rc = s3_error(s->client, &resp, ST_ERR_DEST, "list the bucket");
+		rc = s3_list_page(s->client, query, body, LIST_MAX_BODY, "list the bucket", &resp);
 		if (rc == 0)
 			rc = s3_parse_list(body, resp.received, &keys, &count, &token);
 		free(query);

@@ -499,6 +499,24 @@ int s3_perform(s3_client *c, const s3_request *req, s3_response *out)
 	return rc;
 }
 
+int s3_perform_expect(s3_client *c, const s3_request *req, long expect, const char *what, s3_response *out)
+{
+	int rc = s3_perform(c, req, out);
+	if (rc == 0 && out->status != expect)
+		rc = s3_error(c, out, ST_ERR_DEST, what);
+	return rc;
+}
+
+int s3_list_page(s3_client *c, const char *query, char *body, size_t cap, const char *what, s3_response *out)
+{
+	s3_request req = S3_REQUEST_INIT;
+	req.method = "GET";
+	req.query = query;
+	req.recv = body;
+	req.recv_cap = cap;
+	return s3_perform_expect(c, &req, 200, what, out);
+}
+
 /* Starts the calls whose turn it is, up to in_flight running; the ms to wait for the next due
  * retry (or S3_MULTI_POLL_MS). */
 static long start_due(s3_client *c, CURLM *m, call *calls, const s3_request *reqs, s3_response *out, size_t count,
@@ -549,7 +567,7 @@ int s3_perform_many(s3_client *c, const s3_request *reqs, size_t count, s3_respo
 		curl_multi_perform(m, &active);
 		CURLMsg *msg;
 		int queued = 0;
-		bool failed = false;
+		bool failed = false, ended = false;
 		while (!failed && (msg = curl_multi_info_read(m, &queued)) != NULL) {
 			if (msg->msg != CURLMSG_DONE)
 				continue;
@@ -562,8 +580,10 @@ int s3_perform_many(s3_client *c, const s3_request *reqs, size_t count, s3_respo
 			running--;
 			call_judge(k, cc);
 			failed = k->done && k->rc != 0;
+			ended = true;
 		}
-		if (!failed)
+		/* A transfer that ended frees a place: start the next one before waiting. */
+		if (!ended)
 			curl_multi_poll(m, NULL, 0, (int)wait, NULL);
 	}
 	/* On a failure, what still runs is dropped: the caller aborts what it was part of. */

@@ -63,6 +63,14 @@ void s3_client_free(s3_client *c);
  * than its buffer. */
 int s3_perform(s3_client *c, const s3_request *req, s3_response *out);
 
+/* s3_perform, then an answer other than HTTP expect is an error: s3_error(c, out, ST_ERR_DEST,
+ * what). */
+int s3_perform_expect(s3_client *c, const s3_request *req, long expect, const char *what, s3_response *out);
+
+/* A GET of the bucket itself with query (a listing), its answer into body (at most cap bytes),
+ * as s3_perform_expect with 200. */
+int s3_list_page(s3_client *c, const char *query, char *body, size_t cap, const char *what, s3_response *out);
+
 /* Runs the count requests of reqs (answers in out[i]), with up to in_flight of them in flight at
  * once on one thread (libcurl's multi interface), each retried as s3_perform retries. Returns 0
  * when every request got an answer (each status to be judged by the caller); at the first

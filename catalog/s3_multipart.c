@@ -54,9 +54,7 @@ static int create_upload(s3_client *c, const char *key, char **out_id)
 	req.recv = answer;
 	req.recv_cap = ANSWER_MAX;
 	s3_response resp;
-	int rc = s3_perform(c, &req, &resp);
-	if (rc == 0 && resp.status != 200)
-		rc = s3_error(c, &resp, ST_ERR_DEST, "start a multipart upload");
+	int rc = s3_perform_expect(c, &req, 200, "start a multipart upload", &resp);
 	if (rc == 0)
 		rc = s3_parse_upload_id(answer, resp.received, out_id);
 	free(answer);
@@ -213,15 +211,8 @@ static int list_uploads_page(s3_client *c, const char *enc_prefix, const char *k
 	} else {
 		query = st_sprintf("prefix=%s&uploads=", enc_prefix);
 	}
-	s3_request req = S3_REQUEST_INIT;
-	req.method = "GET";
-	req.query = query;
-	req.recv = body;
-	req.recv_cap = LIST_UPLOADS_MAX;
 	s3_response resp;
-	int rc = s3_perform(c, &req, &resp);
-	if (rc == 0 && resp.status != 200)
-		rc = s3_error(c, &resp, ST_ERR_DEST, "list the bucket's multipart uploads");
+	int rc = s3_list_page(c, query, body, LIST_UPLOADS_MAX, "list the bucket's multipart uploads", &resp);
 	if (rc == 0)
 		rc = s3_parse_uploads(body, resp.received, uploads, count, out_key, out_id);
 	free(query);
