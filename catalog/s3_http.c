@@ -41,6 +41,7 @@ struct s3_client {
 	char *secret_key;
 	char *token_header;
 	char *sigv4;
+	long send_limit; /* bytes/s of each upload (STRATA_FAULT_S3_SEND_LIMIT, for tests); 0: none */
 	pthread_mutex_t lock;
 	CURL *pool[S3_POOL_MAX];
 	size_t pooled;
@@ -82,6 +83,10 @@ int s3_client_new(s3_client **out, const char *endpoint, const char *bucket)
 	char *region = env_value("AWS_DEFAULT_REGION");
 	c->sigv4 = st_sprintf("aws:amz:%s:s3", region ? region : "us-east-1");
 	free(region);
+	/* A test's hook: slow uploads, so that a test can act while one is in flight. */
+	const char *limit = getenv("STRATA_FAULT_S3_SEND_LIMIT");
+	if (limit != NULL && limit[0] != '\0')
+		c->send_limit = strtol(limit, NULL, 10);
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return 0;
@@ -354,6 +359,8 @@ static void attempt_setup(s3_client *c, transfer *t, const char *url, struct cur
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, t);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+		if (c->send_limit > 0)
+			curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->send_limit);
 	} else if (strcmp(req->method, "POST") == 0) {
 		curl_easy_setopt(h, CURLOPT_POST, 1L);
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);

@@ -80,12 +80,13 @@ rm -rf "$WORK/r1"
 note "a backup killed during a multipart upload"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 10 --mode add --quiet >/dev/null
 big_file_in_new_node 200
-"$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 \
+# Uploads capped at 8 MiB/s each (a 16 MiB part takes 2 s), so that one is surely seen in flight.
+STRATA_FAULT_S3_SEND_LIMIT=$((8 * MIB)) "$STRATA" backup --dest "$S3_DEST" --dsn "$DSN" --repository "$SRC" --jobs 1 \
   >"$WORK/killed.out" 2>"$WORK/killed.err" &
 pid=$!
 on_exit "kill -9 $pid 2>/dev/null || true"
 caught=false
-for ((i = 0; i < 1200; i++)); do # up to 60 s
+for ((i = 0; i < 2400; i++)); do # up to 120 s
   kill -0 "$pid" 2>/dev/null || break
   if [[ -n $(s3_uploads) ]]; then
     # Frozen first, so that what the listing shows now is what the kill leaves.
