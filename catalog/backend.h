@@ -18,9 +18,10 @@
  * Mapping to an object store with the S3 API (a later backend; engine and store stay as they
  * are):
  *   open for read / read a range  HEAD for the size, then ranged GET (Range: bytes=a-b) per read;
- *   create and append             bytes are buffered in a local spool file (or a multipart
- *                                 upload of >= 5 MiB parts): nothing is visible yet;
- *   sync                          the PUT (or CompleteMultipartUpload) of the sealed pack: after
+ *   create and append             bytes are buffered in a local spool file: nothing is
+ *                                 visible yet;
+ *   sync                          the PUT (above 32 MiB: a multipart upload of the spool file,
+ *                                 parts in parallel) of the sealed pack: after
  *                                 it returns the object is durable and, under the write lock,
  *                                 only then may the catalog name its objects;
  *   rename atomically             PUT of the new object (objects appear whole or not at all),

@@ -4,14 +4,20 @@
  * --dest s3:http[s]://HOST[:PORT]/BUCKET[/PREFIX] lays the destination out under PREFIX/:
  *   strata.dest     the marker
  *   catalog.db      the published catalog: one object, replaced by one conditional PUT
- *   packs/NAME      sealed packs, each PUT whole once it is complete
+ *   packs/NAME      sealed packs, each uploaded whole once it is complete: one PUT, or above
+ *                   S3_MULTIPART_THRESHOLD a multipart upload of parts in flight in parallel
+ *                   (s3_multipart.h), aborted on failure; a killed run's unfinished uploads
+ *                   are aborted by the next run that takes the lock
  *   lock            the write lock: created with If-None-Match: *, naming its holder
  * and keeps, on this machine, a cache folder (STRATA_CACHE_DIR, else $XDG_CACHE_HOME/strata,
  * else ~/.cache/strata, then one folder per destination URL) with the writer's working copy of
  * the catalog (catalog.db, and catalog.etag: the ETag of the published object it started
  * from), spool files of packs being written (unlinked at once: a killed run leaves none) and
  * the scratch folder. A reader downloads the published catalog into a private file, removed
- * when it is done: readers never see a writer's unpublished state.
+ * when it is done: readers never see a writer's unpublished state. Reads of packs are ranged
+ * GETs from any number of threads at once (s3_http.c pools one curl handle per request in
+ * flight); small reads are served from windows of the packs shared by all threads
+ * (READ_WINDOWS of READ_AHEAD bytes), each loaded once, several loading at the same time.
  *
  * A run that dies holding the lock leaves the object behind: a later run on the same host
  * replaces it when its holder's pid is gone (with If-Match on the stale object's ETag, so that
@@ -19,6 +25,7 @@
  */
 #include "catalog/backend_internal.h"
 #include "catalog/s3_http.h"
+#include "catalog/s3_multipart.h"
 
 #include "common/error.h"
 #include "common/fsutil.h"
@@ -41,9 +48,25 @@
 #define PACKS_DIR "packs"
 #define LOCK_NAME "lock"
 #define LOCK_MAX 4096
-/* A read of fewer bytes fetches this much, for the reads that follow it in the same pack. */
+/* A read of fewer bytes is served from a window of this many bytes (aligned on its size) of
+ * the object, fetched once for the reads that follow it in the same pack. */
 #define READ_AHEAD (1024 * 1024)
+/* Windows kept per destination, shared by every reader and thread: memory stays bounded by
+ * READ_WINDOWS * READ_AHEAD however many packs are open, and up to READ_WINDOWS of them load at
+ * once. */
+#define READ_WINDOWS 16
 #define LIST_MAX_BODY (8 * 1024 * 1024)
+
+/* READ_AHEAD bytes of a reader's object from index * READ_AHEAD. While it loads, only its
+ * loader touches data; otherwise everything is under the driver's read_lock. */
+typedef struct read_window {
+	uint64_t reader; /* 0: empty */
+	uint64_t index;
+	size_t len;
+	unsigned char *data;
+	bool loading;
+	uint64_t used; /* read_clock at its last use, for eviction */
+} read_window;
 
 typedef struct s3_driver {
 	char *url;      /* what the user wrote, after "s3:" */
@@ -55,15 +78,18 @@ typedef struct s3_driver {
 	char etag[130]; /* of the published catalog the local one started from; "" when none */
 	bool locked;
 	char lock_record[512];
+	/* the read windows */
+	pthread_mutex_t read_lock;
+	pthread_cond_t read_loaded; /* a window finished loading */
+	read_window windows[READ_WINDOWS];
+	uint64_t read_clock;
+	uint64_t next_reader; /* under read_lock */
 } s3_driver;
 
 typedef struct s3_read {
 	char *key;
 	uint64_t size;
-	pthread_mutex_t lock;
-	unsigned char *ahead;
-	uint64_t ahead_offset;
-	size_t ahead_len;
+	uint64_t id; /* of this reader in the windows; never reused */
 } s3_read;
 
 typedef struct s3_write {
@@ -142,7 +168,9 @@ static int s3_open_read(void *driver, backend_space space, const char *name, voi
 	s3_read *r = st_calloc(1, sizeof *r);
 	r->key = key;
 	r->size = resp.content_length;
-	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_lock(&s->read_lock);
+	r->id = ++s->next_reader;
+	pthread_mutex_unlock(&s->read_lock);
 	*out = r;
 	*out_size = r->size;
 	return 0;
@@ -171,6 +199,76 @@ static int get_range(s3_driver *s, s3_read *r, void *buf, size_t len, uint64_t o
 	return rc;
 }
 
+static read_window *find_window(s3_driver *s, uint64_t reader, uint64_t index)
+{
+	for (size_t i = 0; i < READ_WINDOWS; i++)
+		if (s->windows[i].reader == reader && s->windows[i].index == index)
+			return &s->windows[i];
+	return NULL;
+}
+
+/* An empty window, else the least recently used one that is not loading; NULL when all load. */
+static read_window *victim_window(s3_driver *s)
+{
+	read_window *best = NULL;
+	for (size_t i = 0; i < READ_WINDOWS; i++) {
+		read_window *w = &s->windows[i];
+		if (w->loading)
+			continue;
+		if (w->reader == 0)
+			return w;
+		if (best == NULL || w->used < best->used)
+			best = w;
+	}
+	return best;
+}
+
+/* Copies len bytes at offset within window index of r (they lie in it) into buf, loading the
+ * window first when no one has it: threads that need other windows fetch theirs meanwhile,
+ * threads that need this one wait for it. */
+static int read_window_copy(s3_driver *s, s3_read *r, uint64_t index, void *buf, size_t len, size_t offset)
+{
+	pthread_mutex_lock(&s->read_lock);
+	for (;;) {
+		read_window *w = find_window(s, r->id, index);
+		if (w != NULL && w->loading) {
+			pthread_cond_wait(&s->read_loaded, &s->read_lock);
+			continue;
+		}
+		if (w != NULL) {
+			memcpy(buf, w->data + offset, len);
+			w->used = ++s->read_clock;
+			pthread_mutex_unlock(&s->read_lock);
+			return 0;
+		}
+		if ((w = victim_window(s)) == NULL) {
+			/* Every window is loading: read this one range alone. */
+			pthread_mutex_unlock(&s->read_lock);
+			return get_range(s, r, buf, len, index * READ_AHEAD + offset);
+		}
+		w->reader = r->id;
+		w->index = index;
+		w->loading = true;
+		if (w->data == NULL)
+			w->data = st_malloc(READ_AHEAD);
+		pthread_mutex_unlock(&s->read_lock);
+		uint64_t start = index * READ_AHEAD;
+		size_t want = r->size - start < READ_AHEAD ? (size_t)(r->size - start) : READ_AHEAD;
+		int rc = get_range(s, r, w->data, want, start);
+		pthread_mutex_lock(&s->read_lock);
+		w->loading = false;
+		w->len = want;
+		if (rc != 0)
+			w->reader = 0; /* a waiter tries again itself */
+		else
+			memcpy(buf, w->data + offset, len);
+		w->used = ++s->read_clock;
+		pthread_cond_broadcast(&s->read_loaded);
+		pthread_mutex_unlock(&s->read_lock);
+		return rc;
+	}
+}
+
 static int s3_read_range(void *driver, void *handle, void *buf, size_t len, uint64_t offset)
 {
 	s3_driver *s = driver;
@@ -186,32 +284,28 @@ static int s3_read_range(void *driver, void *handle, void *buf, size_t len, uint
 	}
 	if (len >= READ_AHEAD)
 		return get_range(s, r, buf, len, offset);
+	/* At most two windows: the read is shorter than one. */
 	int rc = 0;
-	pthread_mutex_lock(&r->lock);
-	if (r->ahead == NULL || offset < r->ahead_offset || offset + len > r->ahead_offset + r->ahead_len) {
-		uint64_t left = r->size - offset;
-		size_t want = left < READ_AHEAD ? (size_t)left : READ_AHEAD;
-		if (r->ahead == NULL)
-			r->ahead = st_malloc(READ_AHEAD);
-		r->ahead_len = 0;
-		rc = get_range(s, r, r->ahead, want, offset);
-		if (rc == 0) {
-			r->ahead_offset = offset;
-			r->ahead_len = want;
-		}
+	size_t done = 0;
+	while (rc == 0 && done < len) {
+		uint64_t at = offset + done;
+		size_t within = (size_t)(at % READ_AHEAD);
+		size_t n = len - done < READ_AHEAD - within ? len - done : READ_AHEAD - within;
+		rc = read_window_copy(s, r, at / READ_AHEAD, (char *)buf + done, n, within);
+		done += n;
 	}
-	if (rc == 0)
-		memcpy(buf, r->ahead + (offset - r->ahead_offset), len);
-	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
 
 static void s3_close_read(void *driver, void *handle)
 {
-	(void)driver;
+	s3_driver *s = driver;
 	s3_read *r = handle;
-	pthread_mutex_destroy(&r->lock);
-	free(r->ahead);
+	pthread_mutex_lock(&s->read_lock);
+	for (size_t i = 0; i < READ_WINDOWS; i++)
+		if (s->windows[i].reader == r->id && !s->windows[i].loading)
+			s->windows[i].reader = 0;
+	pthread_mutex_unlock(&s->read_lock);
 	free(r->key);
 	free(r);
 }
@@ -284,9 +378,14 @@ static int s3_sync(void *driver, void *handle)
 	s3_driver *s = driver;
 	s3_write *w = handle;
 	s3_response resp;
-	int rc = put_fd(s, w->key, w->fd, w->size, NULL, false, &resp);
-	if (rc == 0 && resp.status != 200)
-		rc = s3_error(s->client, &resp, ST_ERR_DEST, "upload an object");
+	int rc;
+	if (w->size > S3_MULTIPART_THRESHOLD) {
+		rc = s3_multipart_upload(s->client, w->key, w->fd, w->size);
+	} else {
+		rc = put_fd(s, w->key, w->fd, w->size, NULL, false, &resp);
+		if (rc == 0 && resp.status != 200)
+			rc = s3_error(s->client, &resp, ST_ERR_DEST, "upload an object");
+	}
 	if (rc != 0) {
 		char *url = s3_url(s->client, w->key);
 		st_error_prefix("unable to upload '%s'", url);
@@ -362,15 +461,8 @@ static int s3_list(void *driver, backend_space space, char ***out, size_t *out_c
 		free(enc_token);
 		free(token);
 		token = NULL;
-		s3_request req = S3_REQUEST_INIT;
-		req.method = "GET";
-		req.query = query;
-		req.recv = body;
-		req.recv_cap = LIST_MAX_BODY;
 		s3_response resp;
-		rc = s3_perform(s->client, &req, &resp);
-		if (rc == 0 && resp.status != 200)
-			rc = s3_error(s->client, &resp, ST_ERR_DEST, "list the bucket");
+		rc = s3_list_page(s->client, query, body, LIST_MAX_BODY, "list the bucket", &resp);
 		if (rc == 0)
 			rc = s3_parse_list(body, resp.received, &keys, &count, &token);
 		free(query);
@@ -505,8 +597,16 @@ static int s3_lock(void *driver)
 	}
 	if (rc == 0 && resp.status != 200)
 		rc = s3_error(s->client, &resp, ST_ERR_DEST, "take the lock");
-	if (rc == 0)
+	if (rc == 0) {
 		s->locked = true;
+		/* Under the lock, no multipart upload of this destination is running: any is what a
+		 * killed run left. Housekeeping: a failure here is left for the next run. */
+		char *packs = key_of(s, BACKEND_SPACE_PACKS, "");
+		size_t aborted = 0;
+		if (s3_multipart_abort_stale(s->client, packs, &aborted) != 0)
+			st_error_clear();
+		free(packs);
+	}
 	free(key);
 	return rc;
 }
@@ -781,6 +881,10 @@ static void s3_free(void *driver)
 	if (s->catalog_private)
 		remove_catalog_files(s->catalog);
 	s3_client_free(s->client);
+	for (size_t i = 0; i < READ_WINDOWS; i++)
+		free(s->windows[i].data);
+	pthread_mutex_destroy(&s->read_lock);
+	pthread_cond_destroy(&s->read_loaded);
 	free(s->catalog);
 	free(s->cache);
 	free(s->prefix);
@@ -916,6 +1020,8 @@ int backend_s3_new(backend **out, const char *dest)
 			    prefix[0] ? (int)strlen(prefix) - 1 : 0, prefix);
 	s->prefix = prefix;
 	s->client = client;
+	pthread_mutex_init(&s->read_lock, NULL);
+	pthread_cond_init(&s->read_loaded, NULL);
 	/* One cache folder per destination: its URL, with everything but letters and digits as '_'. */
 	char *name = st_strdup(s->url);
 	for (char *p = name; *p; p++)

@@ -11,6 +11,7 @@
 #include "common/mem.h"
 
 #include <curl/curl.h>
+#include <stddef.h>
 #include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -30,6 +31,8 @@
 #define S3_STALL_S 60L
 #define S3_ERROR_BODY_MAX 4096
 #define S3_POOL_MAX 64
+/* The longest a multi-handle loop sleeps between looks at its transfers. */
+#define S3_MULTI_POLL_MS 100
 
 struct s3_client {
 	char *endpoint;
@@ -38,6 +41,7 @@ struct s3_client {
 	char *secret_key;
 	char *token_header;
 	char *sigv4;
+	long send_limit; /* bytes/s of each upload (STRATA_FAULT_S3_SEND_LIMIT, for tests); 0: none */
 	pthread_mutex_t lock;
 	CURL *pool[S3_POOL_MAX];
 	size_t pooled;
@@ -79,6 +83,10 @@ int s3_client_new(s3_client **out, const char *endpoint, const char *bucket)
 	char *region = env_value("AWS_DEFAULT_REGION");
 	c->sigv4 = st_sprintf("aws:amz:%s:s3", region ? region : "us-east-1");
 	free(region);
+	/* A test's hook: slow uploads, so that a test can act while one is in flight. */
+	const char *limit = getenv("STRATA_FAULT_S3_SEND_LIMIT");
+	if (limit != NULL && limit[0] != '\0')
+		c->send_limit = strtol(limit, NULL, 10);
 	pthread_mutex_init(&c->lock, NULL);
 	*out = c;
 	return 0;
@@ -189,7 +197,7 @@ static size_t on_read(char *buf, size_t size, size_t nitems, void *ctx)
 	if (want == 0)
 		return 0;
 	if (req->body_fd >= 0) {
-		ssize_t n = pread(req->body_fd, buf, want, (off_t)t->sent);
+		ssize_t n = pread(req->body_fd, buf, want, (off_t)(req->body_offset + t->sent));
 		if (n <= 0) {
 			t->write_errno = n < 0 ? errno : EIO;
 			return CURL_READFUNC_ABORT;
@@ -324,8 +332,8 @@ static struct curl_slist *request_headers(const s3_client *c, const s3_request *
 	return list;
 }
 
-/* One attempt: 0 with t->resp filled, or the curl code of a failed transfer in *out_cc. */
-static void attempt(s3_client *c, transfer *t, const char *url, struct curl_slist *headers, CURLcode *out_cc)
+/* Sets h up for one attempt of t's request. */
+static void attempt_setup(s3_client *c, transfer *t, const char *url, struct curl_slist *headers)
 {
 	const s3_request *req = t->req;
 	CURL *h = t->h;
@@ -343,6 +351,7 @@ static void attempt(s3_client *c, transfer *t, const char *url, struct curl_slis
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
+	curl_easy_setopt(h, CURLOPT_PRIVATE, t);
 	if (strcmp(req->method, "HEAD") == 0) {
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "PUT") == 0) {
@@ -350,13 +359,24 @@ static void attempt(s3_client *c, transfer *t, const char *url, struct curl_slis
 		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
 		curl_easy_setopt(h, CURLOPT_READDATA, t);
 		curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+		if (c->send_limit > 0)
+			curl_easy_setopt(h, CURLOPT_MAX_SEND_SPEED_LARGE, (curl_off_t)c->send_limit);
+	} else if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(h, CURLOPT_READDATA, t);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 	}
-	*out_cc = curl_easy_perform(h);
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t->resp->status);
+}
+
+/* The answer's status and length, after a transfer. */
+static void attempt_result(transfer *t)
+{
+	curl_easy_getinfo(t->h, CURLINFO_RESPONSE_CODE, &t->resp->status);
 	curl_off_t length = -1;
-	curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+	curl_easy_getinfo(t->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
 	t->resp->content_length = length > 0 ? (uint64_t)length : 0;
 }
 
@@ -366,62 +386,221 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* One request across its attempts: what s3_perform runs with curl_easy_perform and
+ * s3_perform_many with a multi handle, with the same retry policy. */
+typedef struct call {
+	char *url;
+	struct curl_slist *headers;
+	transfer t;
+	int attempts;  /* made so far */
+	long backoff;  /* the pause before the attempt after the next one */
+	long pause;    /* the pause before the next attempt */
+	double due_ms; /* when the next attempt may start (now_ms) */
+	bool started, running, done;
+	int rc;
+} call;
+
+static void call_begin(call *k, s3_client *c, const s3_request *req, s3_response *out)
+{
+	memset(k, 0, sizeof *k);
+	k->url = s3_url(c, req->key);
+	if (req->query != NULL) {
+		char *full = st_sprintf("%s?%s", k->url, req->query);
+		free(k->url);
+		k->url = full;
+	}
+	k->headers = request_headers(c, req);
+	k->t.req = req;
+	k->t.resp = out;
+	k->t.h = take_handle(c);
+	k->backoff = S3_BACKOFF_MS;
+	k->started = true;
+}
+
+/* Readies the next attempt; an error (k->rc, k->done) when the receiving file cannot be reset. */
+static bool call_attempt(call *k, s3_client *c)
+{
+	transfer *t = &k->t;
+	memset(t->resp, 0, sizeof *t->resp);
+	t->sent = 0;
+	t->error_len = 0;
+	t->overflow = false;
+	t->write_errno = 0;
+	k->attempts++;
+	const s3_request *req = t->req;
+	if (req->recv_fd >= 0 && (ftruncate(req->recv_fd, 0) != 0 || lseek(req->recv_fd, 0, SEEK_SET) != 0)) {
+		k->rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to receive '%s'", k->url);
+		k->done = true;
+		return false;
+	}
+	attempt_setup(c, t, k->url, k->headers);
+	return true;
+}
+
+/* Judges an attempt that ended with cc: done (k->done, k->rc) or to be retried after
+ * k->backoff ms (then doubled into the next one; k->due_ms set). */
+static void call_judge(call *k, CURLcode cc)
+{
+	transfer *t = &k->t;
+	s3_response *out = t->resp;
+	attempt_result(t);
+	k->done = true;
+	if (t->overflow) {
+		k->rc = st_error_set(ST_ERR_CORRUPT, "'%s' answered with more bytes than asked for", k->url);
+		return;
+	}
+	if (t->write_errno != 0) {
+		k->rc = st_error_set_errno(ST_ERR_DEST, t->write_errno, "unable to transfer '%s'", k->url);
+		return;
+	}
+	bool again = cc != CURLE_OK ? transient_curl(cc) : transient_status(out->status);
+	if (cc == CURLE_OK && !again) {
+		error_code(t->error_body, t->error_len, out->code, sizeof out->code);
+		return;
+	}
+	if (!again || k->attempts == S3_ATTEMPTS) {
+		if (cc != CURLE_OK)
+			k->rc = st_error_set(ST_ERR_REMOTE, "unable to reach '%s': %s%s", k->url, curl_easy_strerror(cc),
+					     again ? " (gave up after retries)" : "");
+		else
+			k->rc = st_error_set(ST_ERR_REMOTE, "'%s' answered HTTP %ld after %d attempts", k->url,
+					     out->status, k->attempts);
+		return;
+	}
+	k->done = false;
+	k->pause = k->backoff;
+	k->due_ms = now_ms() + (double)k->pause;
+	k->backoff *= 2;
+}
+
+static void call_end(call *k, s3_client *c)
+{
+	if (!k->started)
+		return;
+	give_handle(c, k->t.h);
+	curl_slist_free_all(k->headers);
+	free(k->url);
+	k->started = false;
+}
+
 int s3_perform(s3_client *c, const s3_request *req, s3_response *out)
 {
-	char *url = s3_url(c, req->key);
-	if (req->query != NULL) {
-		char *full = st_sprintf("%s?%s", url, req->query);
-		free(url);
-		url = full;
+	call k;
+	call_begin(&k, c, req, out);
+	while (call_attempt(&k, c)) {
+		CURLcode cc = curl_easy_perform(k.t.h);
+		call_judge(&k, cc);
+		if (k.done)
+			break;
+		pause_ms(k.pause);
 	}
-	struct curl_slist *headers = request_headers(c, req);
-	transfer *t = st_calloc(1, sizeof *t);
-	t->req = req;
-	t->resp = out;
-	t->h = take_handle(c);
+	int rc = k.rc;
+	call_end(&k, c);
+	return rc;
+}
+
+int s3_perform_expect(s3_client *c, const s3_request *req, long expect, const char *what, s3_response *out)
+{
+	int rc = s3_perform(c, req, out);
+	if (rc == 0 && out->status != expect)
+		rc = s3_error(c, out, ST_ERR_DEST, what);
+	return rc;
+}
+
+int s3_list_page(s3_client *c, const char *query, char *body, size_t cap, const char *what, s3_response *out)
+{
+	s3_request req = S3_REQUEST_INIT;
+	req.method = "GET";
+	req.query = query;
+	req.recv = body;
+	req.recv_cap = cap;
+	return s3_perform_expect(c, &req, 200, what, out);
+}
+
+/* Starts the calls whose turn it is, up to in_flight running; the ms to wait for the next due
+ * retry (or S3_MULTI_POLL_MS). */
+static long start_due(s3_client *c, CURLM *m, call *calls, const s3_request *reqs, s3_response *out, size_t count,
+		      size_t in_flight, size_t *running)
+{
+	double now = now_ms();
+	double wait = S3_MULTI_POLL_MS;
+	for (size_t i = 0; i < count && *running < in_flight; i++) {
+		call *k = &calls[i];
+		if (k->done || k->running)
+			continue;
+		if (k->started && k->due_ms > now) {
+			if (k->due_ms - now < wait)
+				wait = k->due_ms - now;
+			continue;
+		}
+		if (!k->started)
+			call_begin(k, c, &reqs[i], &out[i]);
+		if (!call_attempt(k, c))
+			break; /* its error ends the whole run */
+		curl_multi_add_handle(m, k->t.h);
+		k->running = true;
+		(*running)++;
+	}
+	return (long)wait + 1;
+}
+
+int s3_perform_many(s3_client *c, const s3_request *reqs, size_t count, s3_response *out, size_t in_flight)
+{
+	if (in_flight == 0)
+		in_flight = 1;
+	CURLM *m = curl_multi_init();
+	call *calls = st_calloc(count ? count : 1, sizeof *calls);
+	size_t running = 0;
 	int rc = 0;
-	long backoff = S3_BACKOFF_MS;
-	for (int i = 1;; i++) {
-		memset(out, 0, sizeof *out);
-		t->sent = 0;
-		t->error_len = 0;
-		t->overflow = false;
-		t->write_errno = 0;
-		if (req->recv_fd >= 0 && (ftruncate(req->recv_fd, 0) != 0 || lseek(req->recv_fd, 0, SEEK_SET) != 0)) {
-			rc = st_error_set_errno(ST_ERR_DEST, errno, "unable to receive '%s'", url);
-			break;
+	for (;;) {
+		/* At most one call has failed: the loop ends at the first failure. */
+		size_t finished = 0;
+		for (size_t i = 0; i < count; i++) {
+			if (calls[i].done && calls[i].rc != 0)
+				rc = calls[i].rc;
+			finished += calls[i].done;
 		}
-		CURLcode cc = CURLE_OK;
-		attempt(c, t, url, headers, &cc);
-		if (t->overflow) {
-			rc = st_error_set(ST_ERR_CORRUPT, "'%s' answered with more bytes than asked for", url);
+		if (rc != 0 || finished == count)
 			break;
+		long wait = start_due(c, m, calls, reqs, out, count, in_flight, &running);
+		int active = 0;
+		curl_multi_perform(m, &active);
+		CURLMsg *msg;
+		int queued = 0;
+		bool failed = false, ended = false;
+		while (!failed && (msg = curl_multi_info_read(m, &queued)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			transfer *t = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+			call *k = (call *)((char *)t - offsetof(call, t));
+			CURLcode cc = msg->data.result;
+			curl_multi_remove_handle(m, k->t.h);
+			k->running = false;
+			running--;
+			call_judge(k, cc);
+			failed = k->done && k->rc != 0;
+			ended = true;
 		}
-		if (t->write_errno != 0) {
-			rc = st_error_set_errno(ST_ERR_DEST, t->write_errno, "unable to transfer '%s'", url);
-			break;
-		}
-		bool again = cc != CURLE_OK ? transient_curl(cc) : transient_status(out->status);
-		if (cc == CURLE_OK && !again) {
-			error_code(t->error_body, t->error_len, out->code, sizeof out->code);
-			break;
-		}
-		if (!again || i == S3_ATTEMPTS) {
-			if (cc != CURLE_OK)
-				rc = st_error_set(ST_ERR_REMOTE, "unable to reach '%s': %s%s", url, curl_easy_strerror(cc),
-						  again ? " (gave up after retries)" : "");
-			else
-				rc = st_error_set(ST_ERR_REMOTE, "'%s' answered HTTP %ld after %d attempts", url,
-						  out->status, i);
-			break;
-		}
-		pause_ms(backoff);
-		backoff *= 2;
+		/* A transfer that ended frees a place: start the next one before waiting. */
+		if (!ended)
+			curl_multi_poll(m, NULL, 0, (int)wait, NULL);
 	}
-	give_handle(c, t->h);
-	free(t);
-	curl_slist_free_all(headers);
-	free(url);
+	/* On a failure, what still runs is dropped: the caller aborts what it was part of. */
+	for (size_t i = 0; i < count; i++) {
+		if (calls[i].running)
+			curl_multi_remove_handle(m, calls[i].t.h);
+		call_end(&calls[i], c);
+	}
+	free(calls);
+	curl_multi_cleanup(m);
 	return rc;
 }
 
@@ -461,19 +640,32 @@ static char *text_of(const xmlNode *n)
 	return copy;
 }
 
+/* The document of an answer whose root element is root_name (NULL otherwise); *out_root is that
+ * element. No network, no entities, no DTD. */
+static xmlDoc *read_doc(const char *body, size_t len, const char *root_name, const xmlNode **out_root)
+{
+	*out_root = NULL;
+	if (len > (size_t)INT32_MAX)
+		return NULL;
+	pthread_once(&global_once, global_init);
+	xmlDoc *doc = xmlReadMemory(body, (int)len, "answer.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
+	if (root == NULL || strcmp((const char *)root->name, root_name) != 0) {
+		xmlFreeDoc(doc);
+		return NULL;
+	}
+	*out_root = root;
+	return doc;
+}
+
 int s3_parse_list(const char *body, size_t len, char ***keys, size_t *count, char **out_token)
 {
 	*out_token = NULL;
-	if (len > (size_t)INT32_MAX)
-		return st_error_set(ST_ERR_REMOTE, "listing answer too large");
-	pthread_once(&global_once, global_init);
-	xmlDoc *doc = xmlReadMemory(body, (int)len, "list.xml", NULL,
-				    XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	const xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-	if (root == NULL || strcmp((const char *)root->name, "ListBucketResult") != 0) {
-		xmlFreeDoc(doc);
+	const xmlNode *root = NULL;
+	xmlDoc *doc = read_doc(body, len, "ListBucketResult", &root);
+	if (doc == NULL)
 		return st_error_set(ST_ERR_REMOTE, "the bucket's listing is not a ListObjectsV2 answer");
-	}
 	int rc = 0;
 	for (const xmlNode *n = root->children; n != NULL; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Contents") != 0)
@@ -493,6 +685,110 @@ int s3_parse_list(const char *body, size_t len, char ***keys, size_t *count, cha
 			free(*out_token);
 			*out_token = NULL;
 			rc = st_error_set(ST_ERR_REMOTE, "the bucket's listing is truncated without a continuation token");
+		}
+	}
+	free(truncated);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+int s3_parse_upload_id(const char *body, size_t len, char **out)
+{
+	const xmlNode *root = NULL;
+	xmlDoc *doc = read_doc(body, len, "InitiateMultipartUploadResult", &root);
+	char *id = text_of(child(root, "UploadId"));
+	xmlFreeDoc(doc);
+	if (id == NULL || id[0] == '\0') {
+		free(id);
+		return st_error_set(ST_ERR_REMOTE, "the answer to a multipart upload's creation names no upload");
+	}
+	*out = id;
+	return 0;
+}
+
+char *s3_complete_body(char *const *etags, size_t count, size_t *out_len)
+{
+	pthread_once(&global_once, global_init);
+	xmlDoc *doc = xmlNewDoc(BAD_CAST "1.0");
+	xmlNode *root = xmlNewNode(NULL, BAD_CAST "CompleteMultipartUpload");
+	xmlNewNs(root, BAD_CAST "http://s3.amazonaws.com/doc/2006-03-01/", NULL);
+	xmlDocSetRootElement(doc, root);
+	for (size_t i = 0; i < count; i++) {
+		xmlNode *part = xmlNewChild(root, NULL, BAD_CAST "Part", NULL);
+		char number[24], *etag = st_sprintf("\"%s\"", etags[i]);
+		snprintf(number, sizeof number, "%zu", i + 1);
+		xmlNewTextChild(part, NULL, BAD_CAST "PartNumber", BAD_CAST number);
+		xmlNewTextChild(part, NULL, BAD_CAST "ETag", BAD_CAST etag);
+		free(etag);
+	}
+	xmlChar *text = NULL;
+	int size = 0;
+	xmlDocDumpMemory(doc, &text, &size);
+	char *copy = st_malloc((size_t)size + 1);
+	memcpy(copy, text, (size_t)size);
+	copy[size] = '\0';
+	xmlFree(text);
+	xmlFreeDoc(doc);
+	*out_len = (size_t)size;
+	return copy;
+}
+
+int s3_parse_complete(const char *body, size_t len)
+{
+	const xmlNode *root = NULL;
+	xmlDoc *doc = read_doc(body, len, "CompleteMultipartUploadResult", &root);
+	xmlFreeDoc(doc);
+	if (doc != NULL)
+		return 0;
+	char code[64];
+	error_code(body, len, code, sizeof code);
+	return st_error_set(ST_ERR_REMOTE, "the completion of a multipart upload failed%s%s", code[0] ? ": " : "", code);
+}
+
+void s3_uploads_free(s3_upload *uploads, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		free(uploads[i].key);
+		free(uploads[i].upload_id);
+	}
+	free(uploads);
+}
+
+int s3_parse_uploads(const char *body, size_t len, s3_upload **uploads, size_t *count, char **out_key_marker,
+		     char **out_id_marker)
+{
+	*out_key_marker = NULL;
+	*out_id_marker = NULL;
+	const xmlNode *root = NULL;
+	xmlDoc *doc = read_doc(body, len, "ListMultipartUploadsResult", &root);
+	if (doc == NULL)
+		return st_error_set(ST_ERR_REMOTE, "the bucket's listing of uploads is not a ListMultipartUploads answer");
+	int rc = 0;
+	for (const xmlNode *n = root->children; n != NULL && rc == 0; n = n->next) {
+		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "Upload") != 0)
+			continue;
+		char *key = text_of(child(n, "Key"));
+		char *id = text_of(child(n, "UploadId"));
+		if (key == NULL || id == NULL || id[0] == '\0') {
+			free(key);
+			free(id);
+			rc = st_error_set(ST_ERR_REMOTE, "the bucket's listing of uploads has an entry without a key or id");
+			break;
+		}
+		*uploads = st_realloc(*uploads, (*count + 1) * sizeof **uploads);
+		(*uploads)[*count].key = key;
+		(*uploads)[*count].upload_id = id;
+		(*count)++;
+	}
+	char *truncated = text_of(child(root, "IsTruncated"));
+	if (rc == 0 && truncated != NULL && strcmp(truncated, "true") == 0) {
+		*out_key_marker = text_of(child(root, "NextKeyMarker"));
+		*out_id_marker = text_of(child(root, "NextUploadIdMarker"));
+		if (*out_key_marker == NULL || (*out_key_marker)[0] == '\0' || *out_id_marker == NULL) {
+			free(*out_key_marker);
+			free(*out_id_marker);
+			*out_key_marker = *out_id_marker = NULL;
+			rc = st_error_set(ST_ERR_REMOTE, "the bucket's listing of uploads is truncated without markers");
 		}
 	}
 	free(truncated);

@@ -59,6 +59,9 @@
 #   s3_curl ARGS...                   curl signed with the test credentials (S3 requests by hand)
 #   s3_keys                           the keys in S3_BUCKET, one a line
 #   s3_pack_count                     how many packs S3_DEST holds in the bucket
+#   s3_pack_etags                     "KEY SIZE ETAG" of each pack in the bucket, one a line (a
+#                                     multipart upload's ETag ends in -PARTS)
+#   s3_uploads                        the keys of the unfinished multipart uploads in S3_BUCKET
 #
 # Everything that new_db, new_db2, new_tmp and on_exit register is cleaned up when the script
 # exits, also when they were called inside $(...). Do not install an EXIT trap of your own;
@@ -428,6 +431,19 @@ s3_keys() {
 
 s3_pack_count() {
   s3_keys | grep -c '^dest/packs/' || true
+}
+
+s3_pack_etags() {
+  s3_curl "$S3_ENDPOINT/$S3_BUCKET?list-type=2&prefix=dest%2Fpacks%2F" | python3 -c '
+import html, re, sys
+for c in re.findall(r"<Contents>(.*?)</Contents>", sys.stdin.read()):
+    get = lambda tag: html.unescape(re.search("<%s>([^<]*)</%s>" % (tag, tag), c).group(1))
+    print(get("Key"), get("Size"), get("ETag").strip(chr(34)))'
+}
+
+s3_uploads() {
+  s3_curl "$S3_ENDPOINT/$S3_BUCKET?uploads=" |
+    python3 -c 'import re, sys; print("\n".join(re.findall(r"<Upload>.*?<Key>([^<]*)</Key>", sys.stdin.read())))'
 }
 
 json_get() {
