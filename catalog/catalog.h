@@ -423,7 +423,7 @@ typedef struct catalog_tree_entry {
 } catalog_tree_entry;
 
 typedef struct catalog_node_tree {
-	int64_t version_id;     /* the node version: iterators return them in ascending order */
+	int64_t version_id;     /* the node version: ascending (by_uuid: within one uuid) */
 	catalog_node node;
 	catalog_tree_entry *entries;
 	size_t count;
@@ -444,6 +444,18 @@ int catalog_tree_iter_open_all(catalog_tree_iter **out, catalog *cat);
 int catalog_tree_iter_next(catalog_tree_iter *iter, catalog_node_tree **out);
 void catalog_tree_iter_close(catalog_tree_iter *iter);
 void catalog_node_tree_free(catalog_node_tree *tree);
+typedef enum catalog_tree_order {
+	CATALOG_TREE_BY_VERSION, /* as catalog_tree_iter_open */
+	CATALOG_TREE_BY_UUID     /* by uuid (then version): the node folders of one shard folder
+				  * (repository/node/xx/yy) come one after the other */
+} catalog_tree_order;
+
+/* Calls fn for every node of snapshot_id's view with its entries, in order (the tree is fn's to
+ * change and is freed after the call), until the end or fn's first non-zero return, which it
+ * returns. Memory holds one node at a time. */
+int catalog_tree_each(catalog *cat, int64_t snapshot_id, catalog_tree_order order,
+		      int (*fn)(void *ctx, catalog_node_tree *tree), void *ctx);
+
 /* Keeps the entries i of tree with keep[i] (in order), releasing the others. */
 void catalog_node_tree_keep(catalog_node_tree *tree, const bool *keep);
 

@@ -56,6 +56,16 @@ int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapsh
 			 snapshot_id);
 }
 
+static int iter_open_by_uuid(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id)
+{
+	/* No index has uuid first: SQLite sorts the rows (its sorter spills to temporary files
+	 * beyond the cache size, so memory stays bounded). */
+	return iter_open(out, cat,
+			 TREE_SELECT " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
+				     " ORDER BY v.uuid, v.id, e.path",
+			 snapshot_id);
+}
+
 int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id, const char *uuid_prefix)
 {
 	int rc = iter_open(out, cat,
@@ -229,4 +239,19 @@ void catalog_node_tree_free(catalog_node_tree *tree)
 	free(tree->entries);
 	free((char *)tree->node.uuid);
 	free(tree);
+}
+
+int catalog_tree_each(catalog *cat, int64_t snapshot_id, catalog_tree_order order,
+		      int (*fn)(void *ctx, catalog_node_tree *tree), void *ctx)
+{
+	catalog_tree_iter *iter = NULL;
+	catalog_node_tree *tree = NULL;
+	int rc = order == CATALOG_TREE_BY_UUID ? iter_open_by_uuid(&iter, cat, snapshot_id)
+					       : catalog_tree_iter_open(&iter, cat, snapshot_id);
+	while (rc == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 && tree != NULL) {
+		rc = fn(ctx, tree);
+		catalog_node_tree_free(tree);
+	}
+	catalog_tree_iter_close(iter);
+	return rc;
 }

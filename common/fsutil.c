@@ -223,6 +223,20 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return rc == 0 || errno == ENOENT ? 0 : errno;
 }
 
+int st_make_temp_dir(char **out, const char *prefix)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = st_sprintf("%s/%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", prefix);
+	*out = NULL;
+	if (mkdtemp(dir) == NULL) {
+		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory '%s'", dir);
+		free(dir);
+		return rc;
+	}
+	*out = dir;
+	return 0;
+}
+
 int st_remove_tree(const char *path)
 {
 	int err = nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

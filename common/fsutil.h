@@ -50,6 +50,10 @@ int st_dir_state(const char *path, bool *out_exists, bool *out_empty);
  * name and the array. */
 int st_list_dir(const char *path, char ***out, size_t *out_count);
 
+/* Creates a new directory <prefix>-XXXXXX (mode 0700) below TMPDIR, or /tmp when TMPDIR is
+ * unset or empty; *out (caller frees) is its path. ST_ERR_TARGET naming it when it cannot. */
+int st_make_temp_dir(char **out, const char *prefix);
+
 /* Removes path and everything below it (links are removed, not followed); a missing path is
  * fine. */
 int st_remove_tree(const char *path);

@@ -288,6 +288,12 @@ st_json *st_json_string(const char *value)
 	return out(new_string(value));
 }
 
+st_json *st_json_int(int64_t value)
+{
+	init_alloc();
+	return out(json_integer((json_int_t)value));
+}
+
 size_t st_json_array_size(const st_json *value)
 {
 	return value != NULL && json_is_array(in_const(value)) ? json_array_size(in_const(value)) : 0;
@@ -296,4 +302,90 @@ size_t st_json_array_size(const st_json *value)
 const st_json *st_json_array_get(const st_json *value, size_t i)
 {
 	return value != NULL ? (const st_json *)json_array_get(in_const(value), i) : NULL;
+}
+
+struct st_json_writer {
+	FILE *f;
+	char *what;
+	size_t members;   /* written so far */
+	size_t elements;  /* of the open array */
+	int err;          /* errno of the first write that failed, or 0 */
+};
+
+static void writer_failed(st_json_writer *w)
+{
+	if (w->err == 0)
+		w->err = errno ? errno : EIO;
+}
+
+static void writer_puts(st_json_writer *w, const char *text)
+{
+	errno = 0;
+	if (w->err == 0 && fputs(text, w->f) == EOF)
+		writer_failed(w);
+}
+
+/* Writes value (taken; NULL: null) as st_json_dump would inside a document. */
+static void writer_value(st_json_writer *w, st_json *value)
+{
+	json_t *v = value ? in(value) : json_null();
+	errno = 0;
+	if (w->err == 0 && json_dumpf(v, w->f, JSON_DUMP_FLAGS) != 0)
+		writer_failed(w);
+	json_decref(v);
+}
+
+/* The separator before a member and its key, encoded as a JSON string. */
+static void writer_key(st_json_writer *w, const char *key)
+{
+	writer_puts(w, w->members++ == 0 ? "{" : ", ");
+	init_alloc();
+	writer_value(w, out(new_string(key)));
+	writer_puts(w, ": ");
+}
+
+st_json_writer *st_json_writer_begin(FILE *f, const char *what)
+{
+	st_json_writer *w = st_calloc(1, sizeof *w);
+	w->f = f;
+	w->what = st_strdup(what);
+	return w;
+}
+
+void st_json_writer_member(st_json_writer *w, const char *key, st_json *value)
+{
+	writer_key(w, key);
+	writer_value(w, value);
+}
+
+void st_json_writer_array_begin(st_json_writer *w, const char *key)
+{
+	writer_key(w, key);
+	writer_puts(w, "[");
+	w->elements = 0;
+}
+
+void st_json_writer_element(st_json_writer *w, st_json *value)
+{
+	if (w->elements++ > 0)
+		writer_puts(w, ", ");
+	writer_value(w, value);
+}
+
+void st_json_writer_array_end(st_json_writer *w)
+{
+	writer_puts(w, "]");
+}
+
+int st_json_writer_end(st_json_writer *w)
+{
+	writer_puts(w, w->members == 0 ? "{}" : "}");
+	errno = 0;
+	if (w->err == 0 && (fflush(w->f) != 0 || ferror(w->f)))
+		writer_failed(w);
+	/* ENOSPC and EDQUOT are reported as a full disk. */
+	int rc = w->err != 0 ? st_error_set_errno(ST_ERR_GENERIC, w->err, "unable to write '%s'", w->what) : 0;
+	free(w->what);
+	free(w);
+	return rc;
 }

@@ -38,6 +38,8 @@ void st_json_set_string(st_json *obj, const char *key, const char *value);
 
 /* A new string value (caller frees, or gives it to st_json_set/st_json_append). */
 st_json *st_json_string(const char *value);
+/* A new integer value, likewise. */
+st_json *st_json_int(int64_t value);
 
 /* Number of elements of an array (0 when value is not one), and element i, borrowed. */
 size_t st_json_array_size(const st_json *value);
@@ -97,5 +99,29 @@ char *st_json_dump_indented(const st_json *value);
 /* Calls fn for each member of obj in order, stopping at (and returning) the first non-zero
  * result; 0 when obj is not an object. */
 int st_json_each(const st_json *obj, int (*fn)(void *ctx, const char *key, const st_json *value), void *ctx);
+
+/* ---- a document written piece by piece ----
+ *
+ * An object written to a FILE member by member, where a member may be an array written element
+ * by element, so that a document of a million elements never is in memory whole. The text is
+ * the one st_json_dump gives for the same document. Each value is encoded by the library;
+ * only the framing ({, ", ", ": ", [ and the closing brackets) is written here. */
+typedef struct st_json_writer st_json_writer;
+
+/* Starts an object on f (borrowed; what names it in errors). */
+st_json_writer *st_json_writer_begin(FILE *f, const char *what);
+
+/* Writes the member key: value, taking ownership of value (NULL writes JSON null). */
+void st_json_writer_member(st_json_writer *w, const char *key, st_json *value);
+
+/* Starts the member key as an array; st_json_writer_element adds its elements (taking ownership
+ * of each) until st_json_writer_array_end. */
+void st_json_writer_array_begin(st_json_writer *w, const char *key);
+void st_json_writer_element(st_json_writer *w, st_json *value);
+void st_json_writer_array_end(st_json_writer *w);
+
+/* Closes the object, flushes f and frees w: ST_ERR_GENERIC (ST_ERR_NOSPACE for a full disk)
+ * naming what when a write failed. */
+int st_json_writer_end(st_json_writer *w);
 
 #endif

@@ -130,23 +130,22 @@ static int write_data(archive_writer *w, const void *data, size_t len)
 	return 0;
 }
 
-int archive_writer_add_buffer(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns,
-			      const void *data, size_t len)
+int archive_writer_begin_file(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns, uint64_t size)
 {
 	entry_begin(w, name, AE_IFREG, mode, mtime_ns);
-	archive_entry_set_size(w->entry, (la_int64_t)len);
-	int rc = entry_write_header(w);
-	if (rc == 0)
-		rc = write_data(w, data, len);
-	return rc;
+	archive_entry_set_size(w->entry, (la_int64_t)size);
+	return entry_write_header(w);
+}
+
+int archive_writer_write(archive_writer *w, const void *data, size_t len)
+{
+	return write_data(w, data, len);
 }
 
 int archive_writer_add_file(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns, int fd,
 			    uint64_t size)
 {
-	entry_begin(w, name, AE_IFREG, mode, mtime_ns);
-	archive_entry_set_size(w->entry, (la_int64_t)size);
-	int rc = entry_write_header(w);
+	int rc = archive_writer_begin_file(w, name, mode, mtime_ns, size);
 	uint64_t left = size;
 	while (rc == 0 && left > 0) {
 		size_t want = left < ARCHIVE_COPY_PIECE ? (size_t)left : ARCHIVE_COPY_PIECE;

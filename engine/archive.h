@@ -4,9 +4,9 @@
  *
  * A writer streams to a file or to standard output ("-"); entries go out in the order they are
  * added, so an entry added first (a manifest) is what a streaming reader sees first. Files are
- * copied from a descriptor in bounded pieces: memory stays flat whatever their size. Names are
- * '/'-separated relative paths; the caller validates them. No libarchive type leaves this
- * module.
+ * copied from a descriptor in bounded pieces, or handed over piece by piece by the caller:
+ * memory stays flat whatever their size. Names are '/'-separated relative paths; the caller
+ * validates them. No libarchive type leaves this module.
  */
 #ifndef STRATA_ENGINE_ARCHIVE_H
 #define STRATA_ENGINE_ARCHIVE_H
@@ -35,9 +35,11 @@ int archive_writer_new(archive_writer **out, const char *path, archive_kind kind
 int archive_writer_add_file(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns, int fd,
 			    uint64_t size);
 
-/* Adds a regular file holding len bytes of data. */
-int archive_writer_add_buffer(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns,
-			      const void *data, size_t len);
+/* Starts a regular file name of size bytes, whose content the caller then hands to
+ * archive_writer_write in pieces of any size, exactly size bytes in all, before the next entry
+ * (libarchive pads a short entry with zeros and cuts a long one: the caller counts). */
+int archive_writer_begin_file(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns, uint64_t size);
+int archive_writer_write(archive_writer *w, const void *data, size_t len);
 
 int archive_writer_add_dir(archive_writer *w, const char *name, mode_t mode, int64_t mtime_ns);
 int archive_writer_add_symlink(archive_writer *w, const char *name, const char *target, int64_t mtime_ns);

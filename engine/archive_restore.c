@@ -157,15 +157,7 @@ static int dump_dir_name(const archive_restore_options *o, char **out_temp)
 	*out_temp = NULL;
 	if (o->dump_dir != NULL || o->to_dsn == NULL)
 		return 0;
-	const char *tmp = getenv("TMPDIR");
-	char *dir = st_sprintf("%s/strata-archive-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory '%s'", dir);
-		free(dir);
-		return rc;
-	}
-	*out_temp = dir;
-	return 0;
+	return st_make_temp_dir(out_temp, "strata-archive");
 }
 
 static int restore_database(restore_ctx *c, const char *dump_dir)

@@ -84,11 +84,9 @@ static int open_dump_dir(db_restore_job *job)
 		job->dir = st_strdup(wanted);
 		return st_confine_root_open(&job->dir_fd, wanted, 0700);
 	}
-	const char *tmp = getenv("TMPDIR");
-	job->dir = st_sprintf("%s/strata-restore-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (mkdtemp(job->dir) == NULL)
-		return st_error_set_errno(ST_ERR_TARGET, errno, "unable to create a temporary directory in '%s'",
-					  tmp && *tmp ? tmp : "/tmp");
+	int rc = st_make_temp_dir(&job->dir, "strata-restore");
+	if (rc != 0)
+		return rc;
 	job->dir_is_temp = true;
 	job->dir_fd = open(job->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (job->dir_fd < 0)

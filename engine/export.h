@@ -17,10 +17,17 @@
  * database), and "nodes" lists every node of the snapshot: [{"uuid", "id", "ctime_us",
  * "folder": whether it has a node folder}]. Readers ignore members they do not know.
  *
- * How: the snapshot is first restored (restore_job.h: files and dump, both verified) into a
- * temporary folder below TMPDIR, which is then archived entry by entry in bounded pieces and
- * removed. Memory for the content stays flat; the manifest holds one record per entry, and the
- * temporary folder needs the snapshot's size on disk.
+ * How: it streams. The repository's entries (AiiDA 1.x) come straight from the catalog - names,
+ * modes, mtimes, sizes, XXH3-128 hashes and link targets, the folders above the node folders
+ * with the modes and mtimes restore gives them - and each file's content from the store, in
+ * pieces checked against their hashes on the way: nothing of the repository is written to
+ * disk, and memory does not depend on the number of entries. A first pass writes the manifest
+ * to a temporary file below TMPDIR, entry by entry (tar needs its size before its content); a
+ * second pass writes the archive. The dump (its files may be deltas to rebuild) and an AiiDA
+ * 2.x snapshot's container (restore_container.h builds its packs and packs.idx) are a handful
+ * of files: they are restored into that temporary folder first (restore_job.h, verified), which
+ * then needs their size on disk. The temporary folder is removed on every path; a failed export
+ * removes its output file.
  */
 #ifndef STRATA_ENGINE_EXPORT_H
 #define STRATA_ENGINE_EXPORT_H

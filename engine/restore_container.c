@@ -210,20 +210,14 @@ static int restore_tree(container_job *job, const catalog_node_tree *tree)
 	return rc;
 }
 
-static int restore_trees(container_job *job, catalog *cat, int64_t snapshot_id)
+static int restore_next_tree(void *ctx, catalog_node_tree *tree)
 {
-	catalog_tree_iter *iter = NULL;
-	catalog_node_tree *tree = NULL;
-	int rc = catalog_tree_iter_open(&iter, cat, snapshot_id);
-	while (rc == 0 && (rc = st_interrupt_check()) == 0 && (rc = catalog_tree_iter_next(iter, &tree)) == 0 &&
-	       tree != NULL) {
-		job->out->nodes++;
-		rc = restore_tree(job, tree);
-		catalog_node_tree_free(tree);
-		tree = NULL;
-	}
-	catalog_tree_iter_close(iter);
-	return rc;
+	container_job *job = ctx;
+	int rc = st_interrupt_check();
+	if (rc != 0)
+		return rc;
+	job->out->nodes++;
+	return restore_tree(job, tree);
 }
 
 static int write_config(container_job *job, const char *text)
@@ -304,7 +298,7 @@ int restore_container_run(dest *d, const catalog_snapshot *snap, const restore_o
 	if (rc == 0)
 		rc = store_open(&job.objects, d, NULL);
 	if (rc == 0)
-		rc = restore_trees(&job, dest_catalog(d), snap->id);
+		rc = catalog_tree_each(dest_catalog(d), snap->id, CATALOG_TREE_BY_VERSION, restore_next_tree, &job);
 	if (rc == 0)
 		rc = container_index_commit(job.index);
 	container_index_close(job.index);

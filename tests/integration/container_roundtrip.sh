@@ -12,7 +12,8 @@
 #     through packs.idx;
 #   - a corrupt object and a missing one: exit 11, each named with node and key, those nodes
 #     left for the next backup;
-#   - export of a 2.x snapshot holds container/, and restore --from-archive writes it back;
+#   - export of a 2.x snapshot holds container/, the same as restore writes (tar -xf), and
+#     restore --from-archive writes it back;
 #   - a repository_metadata that is no tree strata reads ('..', '/', a key that is not sha256 hex,
 #     wrong types): a one-line error naming the node (exit 6);
 #   - a destination keeps one kind (1.x folders or 2.x container); --loose and --node are
@@ -99,6 +100,11 @@ assert_exit 0 "export" -- "$STRATA" export --dest "$DEST" --snapshot 1 --output 
 tar -tf "$OUT/s1.tar" >"$OUT/s1.list"
 grep -qx 'container/config.json' "$OUT/s1.list" || fail "the archive has no container/config.json"
 grep -qx 'container/packs.idx' "$OUT/s1.list" || fail "the archive has no container/packs.idx"
+mkdir "$OUT/sx"
+tar -xf "$OUT/s1.tar" -C "$OUT/sx" || fail "stock tar -xf of the export failed"
+assert_exit 0 "restore of snapshot 1" -- "$STRATA" restore --dest "$DEST" --snapshot 1 --to-repository "$OUT/rs1"
+diff -r "$OUT/sx/container" "$OUT/rs1/container" >/dev/null ||
+  fail "the export's container differs from what restore writes"
 assert_exit 0 "restore --from-archive" -- "$STRATA" restore --from-archive "$OUT/s1.tar" --to-repository "$OUT/ra"
 assert_eq "$distinct" "$(metadata_tsv "$DSN" | $FIXTURE check "$OUT/ra")" "every key resolves in the container of the archive"
 

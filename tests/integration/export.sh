@@ -4,8 +4,14 @@
 # identical to the source (modes, mtimes, links, folder mtimes) and to what restore writes;
 # stock pg_restore of its database/ into a fresh database gives the source's row checksums.
 # The manifest lists exactly the archive's other entries, and every file's size and XXH3-128
-# hash as strata stores them. --output - writes the same entries to stdout; the format comes
-# from the name or --format (tar, tar.gz, tar.zst); a name of no known kind is a usage error.
+# hash as strata stores them. --output - writes the same entries to stdout (what --output FILE
+# writes, content included); the format comes from the name or --format (tar, tar.gz, tar.zst); a
+# name of no known kind is a usage error. After an incremental backup that deleted and added
+# nodes (and changed folder modes), the export of each snapshot is entry for entry what restore
+# of it writes (manifest and tar -xf: types, sizes, modes, mtimes, targets), and the archive
+# never comes back into a folder it left. A failed export (an unwritable output, a damaged
+# pack; to a file and to stdout) exits non-zero with one error line and leaves no output and
+# nothing in TMPDIR.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/db_lib.sh"
 
@@ -96,3 +102,104 @@ assert_exit 2 "--json with --output -" -- "$STRATA" export --dest "$D" --output 
 assert_exit 2 "no --output" -- "$STRATA" export --dest "$D"
 assert_exit 7 "unknown snapshot" -- "$STRATA" export --dest "$D" --snapshot 9 --output "$W/n.tar"
 [[ ! -e $W/n.tar ]] || fail "a failed export left its output"
+
+note "--output - writes what --output FILE writes"
+"$STRATA" export --dest "$D" --output - --format tar >"$W/stdout.tar" || fail "export --output - --format tar"
+# Entry for entry, content included; only the dump's mtimes differ (it is rebuilt on each export).
+python3 - "$W/stdout.tar" "$W/plain" <<'PY' || fail "export to stdout differs from the export to a file"
+import hashlib, sys, tarfile
+def members(path):
+    out = []
+    with tarfile.open(path) as t:
+        for m in t:
+            data = t.extractfile(m).read() if m.isfile() else b""
+            if m.name == "manifest.json":
+                data = b""  # holds the dump's mtimes
+            mtime = None if m.name.startswith("database") else m.pax_headers.get("mtime", m.mtime)
+            out.append((m.name, m.type, m.mode, mtime, m.size, m.linkname, hashlib.sha256(data).hexdigest()))
+    return out
+a, b = members(sys.argv[1]), members(sys.argv[2])
+assert a == b, [x for x, y in zip(a, b) if x != y][:3]
+PY
+
+note "after an incremental backup that deleted and added nodes: each snapshot's export is what restore writes"
+gone=$(psql -X -At -v ON_ERROR_STOP=1 -d "$DSN" -c \
+  "SELECT string_agg(id::text, ',') FROM (SELECT id FROM db_dbnode ORDER BY id LIMIT 5 OFFSET 3) s")
+delete_nodes "$DSN" "$gone"
+"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 12 --mode add --quiet >/dev/null
+# Folder modes that are not restore's default, recorded by the second backup.
+chmod 0750 "$SRC/repository/node"
+chmod 0711 "$SRC/repository"
+assert_exit 0 "second backup" -- "$STRATA" backup --dest "$D" --dsn "$DSN" --repository "$SRC" --json
+assert_eq 5 "$(json_get "$LAST_STDOUT" deleted_nodes)" "second backup: deleted nodes"
+for snap in 1 2; do
+  assert_exit 0 "export of snapshot $snap" -- "$STRATA" export --dest "$D" --snapshot "$snap" --output "$W/s$snap.tar"
+  mkdir "$W/x$snap"
+  tar -xf "$W/s$snap.tar" -C "$W/x$snap" || fail "stock tar -xf of snapshot $snap failed"
+  assert_exit 0 "restore of snapshot $snap" -- "$STRATA" restore --dest "$D" --snapshot "$snap" --to-repository "$W/r$snap"
+  # The manifest describes what restore writes (types, sizes, modes, mtimes, targets), entry for
+  # entry; in the archive a folder comes before what is below it, which comes before its next
+  # sibling (stock tar sets a folder's mtime once it has left it).
+  python3 - "$W/x$snap" "$W/r$snap" "$W/s$snap.tar" <<'PY' || fail "snapshot $snap: manifest or order check failed"
+import json, os, stat, sys, tarfile
+x, r, archive = sys.argv[1], sys.argv[2], sys.argv[3]
+m = json.load(open(os.path.join(x, "manifest.json")))
+listed = {e["path"]: e for e in m["entries"] if e["path"].split("/")[0] == "repository"}
+on_disk = set()
+for top, dirs, files in os.walk(os.path.join(r, "repository")):
+    for n in [top] + [os.path.join(top, f) for f in dirs + files]:
+        on_disk.add(os.path.relpath(n, r))
+assert on_disk == set(listed), set(listed) ^ on_disk
+for path, e in listed.items():
+    st = os.lstat(os.path.join(r, path))
+    kind = "dir" if stat.S_ISDIR(st.st_mode) else "symlink" if stat.S_ISLNK(st.st_mode) else "file"
+    assert e["type"] == kind, (e, kind)
+    assert e["mode"] == stat.S_IMODE(st.st_mode), (e, oct(st.st_mode))
+    assert e["mtime_ns"] == st.st_mtime_ns, (e, st.st_mtime_ns)
+    if kind == "file":
+        assert e["size"] == st.st_size, e
+    if kind == "symlink":
+        assert e["target"] == os.readlink(os.path.join(r, path)), e
+names = [t.name.rstrip("/") for t in tarfile.open(archive)]
+assert names[0] == "manifest.json", names[0]
+open_dirs, left = [], set()
+for n in names[1:]:
+    parent = os.path.dirname(n)
+    while open_dirs and open_dirs[-1] != parent:
+        left.add(open_dirs.pop())
+    assert parent == "" or open_dirs, ("entry before its folder", n)
+    assert parent not in left, ("back into a folder already left", n)
+    open_dirs.append(n)
+PY
+  rm -r "$W/x$snap/manifest.json" "$W/x$snap/database"
+  assert_same_repo "$W/r$snap" "$W/x$snap" "snapshot $snap: tar -xf of the export vs strata restore"
+done
+[[ $(stat -c %a "$W/x2/repository/node") == 750 ]] || fail "the mode of repository/node in snapshot 2"
+
+note "a failed export: one error line, a non-zero exit, no output, no temporary files"
+T=$W/tmpdir
+mkdir "$T"
+assert_exit 9 "export to an unwritable place" -- env TMPDIR="$T" "$STRATA" export --dest "$D" \
+  --output "$W/no/such/folder/x.tar"
+assert_one_error "export to an unwritable place"
+BAD=$W/bad
+cp -a "$D" "$BAD"
+pack=$(ls -S "$BAD"/packs/*.pack | head -n 1)
+python3 - "$pack" <<'PY'
+import os, sys
+with open(sys.argv[1], "r+b") as f:
+    size = os.fstat(f.fileno()).st_size
+    for off in range(size // 4, size, size // 8):
+        f.seek(off)
+        b = f.read(1)
+        f.seek(off)
+        f.write(bytes([b[0] ^ 0xFF]))
+PY
+assert_exit 8 "export of a damaged pack" -- env TMPDIR="$T" "$STRATA" export --dest "$BAD" --snapshot 1 \
+  --output "$W/bad.tar"
+assert_one_error "export of a damaged pack"
+[[ ! -e $W/bad.tar ]] || fail "a failed export left its output"
+assert_exit 8 "export of a damaged pack to stdout" -- env TMPDIR="$T" bash -c '"$0" export --dest "$1" --snapshot 1 \
+  --output - >/dev/null' "$STRATA" "$BAD"
+assert_one_error "export of a damaged pack to stdout"
+assert_eq "" "$(ls -A "$T")" "what failed exports left in TMPDIR"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# valgrind: a small backup (files and database) and its restore run clean under valgrind
-# memcheck: no invalid read or write, no use of uninitialised memory, no definite leak
+# valgrind: a small backup (files and database), its restore and its export run clean under
+# valgrind memcheck: no invalid read or write, no use of uninitialised memory, no definite leak
 # (--error-exitcode makes any of them a non-zero exit). Skipped (exit 77) without valgrind.
 # (valgrind 3.19 does not know openat2: the restore then takes its component-by-component
 # path, which this test thereby covers too; the warning it prints is not an error.)
@@ -39,4 +39,8 @@ vg "restore (files and database)" "$STRATA" restore --dest "$DEST" --to-reposito
 on_exit "psql -X -q -d '$STRATA_TEST_DSN2' -c 'DROP DATABASE IF EXISTS valgrind_restored' >/dev/null 2>&1"
 assert_same_repo "$SRC" "$OUT/repo" "restore under valgrind"
 vg "check --read-data" "$STRATA" check --dest "$DEST" --read-data --jobs 1
+vg "export" "$STRATA" export --dest "$DEST" --output "$OUT/s.tar.zst" --jobs 1
+mkdir "$OUT/x"
+tar -xf "$OUT/s.tar.zst" -C "$OUT/x" repository || fail "stock tar -xf of the export made under valgrind"
+assert_same_repo "$SRC" "$OUT/x" "export under valgrind"
 note "ok"

@@ -485,6 +485,50 @@ static void test_node_add_and_tree_iterator(void **state)
 	catalog_close(cat);
 }
 
+/* Collects node ids; stops (returning 5) once it has stop_after of them. */
+typedef struct id_collector {
+	int64_t ids[8];
+	size_t count, stop_after;
+} id_collector;
+
+static int collect_id(void *ctx, catalog_node_tree *tree)
+{
+	id_collector *c = ctx;
+	c->ids[c->count++] = tree->node.node_id;
+	return c->count == c->stop_after ? 5 : 0;
+}
+
+static void test_tree_each_in_order(void **state)
+{
+	const char *tmp = *state;
+	catalog *cat = create_catalog(tmp, NULL);
+	int64_t snap = create_snapshot(cat, 1);
+	static const char *const uuids[] = {"ff000000-0000-4000-8000-000000000000", "00000000-0000-4000-8000-000000000000",
+					    "80000000-0000-4000-8000-000000000000"};
+	assert_int_equal(catalog_begin(cat), 0);
+	for (int i = 0; i < 3; i++) {
+		catalog_node n = {.node_id = 20 + i, .ctime_us = 1, .uuid = uuids[i], .has_folder = true, .root_mode = 0755};
+		assert_int_equal(catalog_node_add(cat, snap, &n, NULL, 0), 0);
+	}
+	assert_int_equal(catalog_commit(cat), 0);
+	complete_snapshot(cat, snap, 1);
+
+	id_collector all = {.stop_after = 0};
+	assert_int_equal(catalog_tree_each(cat, snap, CATALOG_TREE_BY_UUID, collect_id, &all), 0);
+	assert_int_equal(all.count, 3);
+	assert_int_equal(all.ids[0], 21);
+	assert_int_equal(all.ids[1], 22);
+	assert_int_equal(all.ids[2], 20);
+
+	/* By version; fn's first non-zero return ends the loop and is returned. */
+	id_collector two = {.stop_after = 2};
+	assert_int_equal(catalog_tree_each(cat, snap, CATALOG_TREE_BY_VERSION, collect_id, &two), 5);
+	assert_int_equal(two.count, 2);
+	assert_int_equal(two.ids[0], 20);
+	assert_int_equal(two.ids[1], 21);
+	catalog_close(cat);
+}
+
 static void test_tree_iterator_reports_missing_content(void **state)
 {
 	const char *tmp = *state;
@@ -1056,6 +1100,7 @@ int run_catalog_tests(void)
 		CAT_TEST(test_transactions),
 		CAT_TEST(test_snapshot_lifecycle),
 		CAT_TEST(test_node_add_and_tree_iterator),
+		CAT_TEST(test_tree_each_in_order),
 		CAT_TEST(test_tree_iterator_reports_missing_content),
 		CAT_TEST(test_mark_deleted_and_current_nodes),
 		CAT_TEST(test_end_current_and_each),

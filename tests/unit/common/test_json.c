@@ -196,9 +196,70 @@ static void test_print_failure(void **state)
 	st_json_set_int(doc, "a", 1);
 	assert_int_equal(st_json_print(f, doc), ST_ERR_NOSPACE);
 	assert_non_null(strstr(st_error_message(), "unable to write a JSON document"));
+	st_error_clear();
+	/* A document written piece by piece, larger than the stdio buffer. */
+	clearerr(f);
+	st_json_writer *w = st_json_writer_begin(f, "the manifest");
+	st_json_writer_array_begin(w, "items");
+	for (int i = 0; i < 10000; i++)
+		st_json_writer_element(w, st_json_copy(doc));
+	st_json_writer_array_end(w);
+	assert_int_equal(st_json_writer_end(w), ST_ERR_NOSPACE);
+	assert_non_null(strstr(st_error_message(), "unable to write 'the manifest'"));
 	fclose(f);
 	st_json_free(doc);
 	st_error_clear();
+}
+
+/* The text written piece by piece is the text st_json_dump gives for the same document. */
+static void test_writer_matches_dump(void **state)
+{
+	(void)state;
+	st_json *doc = st_json_object();
+	st_json_set_string(doc, "format", "x \xff\"y\"");
+	st_json *inner = st_json_object();
+	st_json_set_int(inner, "id", 3);
+	st_json_set(doc, "inner", inner);
+	st_json_set(doc, "none", NULL);
+	st_json *empty = st_json_array();
+	st_json_set(doc, "empty", empty);
+	st_json *items = st_json_array();
+	for (int i = 0; i < 3; i++) {
+		st_json *o = st_json_object();
+		st_json_set_int(o, "i", i);
+		st_json_set_string(o, "path", "a/b");
+		st_json_append(items, o);
+	}
+	st_json_set(doc, "items", items);
+	char *expected = st_json_dump(doc);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	assert_non_null(f);
+	st_json_writer *w = st_json_writer_begin(f, "test document");
+	st_json_writer_member(w, "format", st_json_string("x \xff\"y\""));
+	st_json_writer_member(w, "inner", st_json_copy(inner));
+	st_json_writer_member(w, "none", NULL);
+	st_json_writer_array_begin(w, "empty");
+	st_json_writer_array_end(w);
+	st_json_writer_array_begin(w, "items");
+	for (size_t i = 0; i < 3; i++)
+		st_json_writer_element(w, st_json_copy(st_json_array_get(items, i)));
+	st_json_writer_array_end(w);
+	assert_int_equal(st_json_writer_end(w), 0);
+	fclose(f);
+	assert_string_equal(text, expected);
+	free(text);
+	free(expected);
+	st_json_free(doc);
+
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(st_json_writer_end(st_json_writer_begin(f, "empty document")), 0);
+	fclose(f);
+	assert_string_equal(text, "{}");
+	free(text);
 }
 
 int run_json_tests(void)
@@ -213,6 +274,7 @@ int run_json_tests(void)
 		cmocka_unit_test(test_parse_refuses_garbage),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_failure),
+		cmocka_unit_test(test_writer_matches_dump),
 	};
 	return cmocka_run_group_tests_name("common/json", tests, NULL, NULL);
 }
