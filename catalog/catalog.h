@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 7
+#define CATALOG_FORMAT 8
 
 typedef struct catalog catalog;
 

@@ -55,6 +55,8 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	"ALTER TABLE snapshots ADD COLUMN container TEXT;",
 	/* 6 -> 7: dump files may be zstd deltas (storage 2), which older versions cannot read */
 	"UPDATE meta SET value = value WHERE 0;",
+	/* 7 -> 8: node versions by uuid (restore --node, cat, export in uuid order) */
+	"CREATE INDEX node_versions_uuid ON node_versions(uuid);",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/mem.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,8 +59,7 @@ int catalog_tree_iter_open(catalog_tree_iter **out, catalog *cat, int64_t snapsh
 
 static int iter_open_by_uuid(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id)
 {
-	/* No index has uuid first: SQLite sorts the rows (its sorter spills to temporary files
-	 * beyond the cache size, so memory stays bounded). */
+	/* Versions in uuid order through node_versions_uuid. */
 	return iter_open(out, cat,
 			 TREE_SELECT " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
 				     " ORDER BY v.uuid, v.id, e.path",
@@ -68,13 +68,24 @@ static int iter_open_by_uuid(catalog_tree_iter **out, catalog *cat, int64_t snap
 
 int catalog_tree_iter_open_prefix(catalog_tree_iter **out, catalog *cat, int64_t snapshot_id, const char *uuid_prefix)
 {
+	/* The uuids with that prefix are the range [prefix, prefix with its last byte raised) of
+	 * node_versions_uuid, so one node of a million costs a few index pages, not a table scan. */
+	size_t len = strlen(uuid_prefix);
+	bool raisable = len > 0 && (unsigned char)uuid_prefix[len - 1] < 0xff;
+	/* Without a last byte to raise: above every uuid (restore checks that they are hex). */
+	char *upper = st_strdup(raisable ? uuid_prefix : "\xff\xff\xff\xff");
+	if (raisable)
+		upper[len - 1] = (char)((unsigned char)upper[len - 1] + 1);
 	int rc = iter_open(out, cat,
-			   TREE_SELECT " WHERE v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
-				       " AND substr(v.uuid, 1, length(?2)) = ?2"
+			   TREE_SELECT " WHERE v.uuid >= ?2 AND v.uuid < ?3 AND substr(v.uuid, 1, length(?2)) = ?2"
+				       " AND v.added_in <= ?1 AND (v.deleted_in IS NULL OR v.deleted_in > ?1)"
 				       " ORDER BY v.id, e.path",
 			   snapshot_id);
-	if (rc == 0)
+	if (rc == 0) {
 		sqlite3_bind_text((*out)->stmt, 2, uuid_prefix, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text((*out)->stmt, 3, upper, -1, SQLITE_TRANSIENT);
+	}
+	free(upper);
 	return rc;
 }
 

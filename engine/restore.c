@@ -506,7 +506,23 @@ static int restore_folders(restore_job *job, catalog *cat, int64_t snapshot_id)
 	/* Paths and modes from the catalog are untrusted: nothing is changed for a bad list. */
 	for (size_t i = 0; i < count && rc == 0; i++)
 		rc = restore_check_folder(&folders[i]);
+	/* A selective restore writes a few of the 65,536 shard folders: one look at each parent
+	 * (repeated parents remembered) skips the rest without opening them. */
+	char parent[64] = "";
+	bool parent_exists = false;
 	for (size_t i = 0; i < count && rc == 0; i++) {
+		const char *slash = strrchr(folders[i].path, '/');
+		size_t len = slash ? (size_t)(slash - folders[i].path) : 0;
+		if (len > 0 && len < sizeof parent) {
+			if (strncmp(parent, folders[i].path, len) != 0 || parent[len] != '\0') {
+				struct stat st;
+				memcpy(parent, folders[i].path, len);
+				parent[len] = '\0';
+				parent_exists = fstatat(job->root_fd, parent, &st, AT_SYMLINK_NOFOLLOW) == 0;
+			}
+			if (!parent_exists)
+				continue;
+		}
 		int fd = -1;
 		rc = st_confine_dir_existing(&fd, job->root_fd, folders[i].path, root);
 		if (rc == 0 && fd >= 0)

@@ -529,6 +529,59 @@ static void test_tree_each_in_order(void **state)
 	catalog_close(cat);
 }
 
+/* The node ids that catalog_tree_iter_open_prefix gives for prefix; returns how many. */
+static size_t prefix_node_ids(catalog *cat, int64_t snapshot_id, const char *prefix, int64_t *ids, size_t cap)
+{
+	catalog_tree_iter *iter = NULL;
+	assert_int_equal(catalog_tree_iter_open_prefix(&iter, cat, snapshot_id, prefix), 0);
+	size_t n = 0;
+	for (catalog_node_tree *tree = NULL; catalog_tree_iter_next(iter, &tree) == 0 && tree != NULL;) {
+		assert_true(n < cap);
+		ids[n++] = tree->node.node_id;
+		catalog_node_tree_free(tree);
+	}
+	catalog_tree_iter_close(iter);
+	return n;
+}
+
+static void test_tree_by_uuid_prefix(void **state)
+{
+	const char *tmp = *state;
+	catalog *cat = create_catalog(tmp, NULL);
+	int64_t snap = create_snapshot(cat, 1);
+	static const char *const uuids[] = {"ab000000-0000-4000-8000-000000000000", "abf00000-0000-4000-8000-000000000000",
+					    "ac000000-0000-4000-8000-000000000000", "a0000000-0000-4000-8000-000000000000"};
+	assert_int_equal(catalog_begin(cat), 0);
+	for (int i = 0; i < 4; i++) {
+		catalog_node n = {.node_id = 30 + i, .ctime_us = 1, .uuid = uuids[i], .has_folder = true, .root_mode = 0755};
+		assert_int_equal(catalog_node_add(cat, snap, &n, NULL, 0), 0);
+	}
+	assert_int_equal(catalog_commit(cat), 0);
+	complete_snapshot(cat, snap, 1);
+	int64_t ids[8];
+	assert_int_equal(prefix_node_ids(cat, snap, "ab", ids, 8), 2);
+	assert_int_equal(ids[0], 30);
+	assert_int_equal(ids[1], 31);
+	assert_int_equal(prefix_node_ids(cat, snap, "abf00000-0000-4000-8000-000000000000", ids, 8), 1);
+	assert_int_equal(ids[0], 31);
+	assert_int_equal(prefix_node_ids(cat, snap, "a", ids, 8), 4);
+	assert_int_equal(prefix_node_ids(cat, snap, "", ids, 8), 4);
+	assert_int_equal(prefix_node_ids(cat, snap, "b", ids, 8), 0);
+	/* One node of a million: the prefix is a range of the uuid index, not a scan. */
+	sqlite3_stmt *stmt = NULL;
+	assert_int_equal(sqlite3_prepare_v2(cat->db,
+					    "EXPLAIN QUERY PLAN SELECT v.id FROM node_versions v"
+					    " WHERE v.uuid >= 'ab' AND v.uuid < 'ac' AND v.added_in <= 1",
+					    -1, &stmt, NULL),
+			 SQLITE_OK);
+	bool uses_index = false;
+	while (sqlite3_step(stmt) == SQLITE_ROW)
+		uses_index |= strstr((const char *)sqlite3_column_text(stmt, 3), "node_versions_uuid") != NULL;
+	sqlite3_finalize(stmt);
+	assert_true(uses_index);
+	catalog_close(cat);
+}
+
 static void test_tree_iterator_reports_missing_content(void **state)
 {
 	const char *tmp = *state;
@@ -1100,6 +1153,7 @@ int run_catalog_tests(void)
 		CAT_TEST(test_transactions),
 		CAT_TEST(test_snapshot_lifecycle),
 		CAT_TEST(test_node_add_and_tree_iterator),
+		CAT_TEST(test_tree_by_uuid_prefix),
 		CAT_TEST(test_tree_each_in_order),
 		CAT_TEST(test_tree_iterator_reports_missing_content),
 		CAT_TEST(test_mark_deleted_and_current_nodes),
