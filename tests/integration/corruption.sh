@@ -37,18 +37,6 @@ fresh_copy() {
   printf '%s\n' "$WORK/$1"
 }
 
-flip_byte() { # FILE OFFSET
-  python3 - "$1" "$2" <<'EOF'
-import sys
-path, offset = sys.argv[1], int(sys.argv[2])
-with open(path, "r+b") as f:
-    f.seek(offset)
-    byte = f.read(1)
-    f.seek(offset)
-    f.write(bytes([byte[0] ^ 0xFF]))
-EOF
-}
-
 # No file that a failed restore left behind may differ from the source (an empty or partial
 # file at a final path counts as a wrong file). Problems are collected in DEFERRED and reported
 # at the end, so that the other cases still run.

@@ -47,14 +47,7 @@ read -r pack offset size < <(sqlite3 -separator ' ' "$DEST/catalog.db" "
   WHERE d.snapshot_id = 1 AND d.table_key = '$KEY'")
 [[ -n ${pack:-} && -f $DEST/packs/$pack ]] || fail "no pack holds snapshot 1's copy of db_dbnode's file"
 note "snapshot 1's db_dbnode copy: $size bytes at $offset of $pack; flipping its middle byte"
-python3 - "$DEST/packs/$pack" $((offset + size / 2)) <<'EOF'
-import sys
-with open(sys.argv[1], "r+b") as f:
-    f.seek(int(sys.argv[2]))
-    b = f.read(1)
-    f.seek(int(sys.argv[2]))
-    f.write(bytes([b[0] ^ 0xFF]))
-EOF
+flip_byte "$DEST/packs/$pack" $((offset + size / 2))
 
 assert_exit 8 "check --read-data of the damaged destination" -- "$STRATA" check --dest "$DEST" --read-data
 assert_contains "$LAST_STDERR" "$pack" "check names the damaged pack"

@@ -185,16 +185,9 @@ assert_one_error "export to an unwritable place"
 BAD=$W/bad
 cp -a "$D" "$BAD"
 pack=$(ls -S "$BAD"/packs/*.pack | head -n 1)
-python3 - "$pack" <<'PY'
-import os, sys
-with open(sys.argv[1], "r+b") as f:
-    size = os.fstat(f.fileno()).st_size
-    for off in range(size // 4, size, size // 8):
-        f.seek(off)
-        b = f.read(1)
-        f.seek(off)
-        f.write(bytes([b[0] ^ 0xFF]))
-PY
+size=$(stat -c %s "$pack")
+# shellcheck disable=SC2046  # one offset per argument
+flip_byte "$pack" $(seq $((size / 4)) $((size / 8)) $((size - 1)))
 assert_exit 8 "export of a damaged pack" -- env TMPDIR="$T" "$STRATA" export --dest "$BAD" --snapshot 1 \
   --output "$W/bad.tar"
 assert_one_error "export of a damaged pack"

@@ -51,6 +51,7 @@
 #   delete_nodes DSN IDS              delete nodes (IDS: comma-separated ids) from an AiiDA 1.x
 #                                     database with their links, group memberships, logs and
 #                                     comments, in one transaction, as AiiDA would
+#   flip_byte FILE OFFSET...          invert the byte at each OFFSET of FILE (damage, in place)
 #   s3_setup NAME                     for the S3 tests, against the gateway that tests/run.sh
 #                                     starts (tests/ceph.sh; STRATA_TEST_S3_* variables): exports
 #                                     the AWS_* credentials and a private STRATA_CACHE_DIR,
@@ -501,6 +502,18 @@ remove_nodes() {
   done < <(psql -X -At -v ON_ERROR_STOP=1 -d "$1" -c \
     "SELECT id, uuid FROM db_dbnode WHERE node_type NOT LIKE 'data.core.dict.%' AND ($3) ORDER BY id")
   [[ -z $ids ]] || delete_nodes "$1" "$ids"
+}
+
+flip_byte() {
+  python3 - "$@" <<'EOF'
+import sys
+with open(sys.argv[1], "r+b") as f:
+    for offset in map(int, sys.argv[2:]):
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0xFF]))
+EOF
 }
 
 # run_killed SECONDS CMD... — runs CMD (output to $WORK/killed.out and .err), kills it with
