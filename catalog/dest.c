@@ -219,11 +219,11 @@ int dest_open_backend_wait(dest **out, backend *b, const char *what, dest_mode m
  * fails its Nth backend operation and every later one, so that tests can fail a real run at
  * every point of its I/O; "N:KILL": the process kills itself with SIGKILL instead, before its Nth
  * operation; "count": the number of operations is printed on stderr at the end
- * (backend_fault_new). */
+ * (backend_fault_new). KILL and count apply to read-only destinations too (a restore's reads). */
 static backend *with_injected_faults(backend *b, dest_mode mode)
 {
 	const char *spec = getenv("STRATA_FAULT_BACKEND");
-	if (spec == NULL || mode != DEST_WRITE)
+	if (spec == NULL)
 		return b;
 	if (strcmp(spec, "count") == 0)
 		return backend_fault_new(b, 0, BACKEND_FAULT_COUNT);
@@ -232,6 +232,8 @@ static backend *with_injected_faults(backend *b, dest_mode mode)
 	if (fail_at <= 0 || end == NULL || *end != ':')
 		return b;
 	int err = strcmp(end + 1, "EIO") == 0 ? EIO : strcmp(end + 1, "KILL") == 0 ? BACKEND_FAULT_KILL : ENOSPC;
+	if (mode != DEST_WRITE && err != BACKEND_FAULT_KILL)
+		return b;
 	return backend_fault_new(b, fail_at, err);
 }
 

@@ -516,16 +516,33 @@ with open(sys.argv[1], "r+b") as f:
 EOF
 }
 
-# run_killed SECONDS CMD... — runs CMD (output to $WORK/killed.out and .err), kills it with
-# SIGKILL after SECONDS unless it ended; KILLED_STATUS is its exit status.
-run_killed() {
-  local after=$1 pid status=0
+# count_backend_ops CMD... — runs CMD once with STRATA_FAULT_BACKEND=count; BACKEND_OPS is the
+# number of destination operations it made (fails the test unless it succeeded and made some).
+count_backend_ops() {
+  assert_exit 0 "counting the destination operations of: $*" -- env STRATA_FAULT_BACKEND=count "$@"
+  BACKEND_OPS=$(sed -n 's/^strata: backend operations: \([0-9]*\)$/\1/p' <<<"$LAST_STDERR" | tail -n 1)
+  ((${BACKEND_OPS:-0} > 0)) || fail "'$*' counted '${BACKEND_OPS:-}' destination operations: $LAST_STDERR"
+}
+
+# kill_points OPS N — N operation numbers spread evenly over a run of OPS operations, then the
+# last two (the work after a commit), one per line.
+kill_points() {
+  local ops=$1 n=$2 k
+  for ((k = 1; k <= n; k++)); do
+    echo $((ops * k / (n + 1) + 1))
+  done
+  echo $((ops - 1))
+  echo "$ops"
+}
+
+# run_self_killed OP CMD... — runs CMD (output to $WORK/killed.out and .err) so that it kills
+# itself with SIGKILL before its destination operation OP (STRATA_FAULT_BACKEND=OP:KILL): a
+# point in the run that does not depend on the machine's load. KILLED_STATUS is its exit status
+# (137 when it died so).
+run_self_killed() {
+  local at=$1
   shift
-  "$@" >"$WORK/killed.out" 2>"$WORK/killed.err" &
-  pid=$!
-  on_exit "kill -9 $pid 2>/dev/null || true"
-  sleep "$after"
-  kill -9 "$pid" 2>/dev/null || true
-  { wait "$pid"; } 2>/dev/null || status=$?
-  KILLED_STATUS=$status
+  KILLED_STATUS=0
+  { env STRATA_FAULT_BACKEND="$at:KILL" "$@" >"$WORK/killed.out" 2>"$WORK/killed.err"; } 2>/dev/null ||
+    KILLED_STATUS=$?
 }

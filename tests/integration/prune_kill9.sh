@@ -72,29 +72,19 @@ prune_cmd=(prune --max-unused 0% --json)
 
 note "counting the operations of one uninterrupted prune"
 cp -a "$BASE" "$WORK/dest"
-assert_exit 0 "uninterrupted prune" -- env STRATA_FAULT_BACKEND=count "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
-ops=$(sed -n 's/^strata: backend operations: \([0-9]*\)$/\1/p' <<<"$LAST_STDERR")
-((${ops:-0} > POINTS)) || fail "the prune counted '${ops:-}' destination operations: $LAST_STDERR"
-note "the prune makes $ops destination operations: $LAST_STDOUT"
+count_backend_ops "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
+note "the prune makes $BACKEND_OPS destination operations: $LAST_STDOUT"
 (($(json_get "$LAST_STDOUT" packs_rewritten) > 0)) || fail "the prune rewrote no pack"
 assert_eq "$rebase" "$(json_get "$LAST_STDOUT" dump_files_rebased)" "the prune rebased snapshot 3's deltas"
 
-# Ten points across the run, and the last two operations (after the commit: the old packs'
-# deletion).
-points=()
-for ((k = 1; k <= POINTS; k++)); do
-  points+=($((ops * k / (POINTS + 1) + 1)))
-done
-points+=($((ops - 1)) "$ops")
-killed=0
+mapfile -t points < <(kill_points "$BACKEND_OPS" "$POINTS")
 for ((k = 1; k <= ${#points[@]}; k++)); do
   rm -rf "$WORK/dest"
   cp -a "$BASE" "$WORK/dest"
   at=${points[k - 1]}
-  status=0
-  env STRATA_FAULT_BACKEND="$at:KILL" "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest" >/dev/null 2>&1 || status=$?
-  ((status == 137)) && killed=$((killed + 1))
-  note "point $k: killed before operation $at of $ops (status $status)"
+  run_self_killed "$at" "$STRATA" "${prune_cmd[@]}" --dest "$WORK/dest"
+  assert_eq 137 "$KILLED_STATUS" "point $k: the prune killed itself before operation $at"
+  note "point $k: killed before operation $at of $BACKEND_OPS"
   assert_eq "3 4" "$(listed_ids "$WORK/dest")" "point $k: snapshots after the kill"
   assert_exit 0 "point $k: check --read-data after the kill" -- "$STRATA" check --dest "$WORK/dest" --read-data
   restores_files "$WORK/dest" 3 "point $k"
@@ -109,7 +99,6 @@ for ((k = 1; k <= ${#points[@]}; k++)); do
   assert_exit 0 "point $k: check --read-data after the second prune" -- "$STRATA" check --dest "$WORK/dest" --read-data
   restores_files "$WORK/dest" 3 "point $k, after the second prune"
 done
-assert_eq "${#points[@]}" "$killed" "prunes killed by SIGKILL"
 
 note "a backup while a prune runs"
 "$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 20 --mode add --seed 9 --quiet >/dev/null
