@@ -7,6 +7,8 @@
 #     counts the keys checked and those missing;
 #   - the object put back: the next backup takes the node, and a restore of that snapshot passes
 #     the check, having checked exactly as many keys as the trees hold (distinct per node);
+#   - a restore of the first snapshot then fills what it lacks from the second (content found by
+#     its sha256 among the node's files there), written loose, and completes (exit 0);
 #   - a files-only restore does not claim a check it cannot make.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/db_lib.sh"
@@ -88,4 +90,19 @@ assert_eq "$keys" "$(json_get "$LAST_STDOUT" container_check.keys)" "round trip:
 assert_eq 0 "$(json_get "$LAST_STDOUT" container_check.missing)" "round trip: keys missing"
 psql -X -At -F $'\t' -d "$DSN3" -c 'SELECT id, repository_metadata::text FROM db_dbnode ORDER BY id' |
   $FIXTURE check "$OUT/r3" >/dev/null || fail "the fixture finds a key the restored container lacks"
+
+note "the first snapshot again: what it lacks is filled from the second"
+DSN4=$(new_db2 container_cons_r3)
+assert_exit 0 "restore of the incomplete snapshot, filled" -- "$STRATA" restore --dest "$DEST" --snapshot 1 \
+  --to-repository "$OUT/r4" --to-dsn "$DSN4" --json
+assert_eq "$keys" "$(json_get "$LAST_STDOUT" container_check.keys)" "filled: keys checked"
+assert_eq 0 "$(json_get "$LAST_STDOUT" container_check.missing)" "filled: keys missing"
+assert_eq "$lacking" "$(json_get "$LAST_STDOUT" container_check.filled)" "filled: keys filled"
+[[ -f $OUT/r4/container/loose/${gone_key:0:2}/${gone_key:2} ]] || fail "the missing object was not written loose"
+psql -X -At -F $'\t' -d "$DSN4" -c 'SELECT id, repository_metadata::text FROM db_dbnode ORDER BY id' |
+  $FIXTURE check "$OUT/r4" >/dev/null || fail "the fixture finds a key the filled container lacks"
+assert_exit 0 "restore of the incomplete snapshot, filled, -v" -- "$STRATA" restore --dest "$DEST" --snapshot 1 \
+  --to-repository "$OUT/r5" --to-dsn "$(new_db2 container_cons_r4)" -v
+assert_contains "$LAST_STDOUT$LAST_STDERR" "node $gone_uuid references object $gone_key, which snapshot 1 lacks: filled from snapshot 2" \
+  "filled: the note"
 note "ok"
