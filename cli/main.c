@@ -62,7 +62,8 @@ static const char usage[] =
 	"  4 destination locked, 5 database error, 6 source repository error, 7 not found,\n"
 	"  8 corruption found, 9 restore target error, 10 out of disk space,\n"
 	"  11 completed with warnings (backup skipped special files, or left a node whose file\n"
-	"     vanished or changed while being read, for the next run),\n"
+	"     vanished or changed while being read, for the next run; a restore wrote an AiiDA\n"
+	"     2.x database that references objects the restored container lacks),\n"
 	"  12 object storage error (s3: endpoint unreachable, bucket missing, credentials\n"
 	"     missing or refused),\n"
 	"  130 interrupted (SIGINT), 143 terminated (SIGTERM)\n";

@@ -164,11 +164,15 @@ static int write_packed(container_job *job, const catalog_tree_entry *e, const c
 	return rc;
 }
 
-/* Through sandbox/ into loose/<key[0:p]>/<key[p:]>, as disk-objectstore writes loose objects. */
-static int write_loose(container_job *job, const catalog_tree_entry *e, const char *what)
+/* Through sandbox/ into loose/<key[0:p]>/<key[p:]>, as disk-objectstore writes loose objects.
+ * With expected set, only a content whose key it is: *out_written false, and nothing kept,
+ * for another. */
+static int write_loose(container_job *job, const catalog_tree_entry *e, const char *what, const char *expected,
+		       bool *out_written)
 {
 	char tmp[32], key[ST_SHA256_HEX_SIZE], rel[96];
 	int fd = -1, dir_fd = -1;
+	*out_written = false;
 	snprintf(tmp, sizeof tmp, "strata-%" PRId64, job->sandbox_serial++);
 	int rc = st_confine_create_file(&fd, job->sandbox_fd, tmp, 0644, ST_CONFINE_REPLACE, job->display);
 	if (rc != 0)
@@ -176,6 +180,10 @@ static int write_loose(container_job *job, const catalog_tree_entry *e, const ch
 	rc = stream_object(job, fd, e, what, key);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s/sandbox/%s'", job->display, tmp);
+	if (rc == 0 && expected != NULL && strcmp(key, expected) != 0) {
+		unlinkat(job->sandbox_fd, tmp, 0);
+		return 0;
+	}
 	container_loose_path(rel, sizeof rel, &job->config, key);
 	const char *leaf = strrchr(rel, '/') + 1;
 	if (rc == 0 && job->config.loose_prefix_len > 0) {
@@ -187,6 +195,7 @@ static int write_loose(container_job *job, const catalog_tree_entry *e, const ch
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to move an object into '%s/%s'", job->display, rel);
 	if (rc != 0)
 		unlinkat(job->sandbox_fd, tmp, 0);
+	*out_written = rc == 0;
 	if (dir_fd >= 0)
 		close(dir_fd);
 	return rc;
@@ -201,7 +210,8 @@ static int restore_tree(container_job *job, const catalog_node_tree *tree)
 			continue;
 		char what[PATH_MAX];
 		snprintf(what, sizeof what, "%s/%s of node '%s'", job->display, e->entry.path, tree->node.uuid);
-		rc = job->options->loose ? write_loose(job, e, what) : write_packed(job, e, what);
+		bool written = false;
+		rc = job->options->loose ? write_loose(job, e, what, NULL, &written) : write_packed(job, e, what);
 		if (rc == 0) {
 			job->out->files++;
 			job->out->bytes += (int64_t)e->entry.size;
@@ -275,6 +285,21 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+static void release_job(container_job *job)
+{
+	store_free(job->objects);
+	store_thread_release();
+	close_fd(&job->pack_fd);
+	close_fd(&job->sandbox_fd);
+	close_fd(&job->loose_fd);
+	close_fd(&job->packs_fd);
+	close_fd(&job->container_fd);
+	close_fd(&job->root_fd);
+	free(job->written.slots);
+	free(job->written.used);
+	free(job->display);
+}
+
 int restore_container_run(dest *d, const catalog_snapshot *snap, const restore_options *options, restore_result *out)
 {
 	container_job job = {.options = options, .root_fd = -1, .container_fd = -1, .packs_fd = -1, .loose_fd = -1,
@@ -304,16 +329,121 @@ int restore_container_run(dest *d, const catalog_snapshot *snap, const restore_o
 	container_index_close(job.index);
 	if (rc == 0 && syncfs(job.root_fd) != 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to sync '%s'", options->target_root);
-	store_free(job.objects);
-	store_thread_release();
-	close_fd(&job.pack_fd);
-	close_fd(&job.sandbox_fd);
-	close_fd(&job.loose_fd);
-	close_fd(&job.packs_fd);
-	close_fd(&job.container_fd);
-	close_fd(&job.root_fd);
-	free(job.written.slots);
-	free(job.written.used);
-	free(job.display);
+	release_job(&job);
+	return rc;
+}
+
+struct container_filler {
+	dest *d;
+	int64_t restored_id;
+	catalog_snapshot *snapshots;
+	size_t snapshot_count;
+	container_job job;
+};
+
+/* The restored container's loose/ and sandbox/, which the restore wrote. */
+static int open_restored(container_job *job, const char *root)
+{
+	int rc = st_confine_root_open(&job->root_fd, root, 0755);
+	if (rc == 0)
+		rc = st_confine_dir(&job->container_fd, job->root_fd, "container", 0755, 0, root);
+	if (rc == 0)
+		rc = st_confine_dir(&job->loose_fd, job->container_fd, "loose", 0755, 0, job->display);
+	if (rc == 0)
+		rc = st_confine_dir(&job->sandbox_fd, job->container_fd, "sandbox", 0755, 0, job->display);
+	return rc;
+}
+
+int restore_container_filler_open(container_filler **out, const char *dest_path, int64_t snapshot_id,
+				  const char *target_root)
+{
+	container_filler *f = st_calloc(1, sizeof *f);
+	container_job *job = &f->job;
+	*job = (container_job){.root_fd = -1, .container_fd = -1, .packs_fd = -1, .loose_fd = -1, .sandbox_fd = -1,
+			       .pack_fd = -1};
+	job->display = st_sprintf("%s/container", target_root);
+	f->restored_id = snapshot_id;
+	catalog_snapshot snap = {0};
+	int rc = dest_open(&f->d, dest_path, DEST_READ);
+	if (rc == 0)
+		rc = catalog_snapshot_get(dest_catalog(f->d), snapshot_id, &snap);
+	if (rc == 0 && snap.container == NULL)
+		rc = st_error_set(ST_ERR_USAGE, "snapshot %" PRId64 " holds no AiiDA 2.x container", snapshot_id);
+	if (rc == 0 && container_config_parse(&job->config, snap.container, "recorded container configuration") != 0)
+		rc = st_error_reclassify(ST_ERR_CORRUPT);
+	catalog_snapshot_release(&snap);
+	if (rc == 0)
+		rc = catalog_snapshot_list(dest_catalog(f->d), &f->snapshots, &f->snapshot_count);
+	if (rc == 0)
+		rc = store_open(&job->objects, f->d, NULL);
+	if (rc == 0)
+		rc = open_restored(job, target_root);
+	*out = f;
+	return rc;
+}
+
+/* Tries each file of tree not tried yet: the first whose sha256 is key becomes the object. */
+static int fill_from_tree(container_filler *f, const catalog_node_tree *tree, const char *key, written_set *tried,
+			  bool *out_filled)
+{
+	int rc = catalog_tree_validate(tree);
+	for (size_t i = 0; i < tree->count && rc == 0 && !*out_filled; i++) {
+		const catalog_tree_entry *e = &tree->entries[i];
+		if (e->entry.type != CATALOG_ENTRY_FILE || !written_add(tried, &e->entry.hash))
+			continue;
+		char what[PATH_MAX];
+		snprintf(what, sizeof what, "'%s' of node '%s'", e->entry.path, tree->node.uuid);
+		rc = write_loose(&f->job, e, what, key, out_filled);
+	}
+	return rc;
+}
+
+/* The node's version in snapshot id, if it holds the node. */
+static int fill_from_snapshot(container_filler *f, int64_t id, const char *uuid, const char *key, written_set *tried,
+			      bool *out_filled)
+{
+	catalog_tree_iter *iter = NULL;
+	catalog_node_tree *tree = NULL;
+	int rc = catalog_tree_iter_open_prefix(&iter, dest_catalog(f->d), id, uuid);
+	if (rc == 0)
+		rc = catalog_tree_iter_next(iter, &tree);
+	if (rc == 0 && tree != NULL && strcmp(tree->node.uuid, uuid) == 0)
+		rc = fill_from_tree(f, tree, key, tried, out_filled);
+	catalog_node_tree_free(tree);
+	catalog_tree_iter_close(iter);
+	return rc;
+}
+
+int restore_container_fill(container_filler *f, const char *uuid, const char *key, bool *out_filled,
+			   int64_t *out_snapshot)
+{
+	written_set tried = {0};
+	int rc = 0;
+	*out_filled = false;
+	*out_snapshot = 0;
+	for (size_t i = f->snapshot_count; i-- > 0 && rc == 0 && !*out_filled;) {
+		const catalog_snapshot *s = &f->snapshots[i];
+		if (s->id == f->restored_id || !s->has_files || s->container == NULL)
+			continue;
+		rc = fill_from_snapshot(f, s->id, uuid, key, &tried, out_filled);
+		if (*out_filled)
+			*out_snapshot = s->id;
+	}
+	free(tried.slots);
+	free(tried.used);
+	return rc;
+}
+
+int restore_container_filler_close(container_filler *f)
+{
+	if (f == NULL)
+		return 0;
+	int rc = 0;
+	if (f->job.root_fd >= 0 && syncfs(f->job.root_fd) != 0)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to sync '%s'", f->job.display);
+	release_job(&f->job);
+	catalog_snapshot_list_free(f->snapshots, f->snapshot_count);
+	dest_close(f->d);
+	free(f);
 	return rc;
 }

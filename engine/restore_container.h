@@ -25,4 +25,24 @@
  * written and their size. */
 int restore_container_run(dest *d, const catalog_snapshot *snap, const restore_options *options, restore_result *out);
 
+/* Filling a restored container: an object the restored database references but snapshot
+ * snapshot_id lacks (its backup left the node for a later one) is content that another
+ * snapshot of the destination may hold, in a later version of that node. Objects are named by
+ * the sha256 of their content, and the catalog records XXH3-128 hashes, not container keys:
+ * each file of the node in every other snapshot that holds the node (newest first; each content
+ * once) is streamed out of the store, and the first whose sha256 is the key is written as a
+ * loose object into <target_root>/container. The filler opens the destination for reading. */
+typedef struct container_filler container_filler;
+
+int restore_container_filler_open(container_filler **out, const char *dest_path, int64_t snapshot_id,
+				  const char *target_root);
+
+/* *out_filled true (and *out_snapshot the snapshot it came from) when key of node uuid is now a
+ * loose object of the container. */
+int restore_container_fill(container_filler *f, const char *uuid, const char *key, bool *out_filled,
+			   int64_t *out_snapshot);
+
+/* Makes what was filled durable (syncfs) and frees f (which may be NULL, or half-opened). */
+int restore_container_filler_close(container_filler *f);
+
 #endif

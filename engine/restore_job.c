@@ -4,6 +4,7 @@
 #include "engine/restore_job.h"
 
 #include "engine/aiida_profile.h"
+#include "engine/restore_container.h"
 
 #include "common/error.h"
 #include "common/log.h"
@@ -106,6 +107,52 @@ int restore_profile_add(const restore_profile_target *t, const char *record, int
 	return rc;
 }
 
+typedef struct refs_report {
+	const restore_job_options *options;
+	int64_t snapshot_id;
+	container_filler *filler; /* opened at the first reference the container lacks */
+} refs_report;
+
+static int report_missing(void *ctx, const char *uuid, const char *key, bool *out_resolved)
+{
+	refs_report *report = ctx;
+	int64_t from = 0;
+	*out_resolved = false;
+	int rc = 0;
+	if (report->filler == NULL)
+		rc = restore_container_filler_open(&report->filler, report->options->dest_path, report->snapshot_id,
+						   report->options->target_root);
+	if (rc == 0)
+		rc = restore_container_fill(report->filler, uuid, key, out_resolved, &from);
+	if (rc == 0 && *out_resolved)
+		st_log_note("restore: node %s references object %s, which snapshot %lld lacks: filled from snapshot %lld",
+			    uuid, key, (long long)report->snapshot_id, (long long)from);
+	else if (rc == 0)
+		st_log_warn("restore: node %s references object %s, which snapshot %lld lacks (its backup left the node"
+			    " for a later one, as it does when an object is missing from the container or damaged)",
+			    uuid, key, (long long)report->snapshot_id);
+	return rc;
+}
+
+/* The restored database against the restored container (restore_job.h). */
+static int check_refs(const restore_job_options *o, int64_t snapshot_id, restore_job_result *out)
+{
+	char *dir = st_sprintf("%s/container", o->target_root);
+	refs_report report = {.options = o, .snapshot_id = snapshot_id};
+	int rc = container_refs_check(o->to_dsn, dir, report_missing, &report, &out->refs);
+	if (rc != 0)
+		st_error_prefix("checking the restored database's object keys against '%s'", dir);
+	if (report.filler != NULL) {
+		st_error saved;
+		st_error_save(&saved);
+		int close_rc = restore_container_filler_close(report.filler);
+		rc = rc != 0 ? st_error_restore(&saved) : close_rc;
+	}
+	out->checked_refs = rc == 0;
+	free(dir);
+	return rc;
+}
+
 int restore_job_run(const restore_job_options *o, restore_job_result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -169,6 +216,8 @@ int restore_job_run(const restore_job_options *o, restore_job_result *out)
 		out->restored_files = want_files;
 		out->restored_database = want_db;
 	}
+	if (rc == 0 && info.container && want_files && o->to_dsn != NULL)
+		rc = check_refs(o, info.id, out);
 	if (rc == 0 && o->to_profile != NULL)
 		rc = restore_profile_add(&profile, info.profile, info.id, out->profile_path, sizeof out->profile_path);
 	out->added_profile = rc == 0 && o->to_profile != NULL;

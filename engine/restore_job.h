@@ -6,12 +6,20 @@
  * runs the files restore (restore.h) and the database restore (db_restore.h); when both are
  * asked for they run in parallel, the files in a second thread. The first error wins, the
  * database's before the files'; the database restore's notes go to the log (common/log.h).
+ *
+ * Of an AiiDA 2.x snapshot restored with its database, the restored database must never
+ * reference an object the restored container lacks: once both are written, every key of every
+ * node's repository_metadata is looked up in the container (container_refs.h). A backup leaves a
+ * node whose object was missing or damaged for the next run, but its database dump still holds
+ * that node: each such reference is a warning (st_log_warn) naming node, key and snapshot, and
+ * counted in refs.missing. A files-only or database-only restore has nothing to check against.
  */
 #ifndef STRATA_ENGINE_RESTORE_JOB_H
 #define STRATA_ENGINE_RESTORE_JOB_H
 
 #include "engine/db_restore.h"
 #include "engine/restore.h"
+#include "scanner/container_refs.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -50,6 +58,12 @@ typedef struct restore_job_result {
 	db_restore_result database; /* when restored_database */
 	bool added_profile;
 	char profile_path[4096];  /* the config.json written, when added_profile */
+	/* An AiiDA 2.x snapshot restored with its database (to_dsn and target_root): every key of
+	 * the restored database's repository_metadata looked up in the restored container; each
+	 * one it lacks is a warning naming node and key (refs.missing > 0: the restore completed
+	 * with warnings). */
+	bool checked_refs;
+	container_refs_result refs;
 } restore_job_result;
 
 /* --to-profile: a working AiiDA profile entry for a restored database and repository. */

@@ -15,6 +15,7 @@
 #include "common/mem.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -124,6 +125,27 @@ void container_loose_path(char *out, size_t cap, const container_config *config,
 		snprintf(out, cap, "loose/%s", key);
 	else
 		snprintf(out, cap, "loose/%.*s/%s", p, key, key + p);
+}
+
+int container_loose_stat(const char *dir, const container_config *config, const char *key, bool *out_found,
+			 uint64_t *out_size)
+{
+	char rel[96];
+	char path[PATH_MAX];
+	struct stat st;
+	container_loose_path(rel, sizeof rel, config, key);
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	*out_found = false;
+	if (lstat(path, &st) != 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		return st_error_set_errno(ST_ERR_SOURCE, errno, "unable to stat '%s'", path);
+	}
+	if (!S_ISREG(st.st_mode))
+		return st_error_set(ST_ERR_SOURCE, "loose object '%s' is not a regular file", path);
+	*out_found = true;
+	*out_size = (uint64_t)st.st_size;
+	return 0;
 }
 
 struct container_index {

@@ -53,6 +53,11 @@ bool container_key_valid(const char *key);
  * be valid. */
 void container_loose_path(char *out, size_t cap, const container_config *config, const char *key);
 
+/* Whether container dir holds key as a loose object (*out_found) and its size (*out_size, when
+ * found); not following a link. Something other than a regular file there is ST_ERR_SOURCE. */
+int container_loose_stat(const char *dir, const container_config *config, const char *key, bool *out_found,
+			 uint64_t *out_size);
+
 /* Where a packed object is. */
 typedef struct container_object {
 	bool compressed; /* a zlib stream */

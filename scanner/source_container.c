@@ -213,35 +213,15 @@ typedef struct object_place {
 	container_object packed_at;
 } object_place;
 
-static int stat_loose(container_source *cs, const char *key, bool *out_found, uint64_t *out_size)
-{
-	char rel[96];
-	char path[PATH_MAX];
-	struct stat st;
-	container_loose_path(rel, sizeof rel, &cs->config, key);
-	snprintf(path, sizeof path, "%s/%s", cs->dir, rel);
-	*out_found = false;
-	if (lstat(path, &st) != 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 0;
-		return st_error_set_errno(ST_ERR_SOURCE, errno, "unable to stat '%s'", path);
-	}
-	if (!S_ISREG(st.st_mode))
-		return st_error_set(ST_ERR_SOURCE, "loose object '%s' is not a regular file", path);
-	*out_found = true;
-	*out_size = (uint64_t)st.st_size;
-	return 0;
-}
-
 /* Loose first, then the index, then loose again (an object repacked meanwhile). */
 static int locate(container_source *cs, const char *key, object_place *out)
 {
 	memset(out, 0, sizeof *out);
-	int rc = stat_loose(cs, key, &out->loose, &out->loose_size);
+	int rc = container_loose_stat(cs->dir, &cs->config, key, &out->loose, &out->loose_size);
 	if (rc == 0 && !out->loose)
 		rc = container_index_find(cs->index, key, &out->packed_at, &out->packed);
 	if (rc == 0 && !out->loose && !out->packed)
-		rc = stat_loose(cs, key, &out->loose, &out->loose_size);
+		rc = container_loose_stat(cs->dir, &cs->config, key, &out->loose, &out->loose_size);
 	return rc;
 }
 
