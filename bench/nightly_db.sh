@@ -30,6 +30,8 @@ set -euo pipefail
 BENCH_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tests/dsn.sh
 source "$BENCH_SOURCE_DIR/tests/dsn.sh"
+# shellcheck source=bench/lib/standalone.sh
+source "$BENCH_SOURCE_DIR/bench/lib/standalone.sh"
 STRATA=${STRATA:-$BENCH_SOURCE_DIR/build/cli/strata}
 # Rows inserted per statement while generating (progress is logged after each).
 GENERATE_BATCH=1000000
@@ -88,12 +90,6 @@ mkdir -p "$WORK/logs"
 DB=strata_nightly_$$
 DSN=$(with_dbname "$SERVER_DSN" "$DB")
 FAILED=0
-
-psql_on() {
-  local dsn=$1
-  shift
-  psql -X -q -At -v ON_ERROR_STOP=1 -d "$dsn" "$@"
-}
 
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
@@ -154,12 +150,11 @@ run() {
 }
 
 seconds() {
-  awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0;
-    for (i = 1; i <= n; i++) s = s * 60 + p[i]; printf "%.2f\n", s }' "$WORK/logs/$1.time"
+  timev_seconds "$WORK/logs/$1.time"
 }
 
 peak_mib() {
-  awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$WORK/logs/$1.time"
+  timev_peak_mib "$WORK/logs/$1.time"
 }
 
 field() {

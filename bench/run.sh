@@ -44,15 +44,16 @@ WORK_MARKER=.strata-bench
 SMOKE_NODES=300
 SMOKE_DB_ROUNDS=3
 SMOKE_PRUNE_ROUNDS=2
-# The throwaway cluster takes the first free TCP port from here.
-PG_PORT_FIRST=55460
-PG_PORT_LAST=55499
+# The throwaway cluster takes the first free TCP port from here (PG_PORT_FIRST and PG_PORT_LAST in
+# the environment move the range).
+PG_PORT_FIRST=${PG_PORT_FIRST:-55460}
+PG_PORT_LAST=${PG_PORT_LAST:-55499}
 
 usage() {
   cat <<EOF
 usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
                     [--size-scale F] [--db-rounds K] [--prune-rounds K] [--no-restore]
-                    [--smoke]
+                    [--database-only] [--smoke]
 
   --nodes N        nodes to generate (about 1.75 files per node); 1% more are added for the
                    incremental backup
@@ -74,12 +75,17 @@ usage: bench/run.sh --nodes N [--work DIR] [--dsn DSN] [--tools LIST] [--jobs N]
                    (default 8: ten snapshots in all)
   --no-restore     skip step 4 (the full, export and one-node restores), e.g. to measure the
                    retention part alone
+  --database-only  only the generation and the database part (step 6): no file backups,
+                   restores or retention, no other tool than pg_dump/pg_restore (and
+                   pgBackRest); --size-scale defaults to 0 (empty files: only the
+                   database matters)
   --smoke          a quick run ($SMOKE_NODES nodes, $SMOKE_DB_ROUNDS database and $SMOKE_PRUNE_ROUNDS retention rounds unless given, caches not
                    dropped) that fails on any failed step or differing restore; for ctest
   -h, --help       this text
 
 Environment: STRATA and GENREPO name the binaries (default: build/cli/strata and
-build/bench/strata-genrepo in the source tree).
+build/bench/strata-genrepo in the source tree); PG_PORT_FIRST and PG_PORT_LAST the throwaway
+cluster's port range (default 55460-55499).
 EOF
 }
 
@@ -89,10 +95,11 @@ WORK=
 DSN=
 TOOLS_ARG=
 JOBS=$(nproc)
-SIZE_SCALE=1
+SIZE_SCALE=
 DB_ROUNDS=
 PRUNE_ROUNDS=
 RESTORES=1
+DB_ONLY=0
 SMOKE=0
 CMDLINE="bench/run.sh$(printf ' %q' "$@")"
 
@@ -118,6 +125,7 @@ parse_args() {
       --db-rounds) need_value "$1" $#; DB_ROUNDS=$2; shift 2 ;;
       --prune-rounds) need_value "$1" $#; PRUNE_ROUNDS=$2; shift 2 ;;
       --no-restore) RESTORES=0; shift ;;
+      --database-only) DB_ONLY=1; shift ;;
       --smoke) SMOKE=1; shift ;;
       -h | --help) usage; exit 0 ;;
       *) usage >&2; exit 2 ;;
@@ -129,6 +137,12 @@ parse_args() {
     PRUNE_ROUNDS=${PRUNE_ROUNDS:-$SMOKE_PRUNE_ROUNDS}
   fi
   DB_ROUNDS=${DB_ROUNDS:-30}
+  if ((DB_ONLY == 1)); then
+    SIZE_SCALE=${SIZE_SCALE:-0}
+    ((DB_ROUNDS > 0)) || usage_error "--database-only needs --db-rounds above 0"
+    [[ -z $TOOLS_ARG ]] || usage_error "--database-only runs no file tools: drop --tools"
+  fi
+  SIZE_SCALE=${SIZE_SCALE:-1}
   PRUNE_ROUNDS=${PRUNE_ROUNDS:-8}
   [[ -n $NODES ]] || { usage >&2; exit 2; }
   [[ $NODES =~ ^[1-9][0-9]*$ ]] || usage_error "--nodes must be a positive number: '$NODES'"
@@ -138,6 +152,7 @@ parse_args() {
   [[ $SIZE_SCALE =~ ^[0-9]*\.?[0-9]+$ ]] || usage_error "--size-scale must be a number: '$SIZE_SCALE'"
 
   TOOLS=("${BENCH_TOOLS[@]}")
+  ((DB_ONLY == 0)) || TOOLS=()
   if [[ -n $TOOLS_ARG ]]; then
     local t known
     IFS=, read -r -a TOOLS <<<"$TOOLS_ARG"
@@ -429,6 +444,21 @@ database_part() {
   done
 }
 
+# Steps 2-5: the file tools' backups, restores and retention.
+files_part() {
+  read_floor
+  backup_step full
+  GEN_ADD=$(generate add $(((NODES + 99) / 100)))
+  backup_step incr
+  if ((RESTORES == 1)); then
+    restore_step
+    archive_step
+  else
+    NOTES+=("restore part skipped (--no-restore)")
+  fi
+  retention_part "$PRUNE_ROUNDS"
+}
+
 main() {
   parse_args "$@"
   check_programs
@@ -443,17 +473,12 @@ main() {
   SRC_ROOT=$WORK/src
 
   GEN_CREATE=$(generate create "$NODES")
-  read_floor
-  backup_step full
-  GEN_ADD=$(generate add $(((NODES + 99) / 100)))
-  backup_step incr
-  if ((RESTORES == 1)); then
-    restore_step
-    archive_step
+  if ((DB_ONLY == 1)); then
+    GEN_ADD=$(generate add $(((NODES + 99) / 100)))
+    NOTES+=("files part skipped (--database-only)")
   else
-    NOTES+=("restore part skipped (--no-restore)")
+    files_part
   fi
-  retention_part "$PRUNE_ROUNDS"
   database_part
 
   report | tee "$WORK/results.md"

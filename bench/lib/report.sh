@@ -200,7 +200,7 @@ series_total() {
 
 percent() {
   if [[ ${1:-} =~ ^[0-9]+$ && ${2:-} =~ ^[0-9]+$ ]] && (($2 > 0)); then
-    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%\n", 100 * a / b }'
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f%%\n", 100 * a / b }'
   else
     echo -
   fi
@@ -225,10 +225,12 @@ EOF
 
 report() {
   report_header
-  report_full
-  report_incr
-  report_restore
-  report_retention
+  if ((DB_ONLY == 0)); then
+    report_full
+    report_incr
+    report_restore
+    report_retention
+  fi
   report_database
   report_notes
 }
