@@ -22,7 +22,7 @@ STRATA=${STRATA:-$SRC/build/cli/strata}
 GENREPO=${GENREPO:-$SRC/build/bench/strata-genrepo}
 PHASES="open reconcile start files folders dump_wait dump_store commit total"
 
-SERVER_DSN= WORK= NODES=600000 REPEATS=3
+SERVER_DSN='' WORK='' NODES=600000 REPEATS=3
 while (($# > 0)); do
   case $1 in
     --dsn) SERVER_DSN=$2; shift 2 ;;
@@ -67,13 +67,14 @@ psql -X -q -d "$SERVER_DSN" -c "DROP DATABASE IF EXISTS strata_nightly_files WIT
 ADD=$((NODES / 100))
 backup full
 echo "| run | read files | ${PHASES// / | } | wall s | peak MiB |"
+# shellcheck disable=SC2086 # PHASES is split on purpose
 echo "|---|---:|$(printf -- '---:|%.0s' $PHASES)---:|---:|"
 row full "first backup ($NODES nodes)"
-for i in $(seq "$REPEATS"); do backup same.$i; row same.$i "nothing new #$i"; done
+for i in $(seq "$REPEATS"); do backup "same.$i"; row "same.$i" "nothing new #$i"; done
 for i in $(seq "$REPEATS"); do
   "$GENREPO" --dsn "$DSN" --root "$WORK/repo" --nodes "$ADD" --mode add --seed $((100 + i)) --jobs 2 --quiet >/dev/null
-  backup add.$i
-  row add.$i "+$ADD nodes #$i"
+  backup "add.$i"
+  row "add.$i" "+$ADD nodes #$i"
 done
 for i in $(seq "$REPEATS"); do
   rm -rf "$WORK/pg_dump"
