@@ -21,6 +21,8 @@
 #include "common/mem.h"
 #include "common/sha256.h"
 #include "scanner/container_format.h"
+#include "scanner/container_metadata.h"
+#include "scanner/pg_session_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@ typedef struct container_source {
 	container_config config;
 	container_index *index;
 	scan_db *db;
+	container_metadata *metadata; /* repository_metadata, read in batches once attached */
 	const char *vanish; /* STRATA_FAULT_LOOSE_VANISH (tests only): the key of a loose object
 			     * deleted just before it is opened, as `maintain` deletes a packed one */
 	pthread_mutex_t lock;
@@ -99,6 +102,7 @@ static void container_close(void *driver)
 	container_source *cs = driver;
 	for (int i = 0; i < cs->session_count; i++)
 		pg_session_close(cs->sessions[i]);
+	container_metadata_free(cs->metadata);
 	container_index_close(cs->index);
 	pthread_cond_destroy(&cs->idle);
 	pthread_mutex_destroy(&cs->lock);
@@ -112,6 +116,8 @@ const char *source_container_config(void *driver)
 {
 	return ((container_source *)driver)->config_text;
 }
+
+static int query_on_session(void *ctx, const char *sql, PGresult **out);
 
 /* The container must be the one the database names: AiiDA itself refuses a profile whose
  * container id differs from the 'repository|uuid' setting. */
@@ -140,8 +146,11 @@ static int container_attach(void *driver, scan_db *db)
 		rc = st_error_set(ST_ERR_SOURCE,
 				  "container '%s' has container_id '%s' but database '%s' names '%s' (setting 'repository|uuid')",
 				  cs->dir, cs->config.container_id, database, expected);
-	if (rc == 0)
+	if (rc == 0) {
 		cs->db = db;
+		if (cs->metadata == NULL)
+			cs->metadata = container_metadata_new(query_on_session, cs);
+	}
 	free(has_column);
 	free(expected);
 	return rc;
@@ -188,21 +197,26 @@ static void session_release(container_source *cs, int slot)
 	pthread_mutex_unlock(&cs->lock);
 }
 
-/* The node's repository_metadata at the snapshot (caller frees); NULL when the row is gone. */
-static int read_metadata(container_source *cs, const scan_node *node, char **out)
+/* Runs one query of the metadata cache on a session of the pool. */
+static int query_on_session(void *ctx, const char *sql, PGresult **out)
 {
+	container_source *cs = ctx;
 	int slot = -1;
-	*out = NULL;
-	if (cs->db == NULL)
-		return st_error_set(ST_ERR_GENERIC, "container source of '%s' is not attached to a database", cs->root);
 	int rc = session_acquire(cs, &slot);
 	if (rc == 0) {
-		char sql[128];
-		snprintf(sql, sizeof sql, "SELECT repository_metadata::text FROM db_dbnode WHERE id = %" PRId64, node->id);
-		rc = pg_session_query_text(cs->sessions[slot], sql, out);
+		rc = pg_session_exec_status(cs->sessions[slot], sql, PGRES_TUPLES_OK, out);
 		session_release(cs, slot);
 	}
 	return rc;
+}
+
+/* The node's repository_metadata at the snapshot (caller frees); NULL when the row is gone. */
+static int read_metadata(container_source *cs, const scan_node *node, char **out)
+{
+	*out = NULL;
+	if (cs->db == NULL)
+		return st_error_set(ST_ERR_GENERIC, "container source of '%s' is not attached to a database", cs->root);
+	return container_metadata_get(cs->metadata, node->id, out);
 }
 
 /* Where an object is now: a loose file (*out_loose) or a packed range (*out_packed). */
