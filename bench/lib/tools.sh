@@ -1,12 +1,14 @@
 # bench/lib/tools.sh — how bench/run.sh drives each tool on the file repository. For a tool T:
 #
 #   T_init DEST              prepare an empty destination (untimed; output to the caller's log)
-#   T_backup STEP DEST       back up $SRC_ROOT/repository into DEST, timed as STEP.T; STEP is
+#   T_backup STEP DEST       back up $SRC_ROOT/$BENCH_TREE into DEST, timed as STEP.T; STEP is
 #                            'full' (first run) or 'incr' (after nodes were added: the tool's own
 #                            incremental mode)
-#   T_restore DEST TARGET    restore the newest backup so that TARGET/repository is the copy,
+#   T_restore DEST TARGET    restore the newest backup so that TARGET/$BENCH_TREE is the copy,
 #                            timed as restore.T
 #
+# BENCH_TREE is the directory below SRC_ROOT that rsync, tar, restic and borg copy: 'repository'
+# (AiiDA 1.x node folders, bench/run.sh) or 'container' (2.x, bench/container_bench.sh).
 # Globals used: SRC_ROOT, SRC_DSN, JOBS, STRATA, WORK. The tools' passwords, caches and "never
 # prompt" switches are exported once by tools_environment. Every command is the plain one a user
 # would type (see bench/README.md), run with the tool's default settings except where noted.
@@ -15,6 +17,7 @@
 
 # shellcheck disable=SC2034  # used by bench/run.sh
 BENCH_TOOLS=(strata rsync tar restic borg)
+BENCH_TREE=${BENCH_TREE:-repository}
 
 # The programs each tool needs.
 tool_programs() {
@@ -71,12 +74,12 @@ rsync_init() {
 }
 
 rsync_backup() {
-  timed "$1.rsync" rsync -a "$SRC_ROOT/repository/" "$2/"
+  timed "$1.rsync" rsync -a "$SRC_ROOT/$BENCH_TREE/" "$2/"
 }
 
 rsync_restore() {
-  mkdir -p "$2/repository"
-  timed restore.rsync rsync -a "$1/" "$2/repository/"
+  mkdir -p "$2/$BENCH_TREE"
+  timed restore.rsync rsync -a "$1/" "$2/$BENCH_TREE/"
 }
 
 # ---- tar + zstd: GNU tar's listed-incremental (level 0, then level 1 on the same snapshot file) ----
@@ -88,8 +91,8 @@ tar_backup() {
   local step=$1 dest=$2
   # shellcheck disable=SC2016  # expanded by the inner bash
   timed "$step.tar" bash -c 'set -o pipefail
-    tar -C "$1" --listed-incremental="$2/snapshot.snar" -cf - repository |
-      zstd -3 -T0 -q -o "$2/$3.tar.zst"' _ "$SRC_ROOT" "$dest" "$step"
+    tar -C "$1" --listed-incremental="$2/snapshot.snar" -cf - "$4" |
+      zstd -3 -T0 -q -o "$2/$3.tar.zst"' _ "$SRC_ROOT" "$dest" "$step" "$BENCH_TREE"
 }
 
 tar_restore() {
@@ -108,7 +111,7 @@ restic_init() {
 }
 
 restic_backup() {
-  timed "$1.restic" env -C "$SRC_ROOT" restic backup --repo "$2" --host bench repository
+  timed "$1.restic" env -C "$SRC_ROOT" restic backup --repo "$2" --host bench "$BENCH_TREE"
 }
 
 restic_restore() {
@@ -121,7 +124,7 @@ borg_init() {
 }
 
 borg_backup() {
-  timed "$1.borg" env -C "$SRC_ROOT" borg create "$2::$1" repository
+  timed "$1.borg" env -C "$SRC_ROOT" borg create "$2::$1" "$BENCH_TREE"
 }
 
 borg_restore() {
