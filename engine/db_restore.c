@@ -10,7 +10,6 @@
 #include "common/fsutil.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "common/workers.h"
 #include "engine/db_dump.h"
 #include "engine/db_info.h"
 #include "engine/dump_rebuild.h"
@@ -20,8 +19,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +27,6 @@
 /* Room for pg_restore's arguments: connection, jobs, two fixed flags, two for owners, two for
  * --clean, the dump directory and the terminating NULL. */
 #define PG_RESTORE_ARGS_MAX 12
-/* Threads that rebuild dump files at once (at most --jobs). */
-#define REBUILD_THREADS_MAX 8
 
 typedef struct db_restore_job {
 	const db_restore_options *options;
@@ -55,7 +50,7 @@ static int check_dump_file_name(const char *name)
 	return 0;
 }
 
-static int write_dump_file(db_restore_job *job, catalog *cat, const catalog_dump_file *file)
+static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 {
 	int fd = -1;
 	int rc = check_dump_file_name(file->name);
@@ -64,7 +59,7 @@ static int write_dump_file(db_restore_job *job, catalog *cat, const catalog_dump
 	if (rc != 0)
 		return rc;
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
-	const dump_rebuild_ctx rebuild = {.objects = job->objects, .cat = cat, .scratch_fd = job->dir_fd,
+	const dump_rebuild_ctx rebuild = {.objects = job->objects, .cat = dest_catalog(job->d), .scratch_fd = job->dir_fd,
 					  .scratch_dir = job->dir};
 	rc = dump_rebuild_to_fd(&rebuild, file, fd, what);
 	if (rc == 0)
@@ -72,88 +67,6 @@ static int write_dump_file(db_restore_job *job, catalog *cat, const catalog_dump
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", what);
 	free(what);
-	return rc;
-}
-
-/* The dump files rebuilt by a few threads, each with its own catalog connection, taking the
- * next file in turn (largest first, so the big table files do not end up last on one thread).
- * The first failure stops the others and is the one reported. */
-typedef struct rebuild_pool {
-	db_restore_job *job;
-	const catalog_dump_file *files;
-	size_t count;
-	atomic_size_t next;
-	atomic_bool failed;
-	pthread_mutex_t lock;
-	int rc;
-	st_error error;
-} rebuild_pool;
-
-typedef struct rebuild_worker {
-	rebuild_pool *pool;
-	catalog *cat;
-} rebuild_worker;
-
-static void *rebuild_files(void *arg)
-{
-	rebuild_worker *w = arg;
-	rebuild_pool *pool = w->pool;
-	for (;;) {
-		size_t i = atomic_fetch_add(&pool->next, 1);
-		if (i >= pool->count || atomic_load(&pool->failed))
-			break;
-		if (write_dump_file(pool->job, w->cat, &pool->files[i]) != 0) {
-			pthread_mutex_lock(&pool->lock);
-			if (!atomic_exchange(&pool->failed, true)) {
-				st_error_save(&pool->error);
-				pool->rc = -1;
-			}
-			pthread_mutex_unlock(&pool->lock);
-			break;
-		}
-	}
-	store_thread_release();
-	return NULL;
-}
-
-static int by_size_descending(const void *a, const void *b)
-{
-	uint64_t x = ((const catalog_dump_file *)a)->size, y = ((const catalog_dump_file *)b)->size;
-	return x < y ? 1 : x > y ? -1 : 0;
-}
-
-static int rebuild_in_parallel(db_restore_job *job, catalog_dump_file *files, size_t count)
-{
-	int threads = job->options->jobs > 0 ? job->options->jobs : st_cpu_count();
-	if (threads > REBUILD_THREADS_MAX)
-		threads = REBUILD_THREADS_MAX;
-	if ((size_t)threads > count)
-		threads = count > 0 ? (int)count : 1;
-	qsort(files, count, sizeof *files, by_size_descending);
-	rebuild_pool pool = {.job = job, .files = files, .count = count};
-	atomic_init(&pool.next, 0);
-	atomic_init(&pool.failed, false);
-	pthread_mutex_init(&pool.lock, NULL);
-	rebuild_worker workers[REBUILD_THREADS_MAX] = {0};
-	pthread_t ids[REBUILD_THREADS_MAX];
-	int started = 0, rc = 0;
-	for (int i = 0; i < threads && rc == 0; i++) {
-		workers[i].pool = &pool;
-		rc = dest_open_reader(job->d, &workers[i].cat);
-		if (rc == 0 && (rc = pthread_create(&ids[i], NULL, rebuild_files, &workers[i])) != 0)
-			rc = st_error_set_errno(ST_ERR_GENERIC, rc, "unable to start a dump rebuild thread");
-		if (rc == 0)
-			started++;
-	}
-	if (rc != 0)
-		atomic_store(&pool.failed, true);
-	for (int i = 0; i < started; i++)
-		pthread_join(ids[i], NULL);
-	for (int i = 0; i < threads; i++)
-		catalog_close(workers[i].cat);
-	pthread_mutex_destroy(&pool.lock);
-	if (rc == 0 && pool.rc != 0)
-		rc = st_error_restore(&pool.error);
 	return rc;
 }
 
@@ -188,8 +101,8 @@ static int write_dump_dir(db_restore_job *job)
 	size_t count = 0;
 	if (rc == 0)
 		rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &files, &count);
-	if (rc == 0)
-		rc = rebuild_in_parallel(job, files, count);
+	for (size_t i = 0; i < count && rc == 0; i++)
+		rc = write_dump_file(job, &files[i]);
 	catalog_dump_files_free(files, count);
 	return rc;
 }
