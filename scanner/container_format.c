@@ -235,9 +235,12 @@ int container_index_find(container_index *idx, const char *key, container_object
 	return rc;
 }
 
-/* disk-objectstore's schema, as SQLAlchemy creates it from its Obj model. */
+/* disk-objectstore's schema, as SQLAlchemy creates it from its Obj model. The hashkey index
+ * is created at commit, over all the rows at once: SQLite then sorts the keys instead of
+ * inserting a million random ones into a B-tree that outgrows its page cache. */
 static const char index_schema[] =
 	"PRAGMA journal_mode=wal;"
+	"BEGIN;"
 	"CREATE TABLE db_object (\n"
 	"\tid INTEGER NOT NULL, \n"
 	"\thashkey VARCHAR NOT NULL, \n"
@@ -247,9 +250,9 @@ static const char index_schema[] =
 	"\tlength INTEGER NOT NULL, \n"
 	"\tpack_id INTEGER NOT NULL, \n"
 	"\tPRIMARY KEY (id)\n"
-	");"
-	"CREATE UNIQUE INDEX ix_db_object_hashkey ON db_object (hashkey);"
-	"BEGIN;";
+	");";
+static const char index_commit[] = "CREATE UNIQUE INDEX ix_db_object_hashkey ON db_object (hashkey);"
+				   "COMMIT;";
 
 int container_index_create(container_index **out, const char *dir)
 {
@@ -292,7 +295,7 @@ int container_index_add(container_index *idx, const char *key, const container_o
 
 int container_index_commit(container_index *idx)
 {
-	if (sqlite3_exec(idx->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
+	if (sqlite3_exec(idx->db, index_commit, NULL, NULL, NULL) == SQLITE_OK)
 		return 0;
 	index_error(idx, "commit");
 	return st_error_reclassify(ST_ERR_TARGET);

@@ -84,7 +84,7 @@ int container_index_create(container_index **out, const char *dir);
 /* Adds a row (writer only). */
 int container_index_add(container_index *idx, const char *key, const container_object *obj);
 
-/* Commits the rows added (writer only). */
+/* Builds the hashkey index over the rows added and commits them (writer only). */
 int container_index_commit(container_index *idx);
 
 /* Closes the index; NULL is allowed. An uncommitted transaction is rolled back. */
