@@ -72,15 +72,7 @@ PG=$WORK/pg
 mkdir -p "$LOGS" "$WORK/cache"
 tools_environment
 
-if ((SMOKE == 1)); then
-  SYNC_BEFORE_STEP=0
-  CACHE_NOTE="warm cache, no sync (--smoke: its times mean nothing)"
-elif can_drop_caches; then
-  DROP_CACHES=1
-  CACHE_NOTE="cold: sync and drop_caches before every timed step"
-else
-  CACHE_NOTE="warm cache: could not drop caches (needs root); sync before every timed step"
-fi
+setup_caches
 
 "$ROOT/tests/pg.sh" start "$PG" "$PORT" >"$LOGS/pg.log" 2>&1 ||
   { cat "$LOGS/pg.log" >&2; exit 1; }

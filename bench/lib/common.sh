@@ -68,6 +68,21 @@ can_drop_caches() {
     { sync; echo 3 >/proc/sys/vm/drop_caches; } 2>/dev/null
 }
 
+# Sets DROP_CACHES / SYNC_BEFORE_STEP and CACHE_NOTE for the run (SMOKE=1: warm, no sync) and
+# logs the choice.
+setup_caches() {
+  if ((SMOKE == 1)); then
+    SYNC_BEFORE_STEP=0
+    CACHE_NOTE="warm cache, no sync between steps (--smoke: its times mean nothing)"
+  elif can_drop_caches; then
+    DROP_CACHES=1
+    CACHE_NOTE="cold: sync and drop_caches before every timed step"
+  else
+    CACHE_NOTE="warm cache: could not drop caches (needs root and a writable /proc/sys/vm/drop_caches); sync before every timed step"
+  fi
+  log "cache: $CACHE_NOTE"
+}
+
 timed() {
   local key=$1
   shift
