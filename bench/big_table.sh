@@ -78,20 +78,7 @@ RESTORE_DSN=$(with_dbname "$SERVER_DSN" "${DB}_restore")
 DEST=$WORK/dest
 FAILED=0
 
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  local status=$?
-  set +e
-  psql_on "$SERVER_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" \
-    -c "DROP DATABASE IF EXISTS ${DB}_restore WITH (FORCE)" 2>/dev/null
-  if ((status == 0 && FAILED == 0 && WORK_CREATED == 1)); then
-    rm -rf "$WORK"
-  else
-    echo "big_table: work directory kept: $WORK" >&2
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap 'standalone_cleanup big_table "$DB" "${DB}_restore"' EXIT
 
 generate() {
   log "generating $ROWS_WANTED rows (~$SIZE_GIB GiB of dump data) in database $DB"

@@ -91,19 +91,7 @@ DB=strata_nightly_$$
 DSN=$(with_dbname "$SERVER_DSN" "$DB")
 FAILED=0
 
-# shellcheck disable=SC2317  # called by the EXIT trap
-cleanup() {
-  local status=$?
-  set +e
-  psql_on "$SERVER_DSN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null
-  if ((status == 0 && FAILED == 0 && WORK_CREATED == 1)); then
-    rm -rf "$WORK"
-  else
-    echo "nightly_db: work directory kept: $WORK" >&2
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
+trap 'standalone_cleanup nightly_db "$DB"' EXIT
 
 # add_nodes COUNT AGE — COUNT nodes without folders, created AGE ago (spread over a day).
 add_nodes() {

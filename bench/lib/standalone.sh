@@ -5,6 +5,10 @@
 #   timev_seconds FILE    the wall time in seconds, 2 decimals, of a `/usr/bin/time -v -o FILE`
 #                         report (its "Elapsed (wall clock)" line)
 #   timev_peak_mib FILE   the peak RSS in MiB, 1 decimal, of such a report
+#   standalone_cleanup NAME DB...
+#                         the EXIT trap: drops the databases DB... on SERVER_DSN; removes WORK
+#                         when the run succeeded (FAILED 0) and made WORK itself (WORK_CREATED
+#                         1), else says it was kept; exits with the run's status
 #
 # shellcheck shell=bash
 
@@ -21,4 +25,19 @@ timev_seconds() {
 
 timev_peak_mib() {
   awk -F': ' '/Maximum resident set size/ { printf "%.1f\n", $2 / 1024 }' "$1"
+}
+
+standalone_cleanup() {
+  local status=$? name=$1 db
+  shift
+  set +e
+  for db in "$@"; do
+    psql_on "$SERVER_DSN" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" 2>/dev/null
+  done
+  if ((status == 0 && FAILED == 0 && WORK_CREATED == 1)); then
+    rm -rf "$WORK"
+  else
+    echo "$name: work directory kept: $WORK" >&2
+  fi
+  exit "$status"
 }
