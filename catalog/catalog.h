@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 8
+#define CATALOG_FORMAT 9
 
 typedef struct catalog catalog;
 
@@ -79,6 +79,10 @@ typedef struct catalog_snapshot {
 	char *container;       /* AiiDA 2.x: the disk-objectstore container's config.json as the
 				* backup read it (its files are objects of that container), NULL for
 				* 1.x node folders; owned like db_info */
+	char *data_version;    /* the source database's content when the snapshot is complete for it
+				* (scan_db_info.data_version): its dump, if any, is of that content and
+				* its files, if any, left no node behind; NULL otherwise. Written by
+				* catalog_snapshot_complete; owned like db_info */
 } catalog_snapshot;
 
 /* Content stored as objects: one object whose hash is the content's hash, or several chunk
@@ -213,6 +217,9 @@ int catalog_snapshot_forget(catalog *cat, const int64_t *ids, size_t count);
  * backup, whose view the catalog's current node versions are; *out_found false when there is
  * none. */
 int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool *out_found);
+
+/* The newest complete snapshot that holds the database; *out_found false when there is none. */
+int catalog_snapshot_latest_with_database(catalog *cat, catalog_snapshot *out, bool *out_found);
 
 /* ---- the database side ---- */
 

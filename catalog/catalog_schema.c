@@ -57,6 +57,9 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	"UPDATE meta SET value = value WHERE 0;",
 	/* 7 -> 8: node versions by uuid (restore --node, cat, export in uuid order) */
 	"CREATE INDEX node_versions_uuid ON node_versions(uuid);",
+	/* 8 -> 9: the database content a snapshot is complete for (an unchanged database is not
+	 * dumped or reconciled again) */
+	"ALTER TABLE snapshots ADD COLUMN data_version TEXT;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

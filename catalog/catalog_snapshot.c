@@ -12,7 +12,7 @@
 
 #define SNAPSHOT_COLUMNS                                                                        \
 	"id, time_us, coalesce(finished_us, 0), coalesce(db_time_us, 0), watermark, nodes, files," \
-	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info, profile, container"
+	" bytes, new_nodes, deleted_nodes, new_bytes, stored_bytes, has_files, has_database, source, db_info, profile, container, data_version"
 
 static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 {
@@ -38,6 +38,8 @@ static void read_snapshot(catalog_snapshot *out, sqlite3_stmt *stmt)
 	out->profile = profile ? st_strdup((const char *)profile) : NULL;
 	const unsigned char *container = sqlite3_column_text(stmt, 17);
 	out->container = container ? st_strdup((const char *)container) : NULL;
+	const unsigned char *data_version = sqlite3_column_text(stmt, 18);
+	out->data_version = data_version ? st_strdup((const char *)data_version) : NULL;
 }
 
 void catalog_snapshot_release(catalog_snapshot *snap)
@@ -48,6 +50,8 @@ void catalog_snapshot_release(catalog_snapshot *snap)
 	snap->profile = NULL;
 	free(snap->container);
 	snap->container = NULL;
+	free(snap->data_version);
+	snap->data_version = NULL;
 }
 
 void catalog_snapshot_list_free(catalog_snapshot *list, size_t count)
@@ -121,7 +125,8 @@ int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap)
 	int rc = catalog_prepare(cat, &stmt,
 				 "UPDATE snapshots SET state = 'complete', finished_us = ?, nodes = ?, files = ?,"
 				 " bytes = ?, new_nodes = ?, deleted_nodes = ?, new_bytes = ?, stored_bytes = ?,"
-				 " watermark = ?, has_files = ?, has_database = ?, db_info = ? WHERE id = ? AND state = 'pending'");
+				 " watermark = ?, has_files = ?, has_database = ?, db_info = ?, data_version = ?"
+				 " WHERE id = ? AND state = 'pending'");
 	if (rc != 0)
 		return rc;
 	sqlite3_bind_int64(stmt, 1, snap->finished_us);
@@ -137,7 +142,9 @@ int catalog_snapshot_complete(catalog *cat, const catalog_snapshot *snap)
 	sqlite3_bind_int(stmt, 11, snap->has_database);
 	if (snap->db_info != NULL)
 		sqlite3_bind_text(stmt, 12, snap->db_info, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 13, snap->id);
+	if (snap->data_version != NULL)
+		sqlite3_bind_text(stmt, 13, snap->data_version, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 14, snap->id);
 	rc = catalog_step_done(cat, stmt, "complete a snapshot");
 	if (rc == 0 && sqlite3_changes(cat->db) != 1)
 		rc = st_error_set(ST_ERR_GENERIC, "snapshot %lld is no longer pending", (long long)snap->id);
@@ -176,6 +183,12 @@ int catalog_snapshot_latest_with_files(catalog *cat, catalog_snapshot *out, bool
 	 * published snapshot saw, forgotten or not. */
 	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state IN ('complete', 'forgotten')"
 			      " AND has_files"
+			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
+}
+
+int catalog_snapshot_latest_with_database(catalog *cat, catalog_snapshot *out, bool *out_found)
+{
+	return query_one(cat, "SELECT " SNAPSHOT_COLUMNS " FROM snapshots WHERE state = 'complete' AND has_database"
 			      " ORDER BY id DESC LIMIT 1", -1, out, out_found);
 }
 

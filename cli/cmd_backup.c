@@ -26,8 +26,10 @@ static const char help[] =
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
 	"snapshot are read: those above its highest node id, those created within --overlap of\n"
-	"its database time, and any the catalog lacks. Dump files are stored as rsync deltas\n"
-	"against the previous snapshot where that is smaller.\n"
+	"its database time, and any the catalog lacks. Dump files are stored as zstd deltas\n"
+	"against the previous snapshot where that is smaller. When no transaction changed the\n"
+	"database since the last snapshot that holds it, pg_dump does not run (that snapshot's\n"
+	"dump is recorded again) and, unless --full-scan, node ids are not compared.\n"
 	"\n"
 	"  --dest DIR          destination made by 'strata init' (default: $STRATA_DEST)\n"
 	"  --dsn DSN           PostgreSQL connection string or URI of the AiiDA database;\n"
@@ -161,12 +163,14 @@ static st_json *result_json(const backup_result *r)
 	};
 	st_json *doc = out_json_document();
 	out_json_set_ints(doc, counts, sizeof counts / sizeof counts[0]);
+	st_json_set_bool(doc, "database_unchanged", r->database_unchanged);
 	st_json_set_bool(doc, "reconciled", r->reconciled);
 	st_json_set_bool(doc, "resumed_after_interruption", r->discarded_snapshots > 0 || r->kept_packs > 0);
 	st_json_set_bool(doc, "has_files", r->has_files);
 	st_json_set_bool(doc, "has_database", r->has_database);
 	st_json *db = st_json_object();
 	out_json_set_ints(db, dump, sizeof dump / sizeof dump[0]);
+	st_json_set(db, "reused_from_snapshot", r->db.reused_from != 0 ? st_json_int(r->db.reused_from) : NULL);
 	out_json_seconds(db, "seconds", r->db.dump_seconds);
 	st_json_set_string(db, "pg_dump_version", r->db.pg_dump_version);
 	st_json_set(doc, "database", db);
@@ -193,10 +197,11 @@ static void summary_line(char *out, size_t cap, const backup_result *r)
 	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
 	snprintf(out, cap,
 		 "backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in all, "
-		 "in %.1f s",
+		 "in %.1f s%s",
 		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
 		 out_size(read, sizeof read, r->bytes_read),
-		 out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes), (long long)r->nodes_total, r->seconds);
+		 out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes), (long long)r->nodes_total, r->seconds,
+		 r->db.reused_from != 0 ? "; database unchanged, its dump reused" : "");
 }
 
 static void log_summary(const backup_result *r)
@@ -219,7 +224,10 @@ static void print_summary(const backup_result *r)
 		       out_size(total, sizeof total, r->kept_bytes));
 	printf("snapshot %lld holds %lld nodes, %lld files, %s\n", (long long)r->snapshot_id, (long long)r->nodes_total,
 	       (long long)r->files_total, out_size(total, sizeof total, r->bytes_total));
-	if (r->has_database)
+	if (r->has_database && r->db.reused_from != 0)
+		printf("database: unchanged since snapshot %lld, its dump (%lld files, %s) reused without running pg_dump\n",
+		       (long long)r->db.reused_from, (long long)r->db.files, out_size(read, sizeof read, r->db.bytes));
+	else if (r->has_database)
 		printf("database: pg_dump %s wrote %lld files (%s) in %.1f s; %lld stored as deltas, %s new\n",
 		       r->db.pg_dump_version, (long long)r->db.files, out_size(read, sizeof read, r->db.bytes), r->db.dump_seconds,
 		       (long long)r->db.delta_files, out_size(stored, sizeof stored, r->db.stored_bytes));

@@ -212,9 +212,21 @@ static int note_vanished(backup_job *job)
 	return rc;
 }
 
+/* The database's content is what the previous snapshot with files was complete for: no node
+ * can have been added below the watermark or deleted since, so there is nothing to reconcile. */
+static bool database_unchanged(const backup_job *job)
+{
+	const char *now = scan_db_get_info(job->db)->data_version;
+	return job->has_previous && !job->options->full_scan && now[0] != '\0' && job->previous.data_version != NULL &&
+	       strcmp(job->previous.data_version, now) == 0;
+}
+
 static int plan_selection(backup_job *job)
 {
 	if (!job->has_previous)
+		return 0;
+	job->result->database_unchanged = database_unchanged(job);
+	if (job->result->database_unchanged)
 		return 0;
 	int rc = reconcile_ids(job);
 	if (rc == 0 && job->options->full_scan)
@@ -486,6 +498,10 @@ static int complete_snapshot(backup_job *job)
 	snap->bytes = job->previous.bytes + r->bytes_read - gone_bytes;
 	snap->new_bytes = r->bytes_new;
 	snap->stored_bytes = r->stored_bytes;
+	/* Complete for the database as it is: unless a node was left for the next run to read. */
+	const char *data_version = scan_db_get_info(job->db)->data_version;
+	if (data_version[0] != '\0' && (!snap->has_files || r->nodes_left == 0))
+		snap->data_version = st_strdup(data_version);
 	if (rc == 0)
 		rc = catalog_snapshot_complete(cat, snap);
 	if (rc == 0)

@@ -16,7 +16,8 @@
  * files are read; --files-only and --database-only limit a backup to one side. The ids at or
  * below the watermark are reconciled range by range (reconcile.h: aggregates per id range,
  * exact lists only where they differ) - or, with full_scan, id by id: missing nodes are added,
- * vanished ones marked deleted.
+ * vanished ones marked deleted. When the database's content did not change since the previous
+ * snapshot with files was complete for it (scan_db_info.data_version), nothing is reconciled.
  *
  * The caller sees the work in progress through a callback with a struct of counters and the
  * phase the backup is in (backup_progress), never the pipeline's own state; an interrupted run
@@ -143,6 +144,8 @@ typedef struct backup_result {
 	int64_t kept_packs;      /* their sealed packs, kept: this run does not store again */
 	int64_t kept_objects;    /* the objects in them */
 	int64_t kept_bytes;      /* those objects' raw bytes */
+	bool database_unchanged; /* the database is as the previous snapshot with files saw it: no
+				  * reconciliation needed (not with full_scan) */
 	bool reconciled;         /* ids were compared: of ranges that differ, or all (full_scan) */
 	int64_t reconcile_ranges_compared; /* id ranges whose aggregates were compared */
 	int64_t reconcile_ranges_listed;   /* id ranges listed exactly on both sides */

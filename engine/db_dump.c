@@ -38,6 +38,7 @@ struct db_dump {
 	char *password;
 	char *jobs;
 	char *db_info;
+	int64_t reuse_from; /* the snapshot whose dump describes the database as it is now, or 0 */
 	pthread_t thread;
 	bool thread_started;
 	int dump_rc;
@@ -102,6 +103,40 @@ static void free_dump(db_dump *dump)
 	free(dump);
 }
 
+/* Whether the recorded version's server and pg_dump are the ones a dump now would use. */
+static bool same_tools(const db_dump *dump, const scan_db_info *source, const catalog_snapshot *snap)
+{
+	db_info recorded;
+	if (snap->db_info == NULL || db_info_parse(&recorded, snap->db_info, snap->id) != 0) {
+		st_error_clear();
+		return false;
+	}
+	bool same = recorded.server_version && strcmp(recorded.server_version, source->server_version) == 0 &&
+		    recorded.pg_dump_version && strcmp(recorded.pg_dump_version, dump->pg_dump.version) == 0;
+	db_info_release(&recorded);
+	return same;
+}
+
+/* Finds the newest snapshot with a dump of the database as it is now (the same data version,
+ * server and pg_dump): its dump is this snapshot's too, and pg_dump need not run. */
+static int find_unchanged(db_dump *dump, const scan_db_info *source)
+{
+	catalog_snapshot snap;
+	bool found = false;
+	if (source->data_version[0] == '\0')
+		return 0;
+	int rc = catalog_snapshot_latest_with_database(dest_catalog(dump->d), &snap, &found);
+	if (rc != 0 || !found)
+		return rc;
+	if (snap.data_version != NULL && strcmp(snap.data_version, source->data_version) == 0 &&
+	    same_tools(dump, source, &snap)) {
+		dump->reuse_from = snap.id;
+		dump->db_info = st_strdup(snap.db_info);
+	}
+	catalog_snapshot_release(&snap);
+	return 0;
+}
+
 int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs)
 {
 	db_dump *dump = st_calloc(1, sizeof *dump);
@@ -111,6 +146,12 @@ int db_dump_start(db_dump **out, dest *d, scan_db *db, const char *dsn, int jobs
 	int rc = pg_tool_find(&dump->pg_dump, "pg_dump", server_major);
 	if (rc == 0)
 		rc = pg_tool_find(&dump->pg_restore, "pg_restore", server_major);
+	if (rc == 0)
+		rc = find_unchanged(dump, scan_db_get_info(db));
+	if (rc == 0 && dump->reuse_from != 0) {
+		*out = dump;
+		return 0;
+	}
 	if (rc == 0)
 		rc = pg_dsn_split(dsn, &dump->dsn, &dump->password, &dbname);
 	free(dbname);
@@ -348,6 +389,20 @@ static int store_dump(const dump_store *dump, int64_t snapshot_id, catalog_dump_
 	return 0;
 }
 
+/* The database did not change since snapshot from: its dump files are this snapshot's as they
+ * are (content, chains), as an unchanged table's file is in store_one. */
+static int reuse_dump(const dump_store *dump, int64_t from, catalog_dump_file **out_files, size_t *out_count,
+		      db_dump_stats *stats)
+{
+	int rc = catalog_dump_files_of(dest_catalog(dump->d), from, out_files, out_count);
+	for (size_t i = 0; rc == 0 && i < *out_count; i++) {
+		stats->files++;
+		stats->bytes += (int64_t)(*out_files)[i].size;
+	}
+	stats->reused_from = from;
+	return rc;
+}
+
 void db_dump_abort(db_dump *dump)
 {
 	if (dump == NULL)
@@ -376,7 +431,9 @@ int db_dump_finish(db_dump *dump, store *objects, int64_t snapshot_id, catalog_d
 		rc = st_error_restore(&dump->dump_error);
 	const dump_store ds = {.d = dump->d, .objects = objects, .pg_restore = &dump->pg_restore,
 			       .dump_dir = dump->dump_dir, .scratch = dump->scratch};
-	if (rc == 0)
+	if (rc == 0 && dump->reuse_from != 0)
+		rc = reuse_dump(&ds, dump->reuse_from, out_files, out_count, stats);
+	else if (rc == 0)
 		rc = store_dump(&ds, snapshot_id, out_files, out_count, stats);
 	if (rc == 0) {
 		*out_db_info = dump->db_info;

@@ -63,14 +63,21 @@ static void copy_field(char *dst, size_t cap, PGresult *res, int col)
 	snprintf(dst, cap, "%s", PQgetisnull(res, 0, col) ? "" : PQgetvalue(res, 0, col));
 }
 
+/* The sequences' state, which moves without a transaction id (source_db.h, data_version). */
+#define SEQUENCES_DIGEST_SQL                                                                          \
+	"(SELECT md5(coalesce(string_agg(schemaname || '.' || sequencename || '=' ||"                 \
+	" coalesce(last_value::text, '-'), ',' ORDER BY schemaname, sequencename), '')) FROM pg_sequences)"
+
 static int read_info(scan_db *db)
 {
 	PGresult *res = NULL;
+	/* One statement: the transaction snapshot it reports is the one exported. */
 	int rc = exec_sql(db,
 			  "SELECT pg_export_snapshot(), current_setting('server_version'), current_database(),"
 			  " (extract(epoch from now()) * 1000000)::bigint,"
 			  " (SELECT coalesce(max(id), 0) FROM db_dbnode), (SELECT count(*) FROM db_dbnode),"
-			  " (SELECT coalesce(min(id), 0) FROM db_dbnode)",
+			  " (SELECT coalesce(min(id), 0) FROM db_dbnode), txid_current_snapshot()::text, "
+			  SEQUENCES_DIGEST_SQL,
 			  PGRES_TUPLES_OK, &res);
 	if (rc != 0)
 		return rc;
@@ -82,15 +89,29 @@ static int read_info(scan_db *db)
 	db->info.max_node_id = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	db->info.node_count = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
 	db->info.min_node_id = strtoll(PQgetvalue(res, 0, 6), NULL, 10);
+	char *txid_snapshot = st_strdup(PQgetvalue(res, 0, 7));
+	char *sequences = st_strdup(PQgetvalue(res, 0, 8));
 	PQclear(res);
 
-	/* The system identifier tells clusters apart; reading it may need privileges we lack. */
-	res = PQexec(db->conn, "SAVEPOINT sysid; SELECT system_identifier::text FROM pg_control_system()");
-	if (PQresultStatus(res) == PGRES_TUPLES_OK)
+	/* The system identifier tells clusters apart, the timeline a cluster from its own past
+	 * after a point-in-time recovery; reading them may need privileges we lack. */
+	char timeline[16] = "";
+	res = PQexec(db->conn, "SAVEPOINT sysid; SELECT s.system_identifier::text, c.timeline_id::text"
+			       " FROM pg_control_system() s, pg_control_checkpoint() c");
+	if (PQresultStatus(res) == PGRES_TUPLES_OK) {
 		copy_field(db->info.system_id, sizeof db->info.system_id, res, 0);
+		copy_field(timeline, sizeof timeline, res, 1);
+	}
 	PQclear(res);
 	res = PQexec(db->conn, "ROLLBACK TO SAVEPOINT sysid");
 	PQclear(res);
+	int length = snprintf(db->info.data_version, sizeof db->info.data_version, "%s/%s/%s/%s/%s",
+			      db->info.system_id, timeline, db->info.database, txid_snapshot, sequences);
+	if (db->info.system_id[0] == '\0' || timeline[0] == '\0' || length < 0 ||
+	    (size_t)length >= sizeof db->info.data_version)
+		db->info.data_version[0] = '\0';
+	free(txid_snapshot);
+	free(sequences);
 	return 0;
 }
 

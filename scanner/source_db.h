@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #define SCAN_UUID_LEN 36
+/* Size of a data version (see scan_db_info.data_version). */
+#define SCAN_DATA_VERSION_MAX 512
 
 typedef struct scan_db scan_db;
 
@@ -34,6 +36,14 @@ typedef struct scan_db_info {
 	int64_t max_node_id;      /* highest db_dbnode.id visible, 0 when empty */
 	int64_t min_node_id;      /* lowest, 0 when empty */
 	int64_t node_count;       /* rows of db_dbnode visible */
+	/* What the database's content is at the snapshot, as a string that changes whenever it
+	 * may have changed: "<system id>/<timeline>/<database>/<txid snapshot>/<md5 of the
+	 * sequences' last values>". Every committed change of rows, schema or grants takes a
+	 * transaction id, and the transaction snapshot (xmin:xmax:running ids) moves on as soon as
+	 * one is assigned or ends; sequences advance without one, so their values are part of it.
+	 * Equal strings mean a pg_dump now would write what it wrote then. "" when unknown (the
+	 * system identifier not readable, or the running ids too many): never equal to anything. */
+	char data_version[SCAN_DATA_VERSION_MAX];
 } scan_db_info;
 
 typedef struct scan_node {

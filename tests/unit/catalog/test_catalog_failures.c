@@ -51,7 +51,8 @@ static void test_migrates_format_1(void **state)
 	catalog_close(cat);
 	catalog_test_raw_exec(path, "DROP TABLE folder_meta; DROP TABLE objects_staging; DROP TABLE dump_files;"
 		       " ALTER TABLE snapshots DROP COLUMN db_info; ALTER TABLE snapshots DROP COLUMN profile;"
-		       " ALTER TABLE snapshots DROP COLUMN container; DROP INDEX node_versions_uuid;"
+		       " ALTER TABLE snapshots DROP COLUMN container; ALTER TABLE snapshots DROP COLUMN data_version;"
+		       " DROP INDEX node_versions_uuid;"
 		       " PRAGMA user_version = 1");
 
 	assert_int_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
@@ -88,6 +89,8 @@ static void test_migrates_format_1(void **state)
 	assert_int_equal(raw_int(path, "PRAGMA user_version"), CATALOG_FORMAT);
 	/* Format 8's index of node versions by uuid. */
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'node_versions_uuid'"), 1);
+	/* Format 9's data version of a snapshot. */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('snapshots') WHERE name = 'data_version'"), 1);
 
 	/* The copy is the catalog as it was. */
 	snprintf(bak, sizeof bak, "%s.v1.bak", path);
