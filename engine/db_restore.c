@@ -114,6 +114,9 @@ static int write_dump_dir(db_restore_job *job)
 		else
 			rc = write_dump_file(job, file);
 	}
+	if (rc == 0 && job->fifos != NULL)
+		st_log_note("%zu large dump files go to pg_restore through named pipes, served as it reads them",
+			    dump_fifo_server_count(job->fifos));
 	return rc;
 }
 

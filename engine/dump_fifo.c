@@ -166,6 +166,11 @@ static void *watch(void *arg)
 	return NULL;
 }
 
+size_t dump_fifo_server_count(const dump_fifo_server *s)
+{
+	return s->count;
+}
+
 int dump_fifo_server_begin(dump_fifo_server *s)
 {
 	int err = pthread_create(&s->watcher, NULL, watch, s);

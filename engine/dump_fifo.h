@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -38,6 +39,9 @@ bool dump_fifo_wanted(const catalog_dump_file *file);
 /* Makes file->name a FIFO in dir_fd (dir is its path, for messages) and adds it to the pending
  * set; file must outlive the server. ST_ERR_TARGET when the FIFO cannot be made. */
 int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file);
+
+/* How many FIFOs were added. */
+size_t dump_fifo_server_count(const dump_fifo_server *s);
 
 /* Starts the watcher thread. */
 int dump_fifo_server_begin(dump_fifo_server *s);
