@@ -113,8 +113,10 @@ static void *write_entry(void *arg)
 	e->fd = -1;
 	if (rc != 0 && strstr(st_error_message(), strerror(EPIPE)) != NULL)
 		record_reader_gone(e->owner);
-	else if (rc != 0)
+	else if (rc != 0) {
+		st_error_prefix("unable to serve dump file '%s'", e->path);
 		record_failure(e->owner);
+	}
 	return NULL;
 }
 

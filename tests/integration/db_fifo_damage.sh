@@ -30,7 +30,7 @@ read -r name fsize < <(sqlite3 -separator ' ' "$DEST/catalog.db" \
 ((fsize > 1048576)) || fail "db_dbnode's dump file is $fsize bytes, not above the 1 MiB FIFO threshold"
 
 target=$(new_db2 dbfifo_ok)
-assert_exit 0 "restore through named pipes" -- "$STRATA" restore --dest "$DEST" --snapshot 1 --to-dsn "$target"
+assert_exit 0 "restore through named pipes" -- "$STRATA" restore -v --dest "$DEST" --snapshot 1 --to-dsn "$target"
 assert_contains "$LAST_STDERR" "through named pipes" "restore serves the large files through named pipes"
 diff "$SUMS/source" <(db_checksums "$target") >/dev/null || fail "the FIFO restore gives other rows than were backed up"
 
