@@ -12,6 +12,7 @@
 #include "common/mem.h"
 #include "engine/db_dump.h"
 #include "engine/db_info.h"
+#include "engine/dump_fifo.h"
 #include "engine/dump_rebuild.h"
 #include "engine/pg_tools.h"
 #include "scanner/pg_session.h"
@@ -39,6 +40,9 @@ typedef struct db_restore_job {
 	bool dir_is_temp;
 	char *target_db;
 	pg_session *target;
+	catalog_dump_file *files; /* the snapshot's dump files, kept while FIFOs serve them */
+	size_t file_count;
+	dump_fifo_server *fifos;  /* large files served to pg_restore (NULL: all written) */
 } db_restore_job;
 
 /* A dump file's name comes from the catalog: one plain file name, nothing else. */
@@ -53,9 +57,7 @@ static int check_dump_file_name(const char *name)
 static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 {
 	int fd = -1;
-	int rc = check_dump_file_name(file->name);
-	if (rc == 0)
-		rc = st_confine_create_file(&fd, job->dir_fd, file->name, 0600, 0, job->dir);
+	int rc = st_confine_create_file(&fd, job->dir_fd, file->name, 0600, 0, job->dir);
 	if (rc != 0)
 		return rc;
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
@@ -94,17 +96,49 @@ static int open_dump_dir(db_restore_job *job)
 	return 0;
 }
 
+/* Writes the dump directory; when pg_restore is to read it and nobody else will (a temporary
+ * directory), the large files become FIFOs served while pg_restore runs (see dump_fifo.h). */
 static int write_dump_dir(db_restore_job *job)
 {
 	int rc = open_dump_dir(job);
-	catalog_dump_file *files = NULL;
-	size_t count = 0;
 	if (rc == 0)
-		rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &files, &count);
-	for (size_t i = 0; i < count && rc == 0; i++)
-		rc = write_dump_file(job, &files[i]);
-	catalog_dump_files_free(files, count);
+		rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &job->files, &job->file_count);
+	if (rc == 0 && job->dir_is_temp && job->options->to_dsn != NULL)
+		job->fifos = dump_fifo_server_new(job->objects);
+	for (size_t i = 0; i < job->file_count && rc == 0; i++) {
+		const catalog_dump_file *file = &job->files[i];
+		if ((rc = check_dump_file_name(file->name)) != 0)
+			break;
+		if (job->fifos != NULL && dump_fifo_wanted(file))
+			rc = dump_fifo_server_add(job->fifos, job->dir_fd, job->dir, file);
+		else
+			rc = write_dump_file(job, file);
+	}
+	if (rc == 0 && job->fifos != NULL)
+		st_log_note("%zu large dump files go to pg_restore through named pipes, served as it reads them",
+			    dump_fifo_server_count(job->fifos));
 	return rc;
+}
+
+/* Runs pg_restore with the FIFOs served; a failed writer's error (naming its file) wins over
+ * pg_restore's, which it caused by killing pg_restore. */
+static int run_pg_restore_served(db_restore_job *job, const pg_tool *tool, const char *const *args, const char *password)
+{
+	if (job->fifos == NULL)
+		return pg_tool_run(tool, args, password, NULL);
+	int rc = dump_fifo_server_begin(job->fifos);
+	if (rc != 0)
+		return rc;
+	rc = pg_tool_run_watched(tool, args, password, NULL, dump_fifo_server_set_reader, job->fifos);
+	st_error restore_error;
+	st_error_save(&restore_error);
+	bool failed = false;
+	int served = dump_fifo_server_end(job->fifos, &failed);
+	if (failed)
+		return served;
+	if (rc != 0)
+		return st_error_restore(&restore_error);
+	return served;
 }
 
 /* Connects to the target database, creating it when it does not exist. */
@@ -214,7 +248,7 @@ static int run_pg_restore(db_restore_job *job)
 		}
 		args[n++] = job->dir;
 		args[n] = NULL;
-		rc = pg_tool_run(&tool, args, password, NULL);
+		rc = run_pg_restore_served(job, &tool, args, password);
 		free(dbarg);
 		free(jobs);
 	}
@@ -357,8 +391,17 @@ int db_restore_run(const db_restore_options *options, db_restore_result *out)
 	if (rc == 0 && options->to_dsn != NULL)
 		mark_restored(&job, out);
 	out->seconds = st_now_seconds() - started;
+	if (job.fifos != NULL) {
+		bool failed = false;
+		st_error saved;
+		st_error_save(&saved);
+		dump_fifo_server_end(job.fifos, &failed);
+		st_error_restore(&saved);
+		dump_fifo_server_free(job.fifos);
+	}
 	if (rc != 0 && out->created_database)
 		drop_created_database(&job);
+	catalog_dump_files_free(job.files, job.file_count);
 	if (job.dir_fd >= 0)
 		close(job.dir_fd);
 	if (job.dir_is_temp)

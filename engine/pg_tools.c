@@ -145,6 +145,12 @@ static char **child_environment(const char *password, char **out_entry)
 
 int pg_tool_run(const pg_tool *tool, const char *const *args, const char *password, char **out_stdout)
 {
+	return pg_tool_run_watched(tool, args, password, out_stdout, NULL, NULL);
+}
+
+int pg_tool_run_watched(const pg_tool *tool, const char *const *args, const char *password, char **out_stdout,
+			pg_tool_watch_fn watch, void *watch_ctx)
+{
 	size_t argc = 0;
 	while (args[argc] != NULL)
 		argc++;
@@ -177,6 +183,8 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 	posix_spawnattr_destroy(&attr);
 	if (spawn_rc == 0)
 		st_interrupt_track_child(pid);
+	if (spawn_rc == 0 && watch != NULL)
+		watch(watch_ctx, pid);
 	close(out_pipe[1]);
 	close(err_pipe[1]);
 	if (spawn_rc != 0) {
@@ -188,6 +196,9 @@ int pg_tool_run(const pg_tool *tool, const char *const *args, const char *passwo
 	char err_tail[STDERR_TAIL_MAX];
 	drain(out_pipe[0], err_pipe[0], out_stdout, err_tail, sizeof err_tail);
 	int status = 0;
+	/* Until it is reaped the pid cannot be reused: the watcher hears of the end first. */
+	if (watch != NULL)
+		watch(watch_ctx, 0);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	st_interrupt_forget_child(pid);

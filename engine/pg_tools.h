@@ -13,6 +13,7 @@
 #include "scanner/pg_session.h"
 
 #include <limits.h>
+#include <sys/types.h>
 
 /* Size of a tool's name ("pg_restore"), terminator included. */
 #define PG_TOOL_NAME_MAX 32
@@ -32,5 +33,12 @@ int pg_tool_find(pg_tool *out, const char *name, int server_major);
  * exit is ST_ERR_DATABASE: "<name> failed (exit N): <last line of its stderr>". When
  * out_stdout is non-NULL, the child's stdout is returned there (caller frees). */
 int pg_tool_run(const pg_tool *tool, const char *const *args, const char *password, char **out_stdout);
+
+/* Told the child's pid once it runs, and 0 before it is reaped (after its output ended). */
+typedef void (*pg_tool_watch_fn)(void *ctx, pid_t pid);
+
+/* pg_tool_run that tells watch (may be NULL) about the child, so another thread can stop it. */
+int pg_tool_run_watched(const pg_tool *tool, const char *const *args, const char *password, char **out_stdout,
+			pg_tool_watch_fn watch, void *watch_ctx);
 
 #endif

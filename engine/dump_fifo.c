@@ -1,0 +1,222 @@
+/*
+ * dump_fifo.c - large dump files served to pg_restore through named pipes (see dump_fifo.h).
+ */
+#include "engine/dump_fifo.h"
+
+#include "common/error.h"
+#include "common/mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long the watcher sleeps when no pending FIFO has a reader yet. */
+#define DUMP_FIFO_POLL_NS (1000 * 1000)
+
+typedef struct fifo_entry {
+	const catalog_dump_file *file;
+	int dir_fd;
+	char *path; /* for messages */
+	bool opened; /* its writer runs, or ran and was not joined yet */
+	int fd;                       /* the write end, handed to the writer */
+	struct dump_fifo_server *owner;
+	pthread_t writer;
+} fifo_entry;
+
+struct dump_fifo_server {
+	store *objects;
+	fifo_entry *entries;
+	size_t count;
+	pthread_t watcher;
+	bool watching;
+	pthread_mutex_t lock; /* guards everything below */
+	bool stop;
+	pid_t reader;
+	bool failed;      /* a writer failed on its own (not because the reader went away) */
+	bool reader_gone; /* a writer found the reader gone (EPIPE) */
+	st_error first;   /* the first failure */
+};
+
+dump_fifo_server *dump_fifo_server_new(store *objects)
+{
+	dump_fifo_server *s = st_calloc(1, sizeof *s);
+	s->objects = objects;
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+bool dump_fifo_wanted(const catalog_dump_file *file)
+{
+	return file->storage == CATALOG_DUMP_FULL && file->size >= DUMP_FIFO_MIN_SIZE &&
+	       st_hash_equal(&file->content.hash, &file->hash);
+}
+
+int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file)
+{
+	char *path = st_sprintf("%s/%s", dir, file->name);
+	if (mkfifoat(dir_fd, file->name, 0600) != 0) {
+		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create the named pipe '%s'", path);
+		free(path);
+		return rc;
+	}
+	s->entries = st_realloc(s->entries, (s->count + 1) * sizeof *s->entries);
+	s->entries[s->count++] = (fifo_entry){.file = file, .dir_fd = dir_fd, .path = path, .fd = -1, .owner = s};
+	return 0;
+}
+
+/* Records this thread's error as the server's first failure and stops the reader: pg_restore
+ * must not go on (and succeed) with a table it did not get whole. */
+static void record_failure(dump_fifo_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->failed) {
+		s->failed = true;
+		st_error_save(&s->first);
+		if (s->reader > 0)
+			kill(s->reader, SIGTERM);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* A reader that closed its end early: pg_restore's own exit says why, unless it claims success. */
+static void record_reader_gone(dump_fifo_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!s->failed && !s->reader_gone) {
+		s->reader_gone = true;
+		st_error_save(&s->first);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *write_entry(void *arg)
+{
+	fifo_entry *e = arg;
+	/* A reader that goes away makes write fail with EPIPE in this thread, not kill strata. */
+	sigset_t pipe_set;
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, NULL);
+	int flags = fcntl(e->fd, F_GETFL);
+	int rc = flags < 0 || fcntl(e->fd, F_SETFL, flags & ~O_NONBLOCK) != 0
+			 ? st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path)
+			 : store_get_to_fd(e->owner->objects, e->fd, &e->file->content, e->path);
+	if (close(e->fd) != 0 && rc == 0)
+		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path);
+	e->fd = -1;
+	if (rc != 0 && strstr(st_error_message(), strerror(EPIPE)) != NULL)
+		record_reader_gone(e->owner);
+	else if (rc != 0) {
+		st_error_prefix("unable to serve dump file '%s'", e->path);
+		record_failure(e->owner);
+	}
+	return NULL;
+}
+
+static bool should_stop(dump_fifo_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	bool stop = s->stop || s->failed;
+	pthread_mutex_unlock(&s->lock);
+	return stop;
+}
+
+/* Opens, without blocking, every pending FIFO that has a reader; true when one was opened. */
+static bool open_ready(dump_fifo_server *s)
+{
+	bool any = false;
+	for (size_t i = 0; i < s->count; i++) {
+		fifo_entry *e = &s->entries[i];
+		if (e->opened)
+			continue;
+		e->fd = openat(e->dir_fd, e->file->name, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (e->fd < 0) {
+			if (errno != ENXIO) {
+				st_error_set_errno(ST_ERR_TARGET, errno, "unable to open the named pipe '%s'", e->path);
+				record_failure(s);
+			}
+			continue;
+		}
+		int err = pthread_create(&e->writer, NULL, write_entry, e);
+		if (err != 0) {
+			close(e->fd);
+			e->fd = -1;
+			st_error_set_errno(ST_ERR_GENERIC, err, "unable to start a writer for '%s'", e->path);
+			record_failure(s);
+			continue;
+		}
+		e->opened = true;
+		any = true;
+	}
+	return any;
+}
+
+static void *watch(void *arg)
+{
+	dump_fifo_server *s = arg;
+	const struct timespec pause = {.tv_sec = 0, .tv_nsec = DUMP_FIFO_POLL_NS};
+	while (!should_stop(s))
+		if (!open_ready(s))
+			nanosleep(&pause, NULL);
+	return NULL;
+}
+
+size_t dump_fifo_server_count(const dump_fifo_server *s)
+{
+	return s->count;
+}
+
+int dump_fifo_server_begin(dump_fifo_server *s)
+{
+	int err = pthread_create(&s->watcher, NULL, watch, s);
+	if (err != 0)
+		return st_error_set_errno(ST_ERR_GENERIC, err, "unable to start serving the dump's named pipes");
+	s->watching = true;
+	return 0;
+}
+
+void dump_fifo_server_set_reader(void *server, pid_t pid)
+{
+	dump_fifo_server *s = server;
+	pthread_mutex_lock(&s->lock);
+	s->reader = pid;
+	/* A failure before pg_restore started still stops it. */
+	if (pid > 0 && s->failed)
+		kill(pid, SIGTERM);
+	pthread_mutex_unlock(&s->lock);
+}
+
+int dump_fifo_server_end(dump_fifo_server *s, bool *out_failed)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_mutex_unlock(&s->lock);
+	if (s->watching)
+		pthread_join(s->watcher, NULL);
+	s->watching = false;
+	for (size_t i = 0; i < s->count; i++)
+		if (s->entries[i].opened) {
+			pthread_join(s->entries[i].writer, NULL);
+			s->entries[i].opened = false;
+		}
+	*out_failed = s->failed;
+	return s->failed || s->reader_gone ? st_error_restore(&s->first) : 0;
+}
+
+void dump_fifo_server_free(dump_fifo_server *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->count; i++)
+		free(s->entries[i].path);
+	free(s->entries);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
