@@ -141,6 +141,10 @@ static st_json *result_json(const backup_result *r)
 		{"new_bytes", r->bytes_new},
 		{"selected_nodes", r->nodes_selected},
 		{"reread_nodes", r->nodes_reread},
+		{"rechecked_nodes", r->nodes_rechecked},
+		{"unchanged_nodes", r->nodes_unchanged},
+		{"changed_nodes", r->nodes_changed},
+		{"withdrawn_nodes", r->nodes_withdrawn},
 		{"read_files", r->files_read},
 		{"read_bytes", r->bytes_read},
 		{"new_objects", r->objects_new},
@@ -196,9 +200,10 @@ static void summary_line(char *out, size_t cap, const backup_result *r)
 {
 	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
 	snprintf(out, cap,
-		 "backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in all, "
-		 "in %.1f s%s",
-		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
+		 "backup: snapshot %lld: %lld new nodes, %lld changed, %lld deleted, %lld files (%s) read, %s stored, "
+		 "%lld nodes in all, in %.1f s%s",
+		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_changed, (long long)r->nodes_deleted,
+		 (long long)r->files_read,
 		 out_size(read, sizeof read, r->bytes_read),
 		 out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes), (long long)r->nodes_total, r->seconds,
 		 r->db.reused_from != 0 ? "; database unchanged, its dump reused" : "");
@@ -219,6 +224,9 @@ static void print_summary(const backup_result *r)
 	       (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->files_read,
 	       out_size(read, sizeof read, r->bytes_read), (long long)r->nodes_deleted,
 	       out_size(stored, sizeof stored, r->stored_bytes), r->seconds);
+	if (r->nodes_rechecked > 0)
+		printf("%lld held node(s) modified since read: %lld with changed files (read again), %lld unchanged\n",
+		       (long long)r->nodes_rechecked, (long long)r->nodes_changed, (long long)r->nodes_unchanged);
 	if (r->discarded_snapshots > 0 || r->kept_packs > 0)
 		printf("resumed after an interrupted backup: %lld sealed pack(s) of it kept (%s)\n", (long long)r->kept_packs,
 		       out_size(total, sizeof total, r->kept_bytes));
