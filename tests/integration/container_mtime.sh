@@ -108,9 +108,6 @@ assert_eq "" "$(sql "$DSN1" "SELECT repository_metadata #>> '{o,retrieved}' FROM
   "snapshot 1: node N has no retrieved folder"
 [[ ! -e $OUT/r1/container/loose/${new_key:0:2}/${new_key:2} ]] &&
   ! $FIXTURE packed-keys "$OUT/r1" | grep -qx "$new_key" || fail "snapshot 1's container holds node N's new object"
-assert_exit 0 "files of snapshot 1, node N" -- "$STRATA" restore --dest "$DEST" --snapshot 1 --node "$nuuid" \
-  --to-repository "$OUT/r1n" --json
-assert_eq 1 "$(json_get "$LAST_STDOUT" files)" "snapshot 1, node N: one file"
 
 note "an extras-only change bumps the mtime: compared, nothing read or stored"
 sql "$DSN" "UPDATE db_dbnode SET extras = coalesce(extras, '{}') || '{\"tag\": \"x\"}', mtime = now() WHERE id IN ($nid, $((nid + 1)))" >/dev/null
