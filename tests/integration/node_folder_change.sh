@@ -5,7 +5,7 @@
 #   - backup 2 rechecks exactly that node, reads every file of its folder, adds no node, and the
 #     snapshot's totals follow (one file more);
 #   - restoring snapshot 2 gives the source as it is; restoring snapshot 1 still gives the node's
-#     folder as it was at backup 1;
+#     folder as it was at backup 1; diff 1 2 names that node alone as changed;
 #   - an mtime bumped with no change of the folder (extras) reads nothing and stores nothing;
 #   - a node whose file vanishes while its new version is read is left for the next run (exit
 #     11, test hook STRATA_FAULT_VANISH): its held version ends in that snapshot and the next
@@ -65,6 +65,10 @@ assert_same_repo "$SRC" "$OUT/r2" "snapshot 2 vs source"
 assert_exit 0 "restore snapshot 1" -- "$STRATA" restore --dest "$DEST" --snapshot 1 --to-repository "$OUT/r1"
 assert_same_tree "$OUT/node-at-1" "$OUT/r1/$rel" "snapshot 1: node N as at backup 1"
 [[ ! -e $OUT/r1/$rel/_retrieved_later.txt ]] || fail "snapshot 1 holds the file added after it"
+
+assert_exit 0 "diff 1 2" -- "$STRATA" diff --dest "$DEST" 1 2 --json
+assert_eq 1 "$(json_get "$LAST_STDOUT" changed_nodes)" "diff 1 2: changed_nodes"
+assert_eq "$nuuid" "$(json_get "$LAST_STDOUT" nodes.0.uuid)" "diff 1 2: the node changed"
 
 note "an mtime bumped without a change of the folder: compared, nothing read"
 sql "UPDATE db_dbnode SET extras = coalesce(extras, '{}') || '{\"tag\": 1}', mtime = now() WHERE id = $nid" >/dev/null
