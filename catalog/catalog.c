@@ -163,6 +163,7 @@ void catalog_close(catalog *cat)
 	if (cat == NULL)
 		return;
 	sqlite3_finalize(cat->node_is_current);
+	sqlite3_finalize(cat->node_current_state);
 	sqlite3_finalize(cat->node_insert);
 	sqlite3_finalize(cat->entry_insert);
 	sqlite3_finalize(cat->object_insert);

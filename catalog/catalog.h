@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 9
+#define CATALOG_FORMAT 10
 
 typedef struct catalog catalog;
 
@@ -145,6 +145,10 @@ typedef struct catalog_entry {
 typedef struct catalog_node {
 	int64_t node_id;
 	int64_t ctime_us;
+	int64_t mtime_us;           /* the node's mtime in the database the version was read at; 0:
+				     * not known (catalogs before format 10, imports) */
+	const st_hash *tree_digest; /* of the tree the version was read from (scanner's
+				     * scan_tree_digest), NULL when not known */
 	const char *uuid;
 	bool has_folder;
 	uint32_t root_mode;
@@ -259,6 +263,18 @@ void catalog_dump_files_free(catalog_dump_file *files, size_t count);
 /* Whether a current (not deleted) version of node_id exists. */
 int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out);
 
+/* What the catalog holds of a node's current version: what a backup compares a node whose
+ * mtime moved with before it reads the node's files again. */
+typedef struct catalog_node_state {
+	bool current;         /* a current (not deleted) version exists; the rest is its */
+	int64_t mtime_us;     /* 0 when not recorded */
+	bool has_digest;
+	st_hash tree_digest;  /* when has_digest */
+} catalog_node_state;
+
+/* Fills *out for node_id (out->current false when there is no current version). */
+int catalog_node_current_state(catalog *cat, int64_t node_id, catalog_node_state *out);
+
 /* Adds a node version with its entries to snapshot_id. */
 int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node,
 		     const catalog_entry *entries, size_t count);
@@ -287,8 +303,10 @@ int catalog_node_current_folderless(catalog *cat, int64_t max_id, catalog_folder
 				    size_t *out_count);
 
 /* Ends, in snapshot_id, the versions of ids that older snapshots added: a node read again in
- * snapshot_id replaces them (its new version, added in snapshot_id, stays current). */
-int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count);
+ * snapshot_id replaces them (its new version, added in snapshot_id, stays current). Adds up
+ * the files and bytes the ended versions held into *out_files and *out_bytes (zeroed first). */
+int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
+			   int64_t *out_files, int64_t *out_bytes);
 
 /* Marks the current versions of ids as deleted in snapshot_id; adds up what they held. */
 int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,

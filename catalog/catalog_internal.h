@@ -12,6 +12,7 @@ struct catalog {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *node_is_current;
+	sqlite3_stmt *node_current_state;
 	sqlite3_stmt *node_insert;
 	sqlite3_stmt *entry_insert;
 	sqlite3_stmt *object_insert;

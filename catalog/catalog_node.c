@@ -24,6 +24,31 @@ int catalog_node_is_current(catalog *cat, int64_t node_id, bool *out)
 	return rc;
 }
 
+int catalog_node_current_state(catalog *cat, int64_t node_id, catalog_node_state *out)
+{
+	memset(out, 0, sizeof *out);
+	int rc = catalog_prepare_cached(cat, &cat->node_current_state,
+					"SELECT coalesce(mtime_us, 0), tree_digest FROM node_versions"
+					" WHERE node_id = ? AND deleted_in IS NULL");
+	if (rc != 0)
+		return rc;
+	sqlite3_stmt *stmt = cat->node_current_state;
+	sqlite3_bind_int64(stmt, 1, node_id);
+	int step = sqlite3_step(stmt);
+	if (step == SQLITE_ROW) {
+		out->current = true;
+		out->mtime_us = sqlite3_column_int64(stmt, 0);
+		/* A digest of another size is not one this version wrote: no digest to compare. */
+		out->has_digest = sqlite3_column_bytes(stmt, 1) == ST_HASH_SIZE;
+		if (out->has_digest)
+			catalog_column_hash(&out->tree_digest, stmt, 1);
+	} else if (step != SQLITE_DONE) {
+		rc = catalog_sql_error(cat, "look up a node");
+	}
+	sqlite3_reset(stmt);
+	return rc;
+}
+
 static int insert_entry(catalog *cat, int64_t version_id, const catalog_entry *entry)
 {
 	int rc = catalog_prepare_cached(cat, &cat->entry_insert,
@@ -53,7 +78,8 @@ int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node
 {
 	int rc = catalog_prepare_cached(cat, &cat->node_insert,
 					"INSERT INTO node_versions(node_id, uuid, ctime_us, added_in, has_folder,"
-					" root_mode, root_mtime_ns, files, bytes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+					" root_mode, root_mtime_ns, files, bytes, mtime_us, tree_digest)"
+					" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (rc != 0)
 		return rc;
 	sqlite3_stmt *stmt = cat->node_insert;
@@ -66,6 +92,14 @@ int catalog_node_add(catalog *cat, int64_t snapshot_id, const catalog_node *node
 	sqlite3_bind_int64(stmt, 7, node->root_mtime_ns);
 	sqlite3_bind_int64(stmt, 8, (sqlite3_int64)node->files);
 	sqlite3_bind_int64(stmt, 9, (sqlite3_int64)node->bytes);
+	if (node->mtime_us != 0)
+		sqlite3_bind_int64(stmt, 10, node->mtime_us);
+	else
+		sqlite3_bind_null(stmt, 10);
+	if (node->tree_digest != NULL)
+		catalog_bind_hash(stmt, 11, node->tree_digest);
+	else
+		sqlite3_bind_null(stmt, 11);
 	if ((rc = catalog_step_done(cat, stmt, "add a node")) != 0)
 		return rc;
 	int64_t version_id = sqlite3_last_insert_rowid(cat->db);
@@ -186,49 +220,52 @@ int catalog_node_current_folderless(catalog *cat, int64_t max_id, catalog_folder
 	return rc;
 }
 
-int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count)
-{
-	sqlite3_stmt *stmt = NULL;
-	int rc = catalog_prepare(cat, &stmt,
-				 "UPDATE node_versions SET deleted_in = ?1 WHERE node_id = ?2 AND deleted_in IS NULL"
-				 " AND added_in < ?1");
-	for (size_t i = 0; i < count && rc == 0; i++) {
-		sqlite3_bind_int64(stmt, 1, snapshot_id);
-		sqlite3_bind_int64(stmt, 2, ids[i]);
-		rc = catalog_step_done(cat, stmt, "replace a node version");
-	}
-	sqlite3_finalize(stmt);
-	return rc;
-}
-
-int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
-			      int64_t *out_files, int64_t *out_bytes)
+/* Ends the current versions of ids in snapshot_id - only those older snapshots added, with
+ * older_only - adding up the files and bytes they held. */
+static int end_versions(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count, bool older_only,
+			int64_t *out_files, int64_t *out_bytes)
 {
 	sqlite3_stmt *sum = NULL, *mark = NULL;
 	int rc = catalog_prepare(cat, &sum,
 				 "SELECT coalesce(sum(files), 0), coalesce(sum(bytes), 0) FROM node_versions"
-				 " WHERE node_id = ? AND deleted_in IS NULL");
+				 " WHERE node_id = ?2 AND deleted_in IS NULL AND (?3 = 0 OR added_in < ?1)");
 	if (rc == 0)
 		rc = catalog_prepare(cat, &mark,
-				     "UPDATE node_versions SET deleted_in = ? WHERE node_id = ? AND deleted_in IS NULL");
+				     "UPDATE node_versions SET deleted_in = ?1 WHERE node_id = ?2 AND deleted_in IS NULL"
+				     " AND (?3 = 0 OR added_in < ?1)");
 	*out_files = 0;
 	*out_bytes = 0;
 	for (size_t i = 0; i < count && rc == 0; i++) {
-		sqlite3_bind_int64(sum, 1, ids[i]);
+		sqlite3_stmt *both[2] = {sum, mark};
+		for (int s = 0; s < 2; s++) {
+			sqlite3_bind_int64(both[s], 1, snapshot_id);
+			sqlite3_bind_int64(both[s], 2, ids[i]);
+			sqlite3_bind_int(both[s], 3, older_only);
+		}
 		if (sqlite3_step(sum) != SQLITE_ROW) {
-			rc = catalog_sql_error(cat, "mark a node deleted");
+			rc = catalog_sql_error(cat, "end a node version");
 			break;
 		}
 		*out_files += sqlite3_column_int64(sum, 0);
 		*out_bytes += sqlite3_column_int64(sum, 1);
 		sqlite3_reset(sum);
-		sqlite3_bind_int64(mark, 1, snapshot_id);
-		sqlite3_bind_int64(mark, 2, ids[i]);
-		rc = catalog_step_done(cat, mark, "mark a node deleted");
+		rc = catalog_step_done(cat, mark, older_only ? "replace a node version" : "mark a node deleted");
 	}
 	sqlite3_finalize(sum);
 	sqlite3_finalize(mark);
 	return rc;
+}
+
+int catalog_node_supersede(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
+			   int64_t *out_files, int64_t *out_bytes)
+{
+	return end_versions(cat, snapshot_id, ids, count, true, out_files, out_bytes);
+}
+
+int catalog_node_mark_deleted(catalog *cat, int64_t snapshot_id, const int64_t *ids, size_t count,
+			      int64_t *out_files, int64_t *out_bytes)
+{
+	return end_versions(cat, snapshot_id, ids, count, false, out_files, out_bytes);
 }
 
 int catalog_node_current_uuid(catalog *cat, int64_t node_id, char out[CATALOG_UUID_LEN + 1], bool *out_found)

@@ -60,6 +60,10 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	/* 8 -> 9: the database content a snapshot is complete for (an unchanged database is not
 	 * dumped or reconciled again) */
 	"ALTER TABLE snapshots ADD COLUMN data_version TEXT;",
+	/* 9 -> 10: what a node version was read from - the node's mtime in the database and a digest
+	 * of its tree - so that a node whose mtime moved is compared cheaply before it is read again */
+	"ALTER TABLE node_versions ADD COLUMN mtime_us INTEGER;"
+	"ALTER TABLE node_versions ADD COLUMN tree_digest BLOB;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

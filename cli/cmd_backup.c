@@ -26,7 +26,9 @@ static const char help[] =
 	"Backs up an AiiDA profile into a new snapshot: its database, with pg_dump at the same\n"
 	"instant as the file scan, and its node folders. Only nodes that are new since the last\n"
 	"snapshot are read: those above its highest node id, those created within --overlap of\n"
-	"its database time, and any the catalog lacks. Dump files are stored as zstd deltas\n"
+	"its database time, and any the catalog lacks; a node already held is read again when its\n"
+	"mtime moved within --overlap of that time and its file tree differs from the one held\n"
+	"(a node not sealed yet still gets files). Dump files are stored as zstd deltas\n"
 	"against the previous snapshot where that is smaller. When no transaction changed the\n"
 	"database since the last snapshot that holds it, pg_dump does not run (that snapshot's\n"
 	"dump is recorded again) and, unless --full-scan, node ids are not compared.\n"
@@ -51,7 +53,7 @@ static const char help[] =
 	"  --full-scan         compare every node id of the database with the catalog\n"
 	"  --files-only        back up the node folders only (no database dump)\n"
 	"  --database-only     back up the database only (pg_dump), no node folders\n"
-	"  --overlap SECONDS   ctime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
+	"  --overlap SECONDS   ctime and mtime window before the last snapshot's time (default: " CLI_STR(BACKUP_OVERLAP_DEFAULT) ")\n"
 	"  --level N           zstd level, 1-19 (default: " CLI_STR(BACKUP_COMPRESSION_LEVEL_DEFAULT) ")\n"
 	"  --adopt             back up a database other than the one the destination holds (its\n"
 	"                      replacement); a database that strata restored from this\n"
@@ -141,6 +143,10 @@ static st_json *result_json(const backup_result *r)
 		{"new_bytes", r->bytes_new},
 		{"selected_nodes", r->nodes_selected},
 		{"reread_nodes", r->nodes_reread},
+		{"rechecked_nodes", r->nodes_rechecked},
+		{"unchanged_nodes", r->nodes_unchanged},
+		{"changed_nodes", r->nodes_changed},
+		{"withdrawn_nodes", r->nodes_withdrawn},
 		{"read_files", r->files_read},
 		{"read_bytes", r->bytes_read},
 		{"new_objects", r->objects_new},
@@ -196,9 +202,10 @@ static void summary_line(char *out, size_t cap, const backup_result *r)
 {
 	char read[OUT_SIZE_MAX], stored[OUT_SIZE_MAX];
 	snprintf(out, cap,
-		 "backup: snapshot %lld: %lld new nodes, %lld deleted, %lld files (%s) read, %s stored, %lld nodes in all, "
-		 "in %.1f s%s",
-		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_deleted, (long long)r->files_read,
+		 "backup: snapshot %lld: %lld new nodes, %lld changed, %lld deleted, %lld files (%s) read, %s stored, "
+		 "%lld nodes in all, in %.1f s%s",
+		 (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->nodes_changed, (long long)r->nodes_deleted,
+		 (long long)r->files_read,
 		 out_size(read, sizeof read, r->bytes_read),
 		 out_size(stored, sizeof stored, r->stored_bytes + r->db.stored_bytes), (long long)r->nodes_total, r->seconds,
 		 r->db.reused_from != 0 ? "; database unchanged, its dump reused" : "");
@@ -219,6 +226,9 @@ static void print_summary(const backup_result *r)
 	       (long long)r->snapshot_id, (long long)r->nodes_new, (long long)r->files_read,
 	       out_size(read, sizeof read, r->bytes_read), (long long)r->nodes_deleted,
 	       out_size(stored, sizeof stored, r->stored_bytes), r->seconds);
+	if (r->nodes_rechecked > 0)
+		printf("%lld held node(s) modified since read: %lld with changed files (read again), %lld unchanged\n",
+		       (long long)r->nodes_rechecked, (long long)r->nodes_changed, (long long)r->nodes_unchanged);
 	if (r->discarded_snapshots > 0 || r->kept_packs > 0)
 		printf("resumed after an interrupted backup: %lld sealed pack(s) of it kept (%s)\n", (long long)r->kept_packs,
 		       out_size(total, sizeof total, r->kept_bytes));

@@ -333,31 +333,54 @@ static void stop_progress(backup_job *job)
 	job->progress_started = false;
 }
 
-/* Streams the selected nodes into the pipeline, skipping the ones the catalog holds. */
+/* The selection's bounds: above the watermark, ctimes and mtimes within the overlap of the
+ * previous snapshot's database time (the database's own clock, as both are), the ids the
+ * catalog lacks. */
+static scan_selection selection_of(const backup_job *job)
+{
+	int64_t since = job->has_previous ? job->previous.db_time_us - job->options->overlap_seconds * 1000000
+					  : INT64_MAX;
+	scan_selection sel = {
+		.watermark = job->has_previous ? job->previous.watermark : 0,
+		.ctime_from_us = since,
+		.mtime_from_us = since,
+		.extra_ids = job->diff.missing.ids,
+		.extra_count = job->diff.missing.count,
+	};
+	if (job->options->ctime_from_us != 0 && job->options->ctime_from_us < sel.ctime_from_us)
+		sel.ctime_from_us = job->options->ctime_from_us;
+	return sel;
+}
+
+/* One selected node: a new one is read; a held one only when its mtime moved since the version
+ * held was read (its tree is then compared before its files are read, pipeline_submit_held). */
+static int feed_node(backup_job *job, backup_pipeline *pipeline, const scan_node *node)
+{
+	catalog_node_state held = {0};
+	int rc = job->has_previous ? catalog_node_current_state(job->node_reader, node->id, &held) : 0;
+	if (rc != 0)
+		return rc;
+	bool reread = held.current && is_reread(job, node->id);
+	if (held.current && !reread && held.mtime_us == node->mtime_us)
+		return 0;
+	source_note_node(job->source, node);
+	return held.current && !reread ? pipeline_submit_held(pipeline, node, &held) : pipeline_submit(pipeline, node);
+}
+
+/* Streams the selected nodes into the pipeline. */
 static int feed_nodes(backup_job *job, backup_pipeline *pipeline)
 {
 	scan_cursor *cursor = NULL;
 	scan_node batch[SELECT_BATCH];
 	size_t got = 0;
-	int64_t watermark = job->has_previous ? job->previous.watermark : 0;
-	int64_t ctime_from = job->has_previous ? job->previous.db_time_us - job->options->overlap_seconds * 1000000
-					       : INT64_MAX;
-	if (job->options->ctime_from_us != 0 && job->options->ctime_from_us < ctime_from)
-		ctime_from = job->options->ctime_from_us;
-	int rc = scan_db_select_nodes(&cursor, job->db, watermark, ctime_from, job->diff.missing.ids,
-				      job->diff.missing.count);
+	scan_selection sel = selection_of(job);
+	int rc = scan_db_select_nodes(&cursor, job->db, &sel);
 	while (rc == 0 && (rc = scan_cursor_next(cursor, batch, SELECT_BATCH, &got)) == 0 && got > 0) {
 		for (size_t i = 0; i < got && rc == 0; i++) {
-			bool held = false;
 			if ((rc = st_interrupt_check()) != 0)
 				break;
 			job->result->nodes_selected++;
-			if (job->has_previous && (rc = catalog_node_is_current(job->node_reader, batch[i].id, &held)) != 0)
-				break;
-			if (held && !is_reread(job, batch[i].id))
-				continue;
-			source_note_node(job->source, &batch[i]);
-			rc = pipeline_submit(pipeline, &batch[i]);
+			rc = feed_node(job, pipeline, &batch[i]);
 		}
 	}
 	scan_cursor_close(cursor);
@@ -459,7 +482,7 @@ static int complete_snapshot(backup_job *job)
 {
 	catalog *cat = dest_catalog(job->destination);
 	catalog_snapshot *snap = &job->snapshot;
-	int64_t gone_files = 0, gone_bytes = 0;
+	int64_t gone_files = 0, gone_bytes = 0, reread_files = 0, reread_bytes = 0;
 	backup_result *r = job->result;
 	set_phase(job, BACKUP_PHASE_COMMITTING);
 	int rc = catalog_begin(cat);
@@ -467,7 +490,7 @@ static int complete_snapshot(backup_job *job)
 		rc = catalog_node_mark_deleted(cat, snap->id, job->diff.vanished.ids, job->diff.vanished.count,
 					       &gone_files, &gone_bytes);
 	if (rc == 0)
-		rc = catalog_node_supersede(cat, snap->id, job->reread.ids, job->reread.count);
+		rc = catalog_node_supersede(cat, snap->id, job->reread.ids, job->reread.count, &reread_files, &reread_bytes);
 	if (rc == 0)
 		rc = catalog_folder_add(cat, snap->id, job->folders, job->folder_count);
 	for (size_t i = 0; i < job->dump_file_count && rc == 0; i++)
@@ -476,9 +499,15 @@ static int complete_snapshot(backup_job *job)
 		rc = store_publish(job->objects);
 	store_stats stored;
 	store_get_stats(job->objects, &stored);
-	/* A node read again replaces its folderless version: it is not a new node. */
+	/* A node read again replaces its held version: it is not a new node. */
 	r->nodes_reread = (int64_t)job->reread.count;
-	r->nodes_new = atomic_load(&job->stats.nodes_done) - r->nodes_reread;
+	r->nodes_rechecked = atomic_load(&job->stats.nodes_rechecked);
+	r->nodes_unchanged = atomic_load(&job->stats.nodes_unchanged);
+	r->nodes_changed = atomic_load(&job->stats.nodes_replaced);
+	r->nodes_withdrawn = atomic_load(&job->stats.nodes_withdrawn);
+	r->nodes_new = atomic_load(&job->stats.nodes_done) - r->nodes_reread - r->nodes_changed;
+	gone_files += reread_files + atomic_load(&job->stats.replaced_files);
+	gone_bytes += reread_bytes + atomic_load(&job->stats.replaced_bytes);
 	r->nodes_deleted = (int64_t)job->diff.vanished.count;
 	r->files_read = atomic_load(&job->stats.files_read);
 	r->bytes_read = atomic_load(&job->stats.bytes_read);
@@ -493,7 +522,7 @@ static int complete_snapshot(backup_job *job)
 	snap->finished_us = wall_clock_us();
 	snap->new_nodes = r->nodes_new;
 	snap->deleted_nodes = r->nodes_deleted;
-	snap->nodes = job->previous.nodes + r->nodes_new - r->nodes_deleted;
+	snap->nodes = job->previous.nodes + r->nodes_new - r->nodes_deleted - r->nodes_withdrawn;
 	snap->files = job->previous.files + r->files_read - gone_files;
 	snap->bytes = job->previous.bytes + r->bytes_read - gone_bytes;
 	snap->new_bytes = r->bytes_new;

@@ -12,7 +12,14 @@
  * Node selection: every node with an id above the last snapshot's watermark (catches imports
  * with old ctimes), every node whose ctime is within `overlap` of the last snapshot's database
  * time (catches transactions that committed late with ids below the watermark), less the
- * nodes the catalog holds. The database dump (db_dump.h) runs at the same snapshot while the
+ * nodes the catalog holds - unless the node's mtime moved since the version held was read
+ * (nodes whose mtime is within `overlap` of that time are selected too): files may still be
+ * added to a node that is not sealed (a running CalcJob), and the dump of this snapshot
+ * references them. Such a node's tree is read and compared with the digest of the one held; only
+ * when it differs are its files read, and its new version replaces the held one from this
+ * snapshot on (earlier snapshots keep theirs). Sealed nodes are not left out: their mtime also
+ * moves on changes of extras, which the comparison finds unchanged without reading a file, and
+ * a node sealed since the last backup may have had files added before it was sealed. The database dump (db_dump.h) runs at the same snapshot while the
  * files are read; --files-only and --database-only limit a backup to one side. The ids at or
  * below the watermark are reconciled range by range (reconcile.h: aggregates per id range,
  * exact lists only where they differ) - or, with full_scan, id by id: missing nodes are added,
@@ -127,6 +134,10 @@ typedef struct backup_result {
 	int64_t nodes_new;       /* node versions added */
 	int64_t nodes_deleted;
 	int64_t nodes_reread;    /* held without a folder that exists now, read again (--full-scan) */
+	int64_t nodes_rechecked; /* held, whose mtime moved since their version was read: compared */
+	int64_t nodes_unchanged; /* of those, the ones whose tree is the one held (not read) */
+	int64_t nodes_changed;   /* of those, the ones read again: a new version replaces the held one */
+	int64_t nodes_withdrawn; /* of those, the ones left (in nodes_left): their held version ended */
 	int64_t nodes_total;
 	int64_t files_total;
 	int64_t bytes_total;

@@ -119,14 +119,28 @@ int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipelin
 	return 0;
 }
 
+static int submit(backup_pipeline *p, const scan_node *node, const catalog_node_state *held)
+{
+	pipeline_item *item = st_calloc(1, sizeof *item);
+	item->node = *node;
+	item->held = held != NULL;
+	if (held != NULL)
+		item->state = *held;
+	if (st_queue_push(p->node_queue, item))
+		return 0;
+	free(item);
+	return st_error_set(ST_ERR_GENERIC, "backup stopped");
+}
+
 int pipeline_submit(backup_pipeline *p, const scan_node *node)
 {
-	scan_node *copy = st_malloc(sizeof *copy);
-	*copy = *node;
-	if (st_queue_push(p->node_queue, copy))
-		return 0;
-	free(copy);
-	return st_error_set(ST_ERR_GENERIC, "backup stopped");
+	return submit(p, node, NULL);
+}
+
+int pipeline_submit_held(backup_pipeline *p, const scan_node *node, const catalog_node_state *held)
+{
+	atomic_fetch_add(&p->stats->nodes_rechecked, 1);
+	return submit(p, node, held);
 }
 
 /* Joins the stages in order; returns the error that stopped the pipeline, if any. */

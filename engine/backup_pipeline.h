@@ -48,6 +48,12 @@ typedef struct pipeline_stats {
 	atomic_llong entries;     /* files, directories and links recorded */
 	atomic_llong special_skipped; /* fifos, sockets, devices left out of the trees read */
 	atomic_llong nodes_left;      /* nodes a file of which vanished or changed while being read */
+	atomic_llong nodes_rechecked; /* held nodes submitted with pipeline_submit_held */
+	atomic_llong nodes_unchanged; /* of those, the ones whose tree was the one held: not read */
+	atomic_llong nodes_replaced;  /* of those, the ones read again: a new version replaces the held one */
+	atomic_llong nodes_withdrawn; /* of those, the ones left (nodes_left): the held version ended */
+	atomic_llong replaced_files;  /* what the ended versions (replaced, withdrawn) held */
+	atomic_llong replaced_bytes;
 	atomic_llong bytes_done;  /* bytes read that are settled: appended to a pack, or held
 				   * already (a duplicate) */
 	atomic_bool readers_done; /* every node was read: compressing and writing are left */
@@ -58,6 +64,13 @@ int pipeline_start(backup_pipeline **out, const pipeline_config *config, pipelin
 
 /* Queues one node; blocks while the pipeline is busy. Fails once any stage has failed. */
 int pipeline_submit(backup_pipeline *pipeline, const scan_node *node);
+
+/* Queues a node the catalog holds a current version of (held: its state) whose mtime moved: its
+ * tree is read and compared with the held digest (scan_tree_digest); an equal tree is not read
+ * (nodes_unchanged), another one is read and its version replaces the held one in the snapshot
+ * (nodes_replaced). A node left while being read ends the held version without a new one
+ * (nodes_withdrawn), so that the next run's reconciliation reads it, as it reads any node left. */
+int pipeline_submit_held(backup_pipeline *pipeline, const scan_node *node, const catalog_node_state *held);
 
 /* Waits for every queued node, seals and registers the last pack, commits the writer's work,
  * and frees the pipeline. Returns the first error of any stage. */

@@ -25,9 +25,19 @@
 /* Messages queued ahead of the compressors and of the writer. */
 #define PIPELINE_QUEUE_DEPTH 1024
 
+/* A node to read, as queued for the readers. */
+typedef struct pipeline_item {
+	scan_node node;
+	bool held;                /* pipeline_submit_held: compare with the held version first */
+	catalog_node_state state; /* the held version, when held */
+} pipeline_item;
+
 /* One node's tree, ready for the catalog. */
 typedef struct node_message {
 	catalog_node node;
+	bool replaces;              /* ends the held version of the node first */
+	bool withdrawn;             /* and adds none (the node was left) */
+	st_hash digest;             /* node.tree_digest points here */
 	char uuid[SCAN_UUID_LEN + 1];
 	scan_tree tree;             /* owns the strings the entries point at */
 	catalog_entry *entries;
@@ -48,7 +58,7 @@ struct backup_pipeline {
 	pipeline_config config;
 	pipeline_stats *stats;
 	st_budget *budget;
-	st_queue *node_queue;     /* scan_node * */
+	st_queue *node_queue;     /* pipeline_item * */
 	st_queue *compress_queue; /* store_object * */
 	st_queue *write_queue;    /* writer_message * */
 	st_workers *readers;

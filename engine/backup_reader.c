@@ -133,15 +133,49 @@ static int read_node_files(backup_pipeline *p, node_message *msg, const scan_nod
 	return rc;
 }
 
-static int process_node(backup_pipeline *p, const scan_node *node)
+/* A held node whose tree is the one held is not read again. */
+static bool unchanged(const pipeline_item *item, const node_message *msg)
 {
+	return item->held && item->state.has_digest && st_hash_equal(&item->state.tree_digest, &msg->digest);
+}
+
+/* A node left for the next backup; a held one ends its held version (pipeline_submit_held). */
+static int leave_node(backup_pipeline *p, node_message *msg, bool held)
+{
+	/* A live repository: the node is left out of this snapshot (not recorded, so the next
+	 * run's reconciliation reads it again); the backup completes with a warning. */
+	st_log_warn("node %s left for the next backup: %s", msg->uuid, st_error_message());
+	st_error_clear();
+	atomic_fetch_add(&p->stats->nodes_left, 1);
+	if (!held) {
+		node_message_free(msg);
+		return 0;
+	}
+	msg->withdrawn = true;
+	return pipeline_send_to_writer(p, WRITE_NODE, msg);
+}
+
+static int process_node(backup_pipeline *p, const pipeline_item *item)
+{
+	const scan_node *node = &item->node;
 	int rc = 0;
 	node_message *msg = st_calloc(1, sizeof *msg);
 	memcpy(msg->uuid, node->uuid, sizeof msg->uuid);
 	msg->node.node_id = node->id;
 	msg->node.ctime_us = node->ctime_us;
+	msg->node.mtime_us = node->mtime_us;
 	msg->node.uuid = msg->uuid;
-	if ((rc = source_node_tree(&msg->tree, p->config.source, node)) == 0 && msg->tree.exists) {
+	msg->replaces = item->held;
+	if ((rc = source_node_tree(&msg->tree, p->config.source, node)) == 0) {
+		scan_tree_digest(&msg->digest, &msg->tree);
+		msg->node.tree_digest = &msg->digest;
+		if (unchanged(item, msg)) {
+			atomic_fetch_add(&p->stats->nodes_unchanged, 1);
+			node_message_free(msg);
+			return 0;
+		}
+	}
+	if (rc == 0 && msg->tree.exists) {
 		msg->node.has_folder = true;
 		msg->node.root_mode = msg->tree.root_mode;
 		msg->node.root_mtime_ns = msg->tree.root_mtime_ns;
@@ -150,15 +184,8 @@ static int process_node(backup_pipeline *p, const scan_node *node)
 		atomic_fetch_add(&p->stats->special_skipped, (long long)msg->tree.special_skipped);
 		rc = read_node_files(p, msg, node);
 	}
-	if (rc == ST_ERR_CHANGED) {
-		/* A live repository: the node is left out of this snapshot (not recorded, so the next
-		 * run's reconciliation reads it again); the backup completes with a warning. */
-		st_log_warn("node %s left for the next backup: %s", node->uuid, st_error_message());
-		st_error_clear();
-		atomic_fetch_add(&p->stats->nodes_left, 1);
-		node_message_free(msg);
-		return 0;
-	}
+	if (rc == ST_ERR_CHANGED)
+		return leave_node(p, msg, item->held);
 	if (rc != 0) {
 		node_message_free(msg);
 		return rc;

@@ -7,7 +7,8 @@
  * open pack's interval ends, so a pack is sealed on time even while the compressors are slow:
  * a killed run keeps what it stored up to the interval before.
  * Node versions go into the pending snapshot in the same transactions; they become
- * visible only when the backup completes the snapshot.
+ * visible only when the backup completes the snapshot. A node read again ends its held version
+ * in the same transaction that adds its new one (a pending snapshot discarded puts it back).
  */
 #include "engine/backup_pipeline_internal.h"
 
@@ -76,10 +77,26 @@ static int write_object(writer_state *w, store_object *obj)
 	return full ? seal_pack(w) : 0;
 }
 
+/* Ends the held version of a node read again (or withdrawn), counting what it held. */
+static int end_held(writer_state *w, const node_message *msg)
+{
+	int64_t files = 0, bytes = 0;
+	pipeline_stats *stats = w->p->stats;
+	int rc = catalog_node_supersede(w->cat, w->p->config.snapshot_id, &msg->node.node_id, 1, &files, &bytes);
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&stats->replaced_files, (long long)files);
+	atomic_fetch_add(&stats->replaced_bytes, (long long)bytes);
+	atomic_fetch_add(msg->withdrawn ? &stats->nodes_withdrawn : &stats->nodes_replaced, 1);
+	return 0;
+}
+
 static int write_node(writer_state *w, const node_message *msg)
 {
 	int rc = ensure_transaction(w);
-	if (rc == 0)
+	if (rc == 0 && msg->replaces)
+		rc = end_held(w, msg);
+	if (rc == 0 && !msg->withdrawn)
 		rc = catalog_node_add(w->cat, w->p->config.snapshot_id, &msg->node, msg->entries, msg->tree.count);
 	if (rc == 0 && ++w->nodes_in_transaction >= NODES_PER_COMMIT)
 		rc = commit(w);

@@ -8,6 +8,8 @@
 #ifndef STRATA_SCANNER_SCAN_TREE_H
 #define STRATA_SCANNER_SCAN_TREE_H
 
+#include "common/hash.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,6 +47,12 @@ scan_entry *scan_tree_append(scan_tree *tree);
 
 /* Sorts the entries by path. */
 void scan_tree_sort(scan_tree *tree);
+
+/* A digest of what the tree says (sorted, as a kind returns it): for every entry its path, type,
+ * mode, size, mtime, link target and object key, and the root's mode and mtime - not the
+ * read-order key. Equal digests mean the same files as far as the source tells without reading
+ * them (2.x: the same object keys; 1.x: the same listing, sizes and mtimes). */
+void scan_tree_digest(st_hash *out, const scan_tree *tree);
 
 /* Frees the entries and their strings and zeroes the tree. */
 void scan_tree_release(scan_tree *tree);

@@ -206,16 +206,24 @@ static char *id_array_literal(const int64_t *ids, size_t count)
 	return text;
 }
 
-#define NODE_COLUMNS "id, uuid::text, (extract(epoch from ctime) * 1000000)::bigint"
+#define NODE_COLUMNS                                                                                 \
+	"id, uuid::text, (extract(epoch from ctime) * 1000000)::bigint,"                               \
+	" (extract(epoch from mtime) * 1000000)::bigint"
 
-int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int64_t ctime_from_us,
-			 const int64_t *extra_ids, size_t extra_count)
+/* A time bound as SQL: INT64_MAX (none) is the last second of year 9999, later than any node. */
+static int64_t time_bound(int64_t us)
+{
+	return us == INT64_MAX ? INT64_C(253402300799000000) : us;
+}
+
+int scan_db_select_nodes(scan_cursor **out, scan_db *db, const scan_selection *sel)
 {
 	char *query = st_sprintf("SELECT " NODE_COLUMNS " FROM db_dbnode WHERE id > %" PRId64
 				 " OR ctime >= to_timestamp(%" PRId64 " / 1000000.0)"
+				 " OR mtime >= to_timestamp(%" PRId64 " / 1000000.0)"
 				 " OR id = ANY($1::bigint[]) ORDER BY id",
-				 watermark, ctime_from_us == INT64_MAX ? INT64_C(253402300799000000) : ctime_from_us);
-	char *ids = id_array_literal(extra_ids, extra_count);
+				 sel->watermark, time_bound(sel->ctime_from_us), time_bound(sel->mtime_from_us));
+	char *ids = id_array_literal(sel->extra_ids, sel->extra_count);
 	int rc = open_cursor(out, db, query, ids);
 	free(ids);
 	free(query);
@@ -320,6 +328,7 @@ int scan_cursor_next(scan_cursor *cursor, scan_node *out, size_t max, size_t *ou
 		out[n].id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
 		snprintf(out[n].uuid, sizeof out[n].uuid, "%s", PQgetvalue(res, row, 1));
 		out[n].ctime_us = PQgetisnull(res, row, 2) ? 0 : strtoll(PQgetvalue(res, row, 2), NULL, 10);
+		out[n].mtime_us = PQgetisnull(res, row, 3) ? 0 : strtoll(PQgetvalue(res, row, 3), NULL, 10);
 		n++;
 	}
 	*out_count = n;

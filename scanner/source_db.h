@@ -49,6 +49,7 @@ typedef struct scan_db_info {
 typedef struct scan_node {
 	int64_t id;
 	int64_t ctime_us; /* microseconds since 1970 */
+	int64_t mtime_us; /* the same; moves on every save of the node (files, attributes, extras) */
 	char uuid[SCAN_UUID_LEN + 1];
 } scan_node;
 
@@ -71,13 +72,22 @@ pg_session *scan_db_session(scan_db *db);
  * with pg_session_close; it must be closed before db. ST_ERR_DATABASE when it cannot. */
 int scan_db_open_session(pg_session **out, scan_db *db);
 
-/* Opens a cursor over the nodes to back up, ordered by id: those with id > watermark, those
- * with ctime >= ctime_from_us (pass INT64_MAX for none), and those whose ids are listed in
- * extra_ids (may be NULL). */
-int scan_db_select_nodes(scan_cursor **out, scan_db *db, int64_t watermark, int64_t ctime_from_us,
-			 const int64_t *extra_ids, size_t extra_count);
+/* The bounds of a node selection (scan_db_select_nodes); INT64_MAX for a time bound not used. */
+typedef struct scan_selection {
+	int64_t watermark;     /* nodes with id > watermark */
+	int64_t ctime_from_us; /* nodes with ctime >= this */
+	int64_t mtime_from_us; /* nodes with mtime >= this */
+	const int64_t *extra_ids; /* and these ids (may be NULL) */
+	size_t extra_count;
+} scan_selection;
 
-/* Opens a cursor over every node with lo <= id <= hi, ordered by id (uuid and ctime filled). */
+/* Opens a cursor over the nodes to back up, ordered by id: the union of what sel names. With
+ * indexes on ctime and mtime (AiiDA 2.x, the Django backend of 1.x) the server combines index
+ * scans; without them (the SQLAlchemy backend of 1.x) it scans db_dbnode once. */
+int scan_db_select_nodes(scan_cursor **out, scan_db *db, const scan_selection *sel);
+
+/* Opens a cursor over every node with lo <= id <= hi, ordered by id (uuid, ctime and mtime
+ * filled). */
 int scan_db_nodes_between(scan_cursor **out, scan_db *db, int64_t lo, int64_t hi);
 
 /* Starts computing the id aggregates (common/id_sums.h) of the nodes with lo <= id <= hi, in

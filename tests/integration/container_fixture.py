@@ -14,6 +14,10 @@ as SQL, and checks of a container against a database's trees.
         (--keep-loose: kept, as between maintain's two steps)
   check ROOT < "id<TAB>metadata" lines    every key of every tree resolves (loose first, then
         packs.idx) to bytes whose sha256 is the key; prints "objects=N keys=K"
+  set-files ROOT ID PATH=TEXT...          the node's files, as AiiDA changes a node that is not
+        sealed: loose objects written, and an UPDATE of its repository_metadata (a '/' in
+        PATH makes folders) that also bumps its mtime, printed on stdout
+  cat ROOT KEY                            the bytes of object KEY (loose first, then packed)
   loose-keys ROOT / packed-keys ROOT      the keys stored loose / packed, one a line
   corrupt ROOT KEY / remove ROOT KEY      flip a byte of / delete the loose object KEY
   config-id ROOT                          print container_id
@@ -235,6 +239,22 @@ def check(root):
     print("objects=%d keys=%d" % (len(seen), keys))
 
 
+def set_files(root, node_id, specs):
+    meta = {"o": {}}
+    for spec in specs:
+        path, text = spec.split("=", 1)
+        data = text.encode()
+        key = hashlib.sha256(data).hexdigest()
+        put_loose(root, key, data)
+        *folders, name = path.split("/")
+        where = meta
+        for folder in folders:
+            where = where["o"].setdefault(folder, {"o": {}})
+        where["o"][name] = {"k": key}
+    print("UPDATE db_dbnode SET repository_metadata = %s, mtime = now() WHERE id = %s;" %
+          (sql_literal(json.dumps(meta)), int(node_id)))
+
+
 def main():
     cmd, root = sys.argv[1], sys.argv[2]
     if cmd in ("make", "add"):
@@ -243,6 +263,11 @@ def main():
         pack(root, "--keep-loose" in sys.argv[3:])
     elif cmd == "check":
         check(root)
+    elif cmd == "set-files":
+        set_files(root, sys.argv[3], sys.argv[4:])
+    elif cmd == "cat":
+        db = sqlite3.connect("file:%s?mode=ro" % os.path.join(cdir(root), "packs.idx"), uri=True)
+        sys.stdout.buffer.write(read_object(root, db, sys.argv[3]))
     elif cmd == "loose-keys":
         loose = os.path.join(cdir(root), "loose")
         for prefix in sorted(os.listdir(loose)):

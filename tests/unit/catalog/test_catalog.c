@@ -1138,6 +1138,99 @@ static void test_concurrent_reader_sees_commits_only(void **state)
 	catalog_close(writer);
 }
 
+/* The hash of the content of the one file of node_id in snapshot_id's view. */
+static st_hash file_hash_in(catalog *cat, int64_t snapshot_id, int64_t node_id)
+{
+	catalog_tree_iter *iter = NULL;
+	catalog_node_tree *tree = NULL;
+	st_hash found = {{0}};
+	int seen = 0;
+	assert_int_equal(catalog_tree_iter_open(&iter, cat, snapshot_id), 0);
+	while (catalog_tree_iter_next(iter, &tree) == 0 && tree != NULL) {
+		for (size_t i = 0; tree->node.node_id == node_id && i < tree->count; i++)
+			if (tree->entries[i].entry.type == CATALOG_ENTRY_FILE) {
+				found = tree->entries[i].entry.hash;
+				seen++;
+			}
+		catalog_node_tree_free(tree);
+	}
+	catalog_tree_iter_close(iter);
+	assert_int_equal(seen, 1);
+	return found;
+}
+
+static void test_replace_version_and_state(void **state)
+{
+	const char *tmp = *state;
+	catalog *cat = create_catalog(tmp, NULL);
+	add_object_for(cat, "one", 1, 16);
+	add_object_for(cat, "two two", 1, 100);
+	st_hash d1, d2, one, two;
+	make_hash(&d1, "tree one");
+	make_hash(&d2, "tree two");
+	make_hash(&one, "one");
+	make_hash(&two, "two two");
+
+	int64_t s1 = create_snapshot(cat, 1);
+	node_fixture f;
+	make_node(&f, 7, "one");
+	f.node.mtime_us = 700;
+	f.node.tree_digest = &d1;
+	assert_int_equal(catalog_node_add(cat, s1, &f.node, f.entries, f.count), 0);
+	add_node(cat, s1, 8, "one"); /* no mtime, no digest: as catalogs before format 10 */
+	complete_snapshot(cat, s1, 1);
+
+	catalog_node_state st;
+	assert_int_equal(catalog_node_current_state(cat, 7, &st), 0);
+	assert_true(st.current);
+	assert_int_equal(st.mtime_us, 700);
+	assert_true(st.has_digest);
+	assert_true(st_hash_equal(&st.tree_digest, &d1));
+	assert_int_equal(catalog_node_current_state(cat, 8, &st), 0);
+	assert_true(st.current);
+	assert_int_equal(st.mtime_us, 0);
+	assert_false(st.has_digest);
+	assert_int_equal(catalog_node_current_state(cat, 9, &st), 0);
+	assert_false(st.current);
+
+	/* Snapshot 2 replaces node 7's version; its own new version is not ended by a second call. */
+	int64_t s2 = create_snapshot(cat, 2);
+	int64_t id = 7, files = -1, bytes = -1;
+	assert_int_equal(catalog_node_supersede(cat, s2, &id, 1, &files, &bytes), 0);
+	assert_int_equal(files, 1);
+	assert_int_equal(bytes, 3);
+	make_node(&f, 7, "two two");
+	f.entries[1].path = "d/g.txt";
+	f.node.mtime_us = 800;
+	f.node.tree_digest = &d2;
+	assert_int_equal(catalog_node_add(cat, s2, &f.node, f.entries, f.count), 0);
+	assert_int_equal(catalog_node_supersede(cat, s2, &id, 1, &files, &bytes), 0);
+	assert_int_equal(files, 0);
+	complete_snapshot(cat, s2, 2);
+	assert_int_equal(catalog_node_current_state(cat, 7, &st), 0);
+	assert_int_equal(st.mtime_us, 800);
+	assert_true(st_hash_equal(&st.tree_digest, &d2));
+	assert_int_equal(count_rows(cat, "SELECT count(*) FROM node_versions WHERE node_id = 7"), 2);
+
+	/* Each snapshot sees its own version. */
+	st_hash in1 = file_hash_in(cat, s1, 7), in2 = file_hash_in(cat, s2, 7);
+	assert_true(st_hash_equal(&in1, &one));
+	assert_true(st_hash_equal(&in2, &two));
+
+	/* A pending snapshot that replaced it, discarded, gives the version back. */
+	int64_t s3 = create_snapshot(cat, 3);
+	assert_int_equal(catalog_node_supersede(cat, s3, &id, 1, &files, &bytes), 0);
+	assert_int_equal(catalog_node_current_state(cat, 7, &st), 0);
+	assert_false(st.current);
+	int discarded = 0;
+	assert_int_equal(catalog_discard_pending(cat, &discarded), 0);
+	assert_int_equal(discarded, 1);
+	assert_int_equal(catalog_node_current_state(cat, 7, &st), 0);
+	assert_true(st.current);
+	assert_int_equal(st.mtime_us, 800);
+	catalog_close(cat);
+}
+
 #define CAT_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_catalog_tests(void)
@@ -1157,6 +1250,7 @@ int run_catalog_tests(void)
 		CAT_TEST(test_tree_each_in_order),
 		CAT_TEST(test_tree_iterator_reports_missing_content),
 		CAT_TEST(test_mark_deleted_and_current_nodes),
+		CAT_TEST(test_replace_version_and_state),
 		CAT_TEST(test_end_current_and_each),
 		CAT_TEST(test_current_uuid),
 		CAT_TEST(test_folders_as_of),

@@ -53,6 +53,7 @@ static void test_migrates_format_1(void **state)
 		       " ALTER TABLE snapshots DROP COLUMN db_info; ALTER TABLE snapshots DROP COLUMN profile;"
 		       " ALTER TABLE snapshots DROP COLUMN container; ALTER TABLE snapshots DROP COLUMN data_version;"
 		       " DROP INDEX node_versions_uuid;"
+		       " ALTER TABLE node_versions DROP COLUMN mtime_us; ALTER TABLE node_versions DROP COLUMN tree_digest;"
 		       " PRAGMA user_version = 1");
 
 	assert_int_equal(catalog_open(&cat, path, CATALOG_WRITE), 0);
@@ -91,6 +92,9 @@ static void test_migrates_format_1(void **state)
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master WHERE name = 'node_versions_uuid'"), 1);
 	/* Format 9's data version of a snapshot. */
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('snapshots') WHERE name = 'data_version'"), 1);
+	/* Format 10's mtime and tree digest of a node version. */
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM pragma_table_info('node_versions')"
+				       " WHERE name IN ('mtime_us', 'tree_digest')"), 2);
 
 	/* The copy is the catalog as it was. */
 	snprintf(bak, sizeof bak, "%s.v1.bak", path);

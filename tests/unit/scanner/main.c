@@ -9,5 +9,6 @@ int main(void)
 	int failed = 0;
 	failed += run_node_tree_tests();
 	failed += run_source_tests();
+	failed += run_scan_tree_tests();
 	return failed == 0 ? 0 : 1;
 }

@@ -8,5 +8,6 @@
 /* Each returns the number of failed tests of its group. */
 int run_node_tree_tests(void);
 int run_source_tests(void);
+int run_scan_tree_tests(void);
 
 #endif
