@@ -20,10 +20,23 @@ static void join_message(char *dst, size_t cap, const char *a, const char *b)
 	dst[len] = '\0';
 }
 
+/*
+ * The record holds one line: a control character that came in with an argument (a path, a
+ * JSON parser's quote of a broken input) is written as '?', so a log line or a cron mail shows
+ * the whole message and a reader that splits lines is not misled.
+ */
+static void keep_on_one_line(char *text)
+{
+	for (unsigned char *c = (unsigned char *)text; *c; c++)
+		if (*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
 __attribute__((format(printf, 3, 0)))
 static void format_message(char *dst, size_t cap, const char *fmt, va_list ap)
 {
 	vsnprintf(dst, cap, fmt, ap);
+	keep_on_one_line(dst);
 }
 
 int st_error_set(int code, const char *fmt, ...)

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 
 static void test_set_returns_code_and_formats(void **state)
 {
@@ -201,6 +202,21 @@ static void test_set_from_its_own_text(void **state)
 	st_error_clear();
 }
 
+/* A control character that comes in with an argument (a file name, a parser's quote of broken
+ * input) is written as '?': the record always holds one line. Found by fuzz_container_config. */
+static void test_message_stays_on_one_line(void **state)
+{
+	(void)state;
+	st_error_set(ST_ERR_CORRUPT, "'%s' is not valid JSON: %s", "config.json", "near '\"a\\\n\tb\x7f'");
+	assert_string_equal(st_error_message(), "'config.json' is not valid JSON: near '\"a\\??b?'");
+	st_error_set_errno(ST_ERR_SOURCE, ENOENT, "unable to open '%s'", "x\ny");
+	assert_null(strchr(st_error_message(), '\n'));
+	assert_string_equal(st_error_message(), "unable to open 'x?y': No such file or directory");
+	st_error_prefix("node\r%d", 3);
+	assert_string_equal(st_error_message(), "node?3: unable to open 'x?y': No such file or directory");
+	st_error_clear();
+}
+
 int run_error_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +227,7 @@ int run_error_tests(void)
 		cmocka_unit_test(test_exit_codes_and_names),
 		cmocka_unit_test(test_record_is_per_thread_and_travels),
 		cmocka_unit_test(test_set_from_its_own_text),
+		cmocka_unit_test(test_message_stays_on_one_line),
 	};
 	return cmocka_run_group_tests_name("common/error", tests, NULL, NULL);
 }
