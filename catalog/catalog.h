@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CATALOG_FORMAT 10
+#define CATALOG_FORMAT 11
 
 typedef struct catalog catalog;
 

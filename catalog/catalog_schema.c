@@ -64,6 +64,9 @@ static const char *const migrations[CATALOG_FORMAT] = {
 	 * of its tree - so that a node whose mtime moved is compared cheaply before it is read again */
 	"ALTER TABLE node_versions ADD COLUMN mtime_us INTEGER;"
 	"ALTER TABLE node_versions ADD COLUMN tree_digest BLOB;",
+	/* 10 -> 11: dump deltas may hold copy segments (a file that only grew), which older versions
+	 * cannot apply */
+	"UPDATE meta SET value = value WHERE 0;",
 };
 
 int catalog_migrate(catalog *cat, int from_version)

@@ -165,6 +165,7 @@ static st_json *result_json(const backup_result *r)
 		{"dump_files", r->db.files},
 		{"dump_bytes", r->db.bytes},
 		{"delta_files", r->db.delta_files},
+		{"append_files", r->db.append_files},
 		{"stored_bytes", r->db.stored_bytes},
 	};
 	st_json *doc = out_json_document();

@@ -28,12 +28,19 @@ void st_hash_buffer(st_hash *out, const void *data, size_t len)
 	canonical(out, XXH3_128bits(data, len));
 }
 
+/* A state, or the out-of-memory exit of st_malloc. */
+static XXH3_state_t *new_state(void)
+{
+	XXH3_state_t *state = XXH3_createState();
+	if (state == NULL)
+		st_malloc((size_t)-1);
+	return state;
+}
+
 st_hasher *st_hasher_new(void)
 {
 	st_hasher *hasher = st_malloc(sizeof *hasher);
-	hasher->state = XXH3_createState();
-	if (hasher->state == NULL)
-		st_malloc((size_t)-1);
+	hasher->state = new_state();
 	XXH3_128bits_reset(hasher->state);
 	return hasher;
 }
@@ -97,14 +104,36 @@ uint64_t st_hash64(const void *data, size_t len)
 /* Bytes read at a time by st_hash_fd. */
 #define HASH_FD_READ_SIZE ((size_t)1 << 20)
 
-int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what)
+/* Answers prefix from a copy of the hash state at its length (the file's first len bytes). */
+static void answer_prefix(const st_hasher *hasher, st_hash_prefix *prefix)
+{
+	XXH3_state_t *fork = new_state();
+	XXH3_copyState(fork, hasher->state);
+	XXH3_128bits_update(fork, prefix->tail, prefix->tail_len);
+	st_hash hash;
+	canonical(&hash, XXH3_128bits_digest(fork));
+	XXH3_freeState(fork);
+	prefix->found = st_hash_equal(&hash, &prefix->hash);
+}
+
+int st_hash_fd_prefix(st_hash *out, uint64_t *out_size, int fd, const char *what, st_hash_prefix *prefix)
 {
 	st_hasher *hasher = st_hasher_new();
 	char *buf = st_malloc(HASH_FD_READ_SIZE);
 	uint64_t size = 0;
 	ssize_t n;
+	if (prefix != NULL)
+		prefix->found = false;
+	if (prefix != NULL && prefix->len == 0)
+		answer_prefix(hasher, prefix);
 	while ((n = read(fd, buf, HASH_FD_READ_SIZE)) > 0) {
-		st_hasher_update(hasher, buf, (size_t)n);
+		/* A read that reaches the prefix's end is hashed in two parts, answered between. */
+		bool reaches = prefix != NULL && size < prefix->len && size + (uint64_t)n >= prefix->len;
+		size_t head = reaches ? (size_t)(prefix->len - size) : (size_t)n;
+		st_hasher_update(hasher, buf, head);
+		if (reaches)
+			answer_prefix(hasher, prefix);
+		st_hasher_update(hasher, buf + head, (size_t)n - head);
 		size += (uint64_t)n;
 	}
 	int rc = n < 0 ? st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read '%s'", what) : 0;
@@ -113,4 +142,9 @@ int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what)
 	if (out_size != NULL)
 		*out_size = size;
 	return rc;
+}
+
+int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what)
+{
+	return st_hash_fd_prefix(out, out_size, fd, what, NULL);
 }

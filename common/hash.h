@@ -32,6 +32,22 @@ void st_hasher_final(st_hash *out, st_hasher *hasher);
  * be NULL) is the number of bytes read. A read error is ST_ERR_GENERIC naming what. */
 int st_hash_fd(st_hash *out, uint64_t *out_size, int fd, const char *what);
 
+/*
+ * A question asked while hashing a file: is the file's first len bytes, followed by tail, the
+ * content whose hash is hash? (A dump file that only grew: its previous version was this
+ * prefix plus the end-of-data trailer.) Answered in found, from the same single read.
+ */
+typedef struct st_hash_prefix {
+	uint64_t len;
+	const void *tail;
+	size_t tail_len;
+	st_hash hash;
+	bool found;
+} st_hash_prefix;
+
+/* st_hash_fd that also answers prefix (found false when the file is shorter than prefix->len). */
+int st_hash_fd_prefix(st_hash *out, uint64_t *out_size, int fd, const char *what, st_hash_prefix *prefix);
+
 bool st_hash_equal(const st_hash *a, const st_hash *b);
 void st_hash_to_hex(char out[ST_HASH_HEX_SIZE], const st_hash *hash);
 /* 0 on success, ST_ERR_USAGE when hex is not 32 hex digits. */

@@ -233,12 +233,53 @@ static const char *key_of(const toc_item *items, size_t count, const char *file)
 	return file;
 }
 
-static int hash_file(const char *path, st_hash *out, uint64_t *out_size)
+/* How far from its end read_trailer looks for the end-of-data line. */
+#define TRAILER_SEARCH 64
+
+/* The trailer of a table's data file in pg_dump's directory format: from the end-of-data line
+ * ("\\.") to the end of the file (pg_dump 15 writes "\\.\n\n\n"); *out_len 0 when fd's
+ * last bytes hold no such line. */
+static int read_trailer(int fd, const char *path, char out[TRAILER_SEARCH], size_t *out_len)
 {
+	*out_len = 0;
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to stat '%s'", path);
+	size_t len = st.st_size < TRAILER_SEARCH ? (size_t)st.st_size : TRAILER_SEARCH;
+	char last[TRAILER_SEARCH + 1];
+	last[0] = '\n'; /* a file that is only the trailer (a table without rows) */
+	int rc = st_pread_all(fd, last + 1, len, (uint64_t)st.st_size - len, path);
+	const char *marker = NULL;
+	for (const char *p = last; rc == 0 && (p = memmem(p, len + 1 - (size_t)(p - last), "\n\\.\n", 4)) != NULL; p++)
+		marker = p;
+	if (marker != NULL && (len == (size_t)st.st_size || marker > last)) {
+		*out_len = len + 1 - (size_t)(marker + 1 - last);
+		memcpy(out, marker + 1, *out_len);
+	}
+	return rc;
+}
+
+/* Hashes path; with prev, also learns in the same read whether path only grew from it: whether
+ * prev was path's first *out_kept_len bytes plus path's trailer (0 when not). */
+static int hash_file(const char *path, const catalog_dump_file *prev, st_hash *out, uint64_t *out_size,
+		     uint64_t *out_kept_len)
+{
+	*out_kept_len = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to open '%s'", path);
-	int rc = st_hash_fd(out, out_size, fd, path);
+	char trailer[TRAILER_SEARCH];
+	st_hash_prefix grown = {.tail = trailer};
+	int rc = prev != NULL ? read_trailer(fd, path, trailer, &grown.tail_len) : 0;
+	bool ask = rc == 0 && grown.tail_len > 0 && prev->size >= grown.tail_len;
+	if (ask) {
+		grown.len = prev->size - grown.tail_len;
+		grown.hash = prev->hash;
+	}
+	if (rc == 0)
+		rc = st_hash_fd_prefix(out, out_size, fd, path, ask ? &grown : NULL);
+	if (rc == 0 && ask && grown.found && *out_size > prev->size)
+		*out_kept_len = grown.len;
 	close(fd);
 	return rc;
 }
@@ -269,6 +310,47 @@ static int rebuild_previous(const dump_store *dump, const catalog_dump_file *pre
 	return rc;
 }
 
+/* Whether out may be stored as one more delta on prev's chain: a full copy at least every
+ * DB_DUMP_MAX_CHAIN snapshots, and none for small files. */
+static bool chain_may_grow(const catalog_dump_file *prev, const catalog_dump_file *out)
+{
+	return prev->chain_length + 1 < DB_DUMP_MAX_CHAIN && out->size >= DELTA_MIN_SIZE;
+}
+
+/* Stores the delta at delta_path as out, a link of prev's chain, when it costs less than a full
+ * copy, the chain's earlier deltas counted; *out_done tells whether it did. */
+static int keep_delta(const dump_store *dump, const catalog_dump_file *prev, const char *delta_path,
+		      catalog_dump_file *out, bool *out_done)
+{
+	uint64_t delta_size = file_size(delta_path);
+	if (delta_size >= out->size || prev->chain_bytes + delta_size >= out->size)
+		return 0;
+	int rc = store_put_file(dump->objects, delta_path, &out->content);
+	out->storage = CATALOG_DUMP_ZDELTA;
+	out->base_snapshot = prev->snapshot_id;
+	out->chain_length = prev->chain_length + 1;
+	out->chain_bytes = prev->chain_bytes + delta_size;
+	*out_done = rc == 0;
+	return rc;
+}
+
+/* A file that only grew from prev (its first kept_len bytes are prev without the trailer): a
+ * delta of copy segments and the new rows, made without rebuilding prev. */
+static int try_append(const dump_store *dump, const catalog_dump_file *prev, const char *path, uint64_t kept_len,
+		      catalog_dump_file *out, bool *out_done)
+{
+	*out_done = false;
+	if (kept_len == 0 || !chain_may_grow(prev, out))
+		return 0;
+	char *delta = st_sprintf("%s/file.delta", dump->scratch);
+	int rc = zdelta_create_append(path, kept_len, delta);
+	if (rc == 0)
+		rc = keep_delta(dump, prev, delta, out, out_done);
+	unlink(delta);
+	free(delta);
+	return rc;
+}
+
 /* Tries to store path as a zstd delta against prev, rebuilt from the store; *out_done false when
  * a full copy is better, or when prev cannot be rebuilt (damage is check's to report: this
  * snapshot then starts a new chain). */
@@ -276,7 +358,7 @@ static int try_delta(const dump_store *dump, const catalog_dump_file *prev, cons
 		     bool *out_done)
 {
 	*out_done = false;
-	if (prev->chain_length + 1 >= DB_DUMP_MAX_CHAIN || out->size < DELTA_MIN_SIZE)
+	if (!chain_may_grow(prev, out))
 		return 0;
 	char *old = st_sprintf("%s/previous", dump->scratch);
 	char *delta = st_sprintf("%s/file.delta", dump->scratch);
@@ -288,15 +370,8 @@ static int try_delta(const dump_store *dump, const catalog_dump_file *prev, cons
 		rc = 0;
 	} else if (rc == 0) {
 		rc = zdelta_create(old, path, delta);
-		uint64_t delta_size = rc == 0 ? file_size(delta) : UINT64_MAX;
-		if (rc == 0 && delta_size < out->size && prev->chain_bytes + delta_size < out->size) {
-			rc = store_put_file(dump->objects, delta, &out->content);
-			out->storage = CATALOG_DUMP_ZDELTA;
-			out->base_snapshot = prev->snapshot_id;
-			out->chain_length = prev->chain_length + 1;
-			out->chain_bytes = prev->chain_bytes + delta_size;
-			*out_done = rc == 0;
-		}
+		if (rc == 0)
+			rc = keep_delta(dump, prev, delta, out, out_done);
 	}
 	unlink(old);
 	unlink(delta);
@@ -315,16 +390,20 @@ static int store_one(const dump_store *dump, int64_t snapshot_id, const char *na
 	store_stats before, after;
 	store_get_stats(dump->objects, &before);
 	memset(out, 0, sizeof *out);
-	int rc = hash_file(path, &out->hash, &out->size);
+	uint64_t kept_len = 0;
+	int rc = catalog_dump_file_previous(dest_catalog(dump->d), key, snapshot_id, &prev, &has_prev);
 	if (rc == 0)
-		rc = catalog_dump_file_previous(dest_catalog(dump->d), key, snapshot_id, &prev, &has_prev);
+		rc = hash_file(path, has_prev ? &prev : NULL, &out->hash, &out->size, &kept_len);
 	if (rc == 0 && has_prev && st_hash_equal(&prev.hash, &out->hash)) {
 		/* Unchanged: the previous row (content, chain) describes it as it is. */
 		*out = prev;
 		has_prev = false;
 		done = true;
 	} else if (rc == 0 && has_prev) {
-		rc = try_delta(dump, &prev, path, out, &done);
+		rc = try_append(dump, &prev, path, kept_len, out, &done);
+		stats->append_files += done;
+		if (rc == 0 && !done)
+			rc = try_delta(dump, &prev, path, out, &done);
 	}
 	if (rc == 0 && !done) {
 		rc = store_put_file(dump->objects, path, &out->content);

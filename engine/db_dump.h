@@ -32,6 +32,7 @@ typedef struct db_dump_stats {
 	int64_t files;
 	int64_t bytes;         /* size of the dump */
 	int64_t delta_files;   /* stored as deltas */
+	int64_t append_files;  /* of those, files that only grew: stored as their new rows */
 	int64_t stored_bytes;  /* bytes added to packs */
 	int64_t packs_new;
 	double dump_seconds;   /* pg_dump itself */

@@ -121,6 +121,16 @@ typedef struct zdelta_writer {
 	size_t frame_cap;
 } zdelta_writer;
 
+static int write_header(zdelta_writer *w, uint64_t out_len, uint64_t old_at, uint64_t old_len, uint64_t frame_len)
+{
+	unsigned char head[32];
+	put_u64(head, out_len);
+	put_u64(head + 8, old_at);
+	put_u64(head + 16, old_len);
+	put_u64(head + 24, frame_len);
+	return st_write_all(w->out_fd, head, sizeof head, w->delta_path);
+}
+
 static int write_segment(zdelta_writer *w, uint64_t at, size_t len, int64_t *drift)
 {
 	uint64_t old_at, old_len;
@@ -136,12 +146,7 @@ static int write_segment(zdelta_writer *w, uint64_t at, size_t len, int64_t *dri
 	size_t n = ZSTD_isError(code) ? code : ZSTD_compress2(w->cctx, w->frame, w->frame_cap, w->seg, len);
 	if (ZSTD_isError(n))
 		return zstd_error(n, "compute the delta of", w->new_path);
-	unsigned char head[32];
-	put_u64(head, len);
-	put_u64(head + 8, old_at);
-	put_u64(head + 16, old_len);
-	put_u64(head + 24, n);
-	rc = st_write_all(w->out_fd, head, sizeof head, w->delta_path);
+	rc = write_header(w, len, old_at, old_len, n);
 	if (rc == 0)
 		rc = st_write_all(w->out_fd, w->frame, n, w->delta_path);
 	*drift = next_drift(w->seg, len, at, w->window, (size_t)old_len, old_at, *drift);
@@ -168,49 +173,97 @@ static int open_input(const char *path, int *out)
 	return 0;
 }
 
-int zdelta_create_with(const zdelta_params *params, const char *old_path, const char *new_path, const char *delta_path)
+/* Opens the new version and the delta file and sets up the compressor; the old version (when
+ * there is one) is the caller's to open. */
+static int open_writer(zdelta_writer *w, const zdelta_params *params, const char *new_path, const char *delta_path)
 {
+	*w = (zdelta_writer){.p = params, .old_fd = -1, .new_fd = -1, .out_fd = -1, .new_path = new_path,
+			     .delta_path = delta_path};
 	if (params->segment == 0 || params->segment > ZDELTA_SEGMENT_MAX || params->margin > ZDELTA_MARGIN_MAX)
 		return st_error_set(ST_ERR_USAGE, "zdelta: segment %zu or margin %zu out of range", params->segment,
 				    params->margin);
-	zdelta_writer w = {.p = params, .old_fd = -1, .new_fd = -1, .out_fd = -1, .old_path = old_path,
-			   .new_path = new_path, .delta_path = delta_path};
-	int rc = open_input(old_path, &w.old_fd);
-	if (rc == 0)
-		rc = open_input(new_path, &w.new_fd);
-	if (rc == 0 && (w.out_fd = open(delta_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+	int rc = open_input(new_path, &w->new_fd);
+	if (rc == 0 && (w->out_fd = open(delta_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to create '%s'", delta_path);
+	if (rc == 0)
+		rc = file_size(w->new_fd, new_path, &w->new_size);
+	if (rc == 0 && (w->cctx = ZSTD_createCCtx()) == NULL)
+		rc = st_error_set(ST_ERR_GENERIC, "unable to set up the delta of '%s': out of memory", new_path);
+	if (rc == 0)
+		rc = set_parameters(w->cctx, new_path);
+	if (rc == 0) {
+		w->seg = st_malloc(params->segment);
+		w->window = st_malloc(params->segment + 2 * params->margin);
+		w->frame_cap = ZSTD_compressBound(params->segment);
+		w->frame = st_malloc(w->frame_cap);
+		rc = st_write_all(w->out_fd, ZDELTA_MAGIC, ZDELTA_MAGIC_LEN, delta_path);
+	}
+	return rc;
+}
+
+/* Writes the segments of the new version from byte at to its end. */
+static int write_segments_from(zdelta_writer *w, uint64_t at)
+{
+	int rc = 0;
+	int64_t drift = 0;
+	for (; rc == 0 && at < w->new_size; at += w->p->segment) {
+		uint64_t left = w->new_size - at;
+		rc = write_segment(w, at, left < w->p->segment ? (size_t)left : w->p->segment, &drift);
+	}
+	return rc;
+}
+
+static int close_writer(zdelta_writer *w, int rc)
+{
+	if (w->out_fd >= 0 && close(w->out_fd) != 0 && rc == 0)
+		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to write '%s'", w->delta_path);
+	if (w->old_fd >= 0)
+		close(w->old_fd);
+	if (w->new_fd >= 0)
+		close(w->new_fd);
+	ZSTD_freeCCtx(w->cctx);
+	free(w->seg);
+	free(w->window);
+	free(w->frame);
+	return rc;
+}
+
+int zdelta_create_with(const zdelta_params *params, const char *old_path, const char *new_path, const char *delta_path)
+{
+	zdelta_writer w;
+	int rc = open_writer(&w, params, new_path, delta_path);
+	w.old_path = old_path;
+	if (rc == 0)
+		rc = open_input(old_path, &w.old_fd);
 	if (rc == 0)
 		rc = file_size(w.old_fd, old_path, &w.old_size);
 	if (rc == 0)
-		rc = file_size(w.new_fd, new_path, &w.new_size);
-	if (rc == 0 && (w.cctx = ZSTD_createCCtx()) == NULL)
-		rc = st_error_set(ST_ERR_GENERIC, "unable to set up the delta of '%s': out of memory", new_path);
+		rc = write_segments_from(&w, 0);
+	return close_writer(&w, rc);
+}
+
+int zdelta_create_append(const char *new_path, uint64_t kept_len, const char *delta_path)
+{
+	zdelta_writer w;
+	int rc = open_writer(&w, &ZDELTA_DEFAULT, new_path, delta_path);
+	if (rc == 0 && kept_len > w.new_size)
+		rc = st_error_set(ST_ERR_GENERIC, "zdelta: '%s' is shorter than the %llu bytes it keeps", new_path,
+				  (unsigned long long)kept_len);
+	/* Copy segments: the old version's bytes as they are, in pieces a reader's window holds. */
+	for (uint64_t at = 0; rc == 0 && at < kept_len; at += ZDELTA_SEGMENT_MAX) {
+		uint64_t len = kept_len - at < ZDELTA_SEGMENT_MAX ? kept_len - at : ZDELTA_SEGMENT_MAX;
+		rc = write_header(&w, len, at, len, 0);
+	}
+	/* The new rows against the old version's last kept bytes, which are the new version's own:
+	 * its first kept_len bytes stand in for the old version (the windows of the segments lie
+	 * within them, and the patch reads the same bytes from the old version itself). */
+	w.old_path = new_path;
+	w.old_size = kept_len;
 	if (rc == 0)
-		rc = set_parameters(w.cctx, new_path);
-	if (rc == 0) {
-		w.seg = st_malloc(params->segment);
-		w.window = st_malloc(params->segment + 2 * params->margin);
-		w.frame_cap = ZSTD_compressBound(params->segment);
-		w.frame = st_malloc(w.frame_cap);
-		rc = st_write_all(w.out_fd, ZDELTA_MAGIC, ZDELTA_MAGIC_LEN, delta_path);
-	}
-	int64_t drift = 0;
-	for (uint64_t at = 0; rc == 0 && at < w.new_size; at += params->segment) {
-		uint64_t left = w.new_size - at;
-		rc = write_segment(&w, at, left < params->segment ? (size_t)left : params->segment, &drift);
-	}
-	if (w.out_fd >= 0 && close(w.out_fd) != 0 && rc == 0)
-		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to write '%s'", delta_path);
-	if (w.old_fd >= 0)
-		close(w.old_fd);
-	if (w.new_fd >= 0)
-		close(w.new_fd);
-	ZSTD_freeCCtx(w.cctx);
-	free(w.seg);
-	free(w.window);
-	free(w.frame);
-	return rc;
+		rc = open_input(new_path, &w.old_fd);
+	if (rc == 0)
+		rc = write_segments_from(&w, kept_len);
+	return close_writer(&w, rc);
 }
 
 int zdelta_create(const char *old_path, const char *new_path, const char *delta_path)
@@ -288,6 +341,11 @@ int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what)
 		if ((rc = read_delta(delta_fd, frame, (size_t)h.frame_len, &at, what)) != 0 ||
 		    (rc = st_pread_all(old_fd, window, (size_t)h.old_len, h.old_offset, what)) != 0)
 			break;
+		if (h.frame_len == 0) { /* a copy segment: the old range is the output */
+			rc = h.old_len == h.out_len ? st_write_all(out_fd, window, (size_t)h.old_len, what)
+						    : st_error_set(ST_ERR_CORRUPT, "delta of '%s' has a damaged copy segment", what);
+			continue;
+		}
 		size_t code = ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
 		if (!ZSTD_isError(code))
 			code = ZSTD_DCtx_refPrefix(dctx, window, (size_t)h.old_len);

@@ -15,12 +15,19 @@
  * delta, never its correctness: each segment records the range of the old version it used.
  *
  * Format: "STZDELT1", then per segment four little-endian 64-bit words - output length, old
- * range offset, old range length, frame length - and the frame.
+ * range offset, old range length, frame length - and the frame. A segment whose frame length is 0
+ * is a copy segment: its output is its old range as it is (old range length = output length).
+ *
+ * A file that only grew (a table that got new rows at its end, its previous version being the
+ * kept bytes plus the end-of-data trailer) needs no basis to be computed: copy segments for the
+ * kept bytes, then the new bytes with the last kept bytes (the same in both versions) as prefix
+ * (zdelta_create_append).
  */
 #ifndef STRATA_ENGINE_ZDELTA_H
 #define STRATA_ENGINE_ZDELTA_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Segment and window sizes; zdelta_create uses ZDELTA_DEFAULT. */
 typedef struct zdelta_params {
@@ -33,6 +40,10 @@ extern const zdelta_params ZDELTA_DEFAULT;
 /* Writes to delta_path the delta that turns old_path into new_path. */
 int zdelta_create(const char *old_path, const char *new_path, const char *delta_path);
 int zdelta_create_with(const zdelta_params *params, const char *old_path, const char *new_path, const char *delta_path);
+
+/* Writes to delta_path the delta that turns a file whose first kept_len bytes are new_path's
+ * into new_path (the old version itself is not read). */
+int zdelta_create_append(const char *new_path, uint64_t kept_len, const char *delta_path);
 
 /* Writes the file behind old_fd patched with the delta behind delta_fd to out_fd (the delta read
  * and the output written from their current offsets, the old version read by offset; the

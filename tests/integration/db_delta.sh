@@ -19,9 +19,7 @@ DEST=$(new_tmp)/dest
 OUT=$(new_tmp)
 SUMS=$(new_tmp)
 
-note "generating 200 nodes, then 12000 more db_dbnode rows (no folders)"
-"$GENREPO" --dsn "$DSN" --root "$SRC" --nodes 200 --size-scale 0.1 --quiet >/dev/null
-add_bulk_nodes "$DSN" 12000
+bulk_profile "$DSN" "$SRC"
 nodes_file_bytes=$(psql -X -At -d "$DSN" -c "SELECT pg_relation_size('db_dbnode')")
 ((nodes_file_bytes > 1000000)) || fail "db_dbnode is only $nodes_file_bytes bytes"
 

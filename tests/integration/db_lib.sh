@@ -5,6 +5,8 @@
 #   json_fields JSON KEY... several fields of a JSON object (dotted paths), one per line
 #   add_bulk_nodes DSN N    N more db_dbnode rows (no folders) with jsonb attributes and extras,
 #                           so that db_dbnode's dump data file is megabytes
+#   bulk_profile DSN ROOT   a profile of 200 generated nodes (folders under ROOT) and 12000 bulk
+#                           db_dbnode rows: db_dbnode's dump file is ~5 MB, large enough to delta
 
 # shellcheck shell=bash
 
@@ -54,4 +56,11 @@ SELECT gen_random_uuid(), 'data.core.dict.Dict.', NULL, 'bulk ' || g, 'row ' || 
        (SELECT min(id) FROM db_dbuser)
 FROM generate_series(1, :n) g;
 EOF
+}
+
+bulk_profile() {
+  note "generating 200 nodes, then 12000 more db_dbnode rows (no folders)"
+  "$GENREPO" --dsn "$1" --root "$2" --nodes 200 --size-scale 0.1 --quiet >/dev/null ||
+    fail "could not generate the profile"
+  add_bulk_nodes "$1" 12000
 }

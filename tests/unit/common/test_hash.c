@@ -196,11 +196,73 @@ static void test_hash_fd(void **state)
 	free(data);
 }
 
+/* prefix->hash is the hash of data[0, len) followed by tail. */
+static void set_prefix(st_hash_prefix *prefix, const unsigned char *data, uint64_t len, const char *tail)
+{
+	st_hasher *h = st_hasher_new();
+	st_hasher_update(h, data, (size_t)len);
+	st_hasher_update(h, tail, strlen(tail));
+	*prefix = (st_hash_prefix){.len = len, .tail = tail, .tail_len = strlen(tail)};
+	st_hasher_final(&prefix->hash, h);
+}
+
+/* One read answers whether the file began as an earlier version (its first len bytes plus a
+ * trailer), at any length (inside a read, at a read's end, 0, the whole file) and not when the
+ * bytes differ or the file is shorter; the whole hash is the plain one all the same. */
+static void test_hash_fd_prefix(void **state)
+{
+	const char *dir = *state;
+	char path[TU_PATH_MAX];
+	tu_join(path, dir, "grown");
+	size_t len = (2u << 20) + 333;
+	unsigned char *data = malloc(len);
+	tu_fill_random(data, len, 11);
+	tu_write_file(path, data, len);
+	st_hash whole;
+	st_hash_buffer(&whole, data, len);
+	const uint64_t lens[] = {0, 1, 4096, 1u << 20, (1u << 20) + 5, len - 1, len};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		assert_true(fd >= 0);
+		st_hash_prefix prefix;
+		set_prefix(&prefix, data, lens[i], "\\.\n\n");
+		st_hash got;
+		uint64_t size = 0;
+		assert_int_equal(st_hash_fd_prefix(&got, &size, fd, "grown", &prefix), 0);
+		assert_true(prefix.found);
+		assert_true(st_hash_equal(&got, &whole));
+		assert_int_equal(size, len);
+		/* The earlier version ended with another trailer: not found. */
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		prefix.tail = "\\.\n";
+		prefix.tail_len = 3;
+		assert_int_equal(st_hash_fd_prefix(&got, NULL, fd, "grown", &prefix), 0);
+		assert_false(prefix.found);
+		close(fd);
+	}
+	/* One byte of the prefix differs: not found. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	data[len / 2] ^= 1;
+	st_hash_prefix prefix;
+	set_prefix(&prefix, data, len - 10, "");
+	st_hash got;
+	assert_int_equal(st_hash_fd_prefix(&got, NULL, fd, "grown", &prefix), 0);
+	assert_false(prefix.found);
+	/* Longer than the file: not found. */
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	prefix.len = len + 1;
+	assert_int_equal(st_hash_fd_prefix(&got, NULL, fd, "grown", &prefix), 0);
+	assert_false(prefix.found);
+	close(fd);
+	free(data);
+}
+
 int run_hash_tests(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_known_values),
 		cmocka_unit_test_setup_teardown(test_hash_fd, tu_tmpdir_setup, tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_hash_fd_prefix, tu_tmpdir_setup, tu_tmpdir_teardown),
 		cmocka_unit_test(test_streaming_matches_one_shot),
 		cmocka_unit_test(test_different_content_different_hash),
 		cmocka_unit_test(test_hex_round_trip),

@@ -56,17 +56,12 @@ static void make_versions(text *old_v, text *new_v)
 		add_row(new_v, id, 1);
 }
 
-/* Makes the delta old -> new with params, applies it, checks the result; the delta's size. */
-static size_t round_trip(const char *dir, const zdelta_params *params, const text *old_v, const text *new_v)
+/* Applies the delta at delta_path to the file at old_path and checks that the result is new_v;
+ * the delta's size. */
+static size_t apply_to(const char *dir, const char *old_path, const char *delta_path, const text *new_v)
 {
-	char old_path[TU_PATH_MAX], new_path[TU_PATH_MAX], delta_path[TU_PATH_MAX], out_path[TU_PATH_MAX];
-	tu_join(old_path, dir, "old");
-	tu_join(new_path, dir, "new");
-	tu_join(delta_path, dir, "delta");
+	char out_path[TU_PATH_MAX];
 	tu_join(out_path, dir, "out");
-	tu_write_file(old_path, old_v->data, old_v->len);
-	tu_write_file(new_path, new_v->data, new_v->len);
-	assert_int_equal(zdelta_create_with(params, old_path, new_path, delta_path), 0);
 	int old_fd = open(old_path, O_RDONLY), delta_fd = open(delta_path, O_RDONLY);
 	int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(old_fd >= 0 && delta_fd >= 0 && out_fd >= 0);
@@ -81,6 +76,19 @@ static size_t round_trip(const char *dir, const zdelta_params *params, const tex
 	assert_memory_equal(got, new_v->data, new_v->len);
 	free(got);
 	return delta_len;
+}
+
+/* Makes the delta old -> new with params, applies it, checks the result; the delta's size. */
+static size_t round_trip(const char *dir, const zdelta_params *params, const text *old_v, const text *new_v)
+{
+	char old_path[TU_PATH_MAX], new_path[TU_PATH_MAX], delta_path[TU_PATH_MAX];
+	tu_join(old_path, dir, "old");
+	tu_join(new_path, dir, "new");
+	tu_join(delta_path, dir, "delta");
+	tu_write_file(old_path, old_v->data, old_v->len);
+	tu_write_file(new_path, new_v->data, new_v->len);
+	assert_int_equal(zdelta_create_with(params, old_path, new_path, delta_path), 0);
+	return apply_to(dir, old_path, delta_path, new_v);
 }
 
 static void test_nightly_changes(void **state)
@@ -167,6 +175,66 @@ static void test_bad_params(void **state)
 	st_error_clear();
 }
 
+/* A file that only grew: a COPY file of 100,000 rows (more than one copy segment of 8 MiB) gets
+ * 1% new rows before its end-of-data trailer. The delta, made without reading the old version,
+ * turns the old version into the new one and costs about the new rows; a copy segment whose
+ * lengths disagree is damage. */
+static void test_append(void **state)
+{
+	const char *dir = *state;
+	text old_v = {0}, new_v = {0};
+	const char trailer[] = "\\.\n\n";
+	for (uint64_t id = 1; id <= 100000; id++) {
+		add_row(&old_v, id, 1);
+		add_row(&new_v, id, 1);
+	}
+	size_t kept = old_v.len;
+	for (uint64_t id = 100001; id <= 101000; id++)
+		add_row(&new_v, id, 1);
+	size_t added = new_v.len - kept;
+	add_row(&old_v, 0, 0); /* room for the trailer */
+	memcpy(old_v.data + kept, trailer, sizeof trailer);
+	old_v.len = kept + sizeof trailer - 1;
+	add_row(&new_v, 0, 0);
+	memcpy(new_v.data + kept + added, trailer, sizeof trailer);
+	new_v.len = kept + added + sizeof trailer - 1;
+	assert_true(kept > ((size_t)8 << 20));
+
+	char old_path[TU_PATH_MAX], new_path[TU_PATH_MAX], delta_path[TU_PATH_MAX];
+	tu_join(old_path, dir, "old");
+	tu_join(new_path, dir, "new");
+	tu_join(delta_path, dir, "delta");
+	tu_write_file(old_path, old_v.data, old_v.len);
+	tu_write_file(new_path, new_v.data, new_v.len);
+	assert_int_equal(zdelta_create_append(new_path, kept, delta_path), 0);
+	size_t delta_len = apply_to(dir, old_path, delta_path, &new_v);
+	assert_true(delta_len < added);
+	assert_true(delta_len > 8 + 2 * 32);
+
+	/* The second copy segment claims another output length than its old range. */
+	size_t len = 0;
+	unsigned char *delta = tu_read_file(delta_path, &len);
+	delta[8 + 32] ^= 1;
+	tu_write_file(delta_path, delta, len);
+	free(delta);
+	char out_path[TU_PATH_MAX];
+	tu_join(out_path, dir, "out");
+	int old_fd = open(old_path, O_RDONLY), delta_fd = open(delta_path, O_RDONLY);
+	int out_fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_int_equal(zdelta_patch_fd(old_fd, delta_fd, out_fd, "t"), ST_ERR_CORRUPT);
+	assert_non_null(strstr(st_error_message(), "copy segment"));
+	st_error_clear();
+	close(old_fd);
+	close(delta_fd);
+	close(out_fd);
+
+	/* Longer than the file: refused. */
+	assert_int_equal(zdelta_create_append(new_path, new_v.len + 1, delta_path), ST_ERR_GENERIC);
+	st_error_clear();
+	free(old_v.data);
+	free(new_v.data);
+}
+
 int run_zdelta_tests(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +242,7 @@ int run_zdelta_tests(void)
 		cmocka_unit_test_setup_teardown(test_unchanged_and_empty, tu_tmpdir_setup, tu_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_damage_refused, tu_tmpdir_setup, tu_tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_params, tu_tmpdir_setup, tu_tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_append, tu_tmpdir_setup, tu_tmpdir_teardown),
 	};
 	return cmocka_run_group_tests_name("zdelta", tests, NULL, NULL);
 }
