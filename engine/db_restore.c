@@ -54,6 +54,12 @@ static int check_dump_file_name(const char *name)
 	return 0;
 }
 
+static dump_rebuild_ctx rebuild_ctx(const db_restore_job *job)
+{
+	return (dump_rebuild_ctx){.objects = job->objects, .cat = dest_catalog(job->d), .scratch_fd = job->dir_fd,
+				  .scratch_dir = job->dir};
+}
+
 static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 {
 	int fd = -1;
@@ -61,13 +67,29 @@ static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 	if (rc != 0)
 		return rc;
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
-	const dump_rebuild_ctx rebuild = {.objects = job->objects, .cat = dest_catalog(job->d), .scratch_fd = job->dir_fd,
-					  .scratch_dir = job->dir};
+	const dump_rebuild_ctx rebuild = rebuild_ctx(job);
 	rc = dump_rebuild_to_fd(&rebuild, file, fd, what);
 	if (rc == 0)
 		rc = dump_rebuild_check_hash(fd, what, &file->hash);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", what);
+	free(what);
+	return rc;
+}
+
+/* Makes file a FIFO served while pg_restore runs; a delta's basis is rebuilt first. */
+static int serve_dump_file(db_restore_job *job, const catalog_dump_file *file)
+{
+	if (file->storage == CATALOG_DUMP_FULL)
+		return dump_fifo_server_add(job->fifos, job->dir_fd, job->dir, file);
+	char *what = st_sprintf("%s/%s", job->dir, file->name);
+	const dump_rebuild_ctx rebuild = rebuild_ctx(job);
+	int basis = -1, delta = -1;
+	int rc = dump_rebuild_prepare(&rebuild, file, &basis, &delta, what);
+	if (rc == 0)
+		rc = dump_fifo_server_add_delta(job->fifos, job->dir_fd, job->dir, file, basis, delta);
+	else
+		st_error_prefix("unable to rebuild dump file '%s'", what);
 	free(what);
 	return rc;
 }
@@ -110,7 +132,7 @@ static int write_dump_dir(db_restore_job *job)
 		if ((rc = check_dump_file_name(file->name)) != 0)
 			break;
 		if (job->fifos != NULL && dump_fifo_wanted(file))
-			rc = dump_fifo_server_add(job->fifos, job->dir_fd, job->dir, file);
+			rc = serve_dump_file(job, file);
 		else
 			rc = write_dump_file(job, file);
 	}

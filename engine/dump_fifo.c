@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/mem.h"
+#include "engine/zdelta.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@ typedef struct fifo_entry {
 	char *path; /* for messages */
 	bool opened; /* its writer runs, or ran and was not joined yet */
 	int fd;                       /* the write end, handed to the writer */
+	int basis_fd, delta_fd;       /* a zstd delta: its checked basis and the delta (else -1) */
 	struct dump_fifo_server *owner;
 	pthread_t writer;
 } fifo_entry;
@@ -54,20 +56,33 @@ dump_fifo_server *dump_fifo_server_new(store *objects)
 
 bool dump_fifo_wanted(const catalog_dump_file *file)
 {
-	return file->storage == CATALOG_DUMP_FULL && file->size >= DUMP_FIFO_MIN_SIZE &&
-	       st_hash_equal(&file->content.hash, &file->hash);
+	if (file->size < DUMP_FIFO_MIN_SIZE)
+		return false;
+	return file->storage == CATALOG_DUMP_ZDELTA ||
+	       (file->storage == CATALOG_DUMP_FULL && st_hash_equal(&file->content.hash, &file->hash));
 }
 
 int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file)
+{
+	return dump_fifo_server_add_delta(s, dir_fd, dir, file, -1, -1);
+}
+
+int dump_fifo_server_add_delta(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file,
+			       int basis_fd, int delta_fd)
 {
 	char *path = st_sprintf("%s/%s", dir, file->name);
 	if (mkfifoat(dir_fd, file->name, 0600) != 0) {
 		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create the named pipe '%s'", path);
 		free(path);
+		if (basis_fd >= 0)
+			close(basis_fd);
+		if (delta_fd >= 0)
+			close(delta_fd);
 		return rc;
 	}
 	s->entries = st_realloc(s->entries, (s->count + 1) * sizeof *s->entries);
-	s->entries[s->count++] = (fifo_entry){.file = file, .dir_fd = dir_fd, .path = path, .fd = -1, .owner = s};
+	s->entries[s->count++] = (fifo_entry){.file = file, .dir_fd = dir_fd, .path = path, .fd = -1,
+					      .basis_fd = basis_fd, .delta_fd = delta_fd, .owner = s};
 	return 0;
 }
 
@@ -96,6 +111,19 @@ static void record_reader_gone(dump_fifo_server *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A delta patched into the pipe, hashed as it goes: the basis was checked and every segment
+ * carries a checksum, so what pg_restore reads is right; the whole file's hash checks this. */
+static int write_patched(const fifo_entry *e)
+{
+	st_hasher *hasher = st_hasher_new();
+	int rc = zdelta_patch_fd_hashed(e->basis_fd, e->delta_fd, e->fd, e->path, hasher);
+	st_hash got;
+	st_hasher_final(&got, hasher);
+	if (rc == 0 && !st_hash_equal(&got, &e->file->hash))
+		rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", e->path);
+	return rc;
+}
+
 static void *write_entry(void *arg)
 {
 	fifo_entry *e = arg;
@@ -107,7 +135,8 @@ static void *write_entry(void *arg)
 	int flags = fcntl(e->fd, F_GETFL);
 	int rc = flags < 0 || fcntl(e->fd, F_SETFL, flags & ~O_NONBLOCK) != 0
 			 ? st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path)
-			 : store_get_to_fd(e->owner->objects, e->fd, &e->file->content, e->path);
+		 : e->basis_fd >= 0 ? write_patched(e)
+				    : store_get_to_fd(e->owner->objects, e->fd, &e->file->content, e->path);
 	if (close(e->fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path);
 	e->fd = -1;
@@ -214,8 +243,13 @@ void dump_fifo_server_free(dump_fifo_server *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->count; i++)
+	for (size_t i = 0; i < s->count; i++) {
 		free(s->entries[i].path);
+		if (s->entries[i].basis_fd >= 0)
+			close(s->entries[i].basis_fd);
+		if (s->entries[i].delta_fd >= 0)
+			close(s->entries[i].delta_fd);
+	}
 	free(s->entries);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

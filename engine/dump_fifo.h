@@ -11,8 +11,12 @@
  * object and the whole content against its hash; a failure is recorded with the file's path and
  * pg_restore is killed (SIGTERM) so that it does not report success on partial data.
  *
- * Only full copies (not delta chains) are served this way: their bytes come straight from the
- * store and need no scratch files or catalog reads in other threads.
+ * Full copies are streamed straight from the store. A zstd delta has its basis rebuilt (and
+ * checked against its hash) and its delta fetched into scratch files before pg_restore starts
+ * (dump_rebuild_prepare); its writer patches into the FIFO, so the last step of the chain is
+ * neither written to disk nor read back, and overlaps pg_restore's reading. Every segment of a
+ * zstd delta carries a checksum and the basis was checked, so the bytes pg_restore reads are
+ * right; the whole file's hash, taken as it is written, is checked at its end as well.
  */
 #ifndef STRATA_ENGINE_DUMP_FIFO_H
 #define STRATA_ENGINE_DUMP_FIFO_H
@@ -25,7 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A file at least this large (and a full copy) becomes a FIFO. */
+/* A file at least this large (a full copy or a zstd delta) becomes a FIFO. */
 #define DUMP_FIFO_MIN_SIZE (1024 * 1024)
 
 typedef struct dump_fifo_server dump_fifo_server;
@@ -39,6 +43,11 @@ bool dump_fifo_wanted(const catalog_dump_file *file);
 /* Makes file->name a FIFO in dir_fd (dir is its path, for messages) and adds it to the pending
  * set; file must outlive the server. ST_ERR_TARGET when the FIFO cannot be made. */
 int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file);
+
+/* dump_fifo_server_add for a zstd delta: basis_fd and delta_fd (dump_rebuild_prepare's) are
+ * patched into the FIFO; the server owns and closes them, also on failure. */
+int dump_fifo_server_add_delta(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file,
+			       int basis_fd, int delta_fd);
 
 /* How many FIFOs were added. */
 size_t dump_fifo_server_count(const dump_fifo_server *s);

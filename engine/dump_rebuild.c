@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -43,12 +44,19 @@ static int rewind_fd(int fd, const char *what)
 	return 0;
 }
 
-static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth)
+static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth);
+
+/* Rebuilds the basis of the delta file into a scratch file (hash-checked with check_basis) and
+ * fetches the delta into another, both rewound. */
+static int prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta,
+		   const char *what, int depth, bool check_basis)
 {
-	if (file->storage == CATALOG_DUMP_FULL)
-		return store_get_to_fd(ctx->objects, out_fd, &file->content, what);
+	*out_basis = *out_delta = -1;
 	if (depth > DUMP_REBUILD_DEPTH_MAX)
 		return st_error_set(ST_ERR_CORRUPT, "delta chain of '%s' does not end", file->table_key);
+	if (file->storage != CATALOG_DUMP_ZDELTA && file->storage != CATALOG_DUMP_DELTA)
+		return st_error_set(ST_ERR_CORRUPT, "dump file '%s' has an unknown storage kind %d", file->table_key,
+				    (int)file->storage);
 	catalog_dump_file base;
 	int basis = -1, delta = -1;
 	int rc = dump_rebuild_scratch(ctx, &basis);
@@ -56,6 +64,8 @@ static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 		rc = dump_rebuild_scratch(ctx, &delta);
 	if (rc == 0 && (rc = catalog_dump_file_get(ctx->cat, file->base_snapshot, file->table_key, &base)) == 0) {
 		rc = rebuild(ctx, &base, basis, what, depth + 1);
+		if (rc == 0 && check_basis)
+			rc = dump_rebuild_check_hash(basis, what, &base.hash);
 		catalog_dump_file_release(&base);
 	}
 	if (rc == 0)
@@ -64,13 +74,28 @@ static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 		rc = rewind_fd(basis, what);
 	if (rc == 0)
 		rc = rewind_fd(delta, what);
+	if (rc != 0) {
+		if (basis >= 0)
+			close(basis);
+		if (delta >= 0)
+			close(delta);
+		return rc;
+	}
+	*out_basis = basis;
+	*out_delta = delta;
+	return 0;
+}
+
+static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth)
+{
+	if (file->storage == CATALOG_DUMP_FULL)
+		return store_get_to_fd(ctx->objects, out_fd, &file->content, what);
+	int basis = -1, delta = -1;
+	int rc = prepare(ctx, file, &basis, &delta, what, depth, false);
 	if (rc == 0 && file->storage == CATALOG_DUMP_ZDELTA)
 		rc = zdelta_patch_fd(basis, delta, out_fd, what);
-	else if (rc == 0 && file->storage == CATALOG_DUMP_DELTA)
-		rc = delta_patch_fd(basis, delta, out_fd, what);
 	else if (rc == 0)
-		rc = st_error_set(ST_ERR_CORRUPT, "dump file '%s' has an unknown storage kind %d", file->table_key,
-				  (int)file->storage);
+		rc = delta_patch_fd(basis, delta, out_fd, what);
 	if (basis >= 0)
 		close(basis);
 	if (delta >= 0)
@@ -81,6 +106,12 @@ static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 int dump_rebuild_to_fd(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what)
 {
 	return rebuild(ctx, file, out_fd, what, 0);
+}
+
+int dump_rebuild_prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta,
+			 const char *what)
+{
+	return prepare(ctx, file, out_basis, out_delta, what, 0, true);
 }
 
 int dump_rebuild_check_hash(int fd, const char *what, const st_hash *expected)

@@ -26,6 +26,13 @@ typedef struct dump_rebuild_ctx {
  * names the file in errors. A chain that does not end is ST_ERR_CORRUPT. */
 int dump_rebuild_to_fd(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what);
 
+/* For a delta file: its basis rebuilt and checked against the basis's hash, and the delta, in
+ * two scratch files (the caller's to close), rewound - what zdelta_patch_fd needs to write the
+ * file where it cannot be read back to check (a pipe): the basis is checked, every segment of a
+ * zstd delta carries a checksum. */
+int dump_rebuild_prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta,
+			 const char *what);
+
 /* Reads fd from its start and checks that it hashes to expected (ST_ERR_CORRUPT naming what). */
 int dump_rebuild_check_hash(int fd, const char *what, const st_hash *expected);
 

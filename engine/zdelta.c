@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/fsutil.h"
+#include "common/hash.h"
 #include "common/mem.h"
 
 #include <errno.h>
@@ -309,6 +310,19 @@ static int read_header(int fd, uint64_t *at, segment_header *h, bool *out_end, c
 
 int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what)
 {
+	return zdelta_patch_fd_hashed(old_fd, delta_fd, out_fd, what, NULL);
+}
+
+/* Writes one segment's output, hashed first when hasher is given. */
+static int write_output(int out_fd, const void *data, size_t len, st_hasher *hasher, const char *what)
+{
+	if (hasher != NULL)
+		st_hasher_update(hasher, data, len);
+	return st_write_all(out_fd, data, len, what);
+}
+
+int zdelta_patch_fd_hashed(int old_fd, int delta_fd, int out_fd, const char *what, st_hasher *hasher)
+{
 	off_t start = lseek(delta_fd, 0, SEEK_CUR);
 	if (start < 0)
 		return st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read the delta of '%s'", what);
@@ -342,7 +356,7 @@ int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what)
 		    (rc = st_pread_all(old_fd, window, (size_t)h.old_len, h.old_offset, what)) != 0)
 			break;
 		if (h.frame_len == 0) { /* a copy segment: the old range is the output */
-			rc = h.old_len == h.out_len ? st_write_all(out_fd, window, (size_t)h.old_len, what)
+			rc = h.old_len == h.out_len ? write_output(out_fd, window, (size_t)h.old_len, hasher, what)
 						    : st_error_set(ST_ERR_CORRUPT, "delta of '%s' has a damaged copy segment", what);
 			continue;
 		}
@@ -355,7 +369,7 @@ int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what)
 					  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "a segment has the wrong length");
 			break;
 		}
-		rc = st_write_all(out_fd, out, n, what);
+		rc = write_output(out_fd, out, n, hasher, what);
 	}
 	if (rc == 0 && lseek(delta_fd, (off_t)at, SEEK_SET) < 0)
 		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read the delta of '%s'", what);

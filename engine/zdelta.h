@@ -26,6 +26,8 @@
 #ifndef STRATA_ENGINE_ZDELTA_H
 #define STRATA_ENGINE_ZDELTA_H
 
+#include "common/hash.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,5 +51,9 @@ int zdelta_create_append(const char *new_path, uint64_t kept_len, const char *de
  * and the output written from their current offsets, the old version read by offset; the
  * descriptors stay open); what names the result in messages. Damage is ST_ERR_CORRUPT. */
 int zdelta_patch_fd(int old_fd, int delta_fd, int out_fd, const char *what);
+
+/* zdelta_patch_fd that also feeds every byte it writes to hasher (a stream that cannot be read
+ * back, such as a pipe, is hashed as it is written). */
+int zdelta_patch_fd_hashed(int old_fd, int delta_fd, int out_fd, const char *what, st_hasher *hasher);
 
 #endif

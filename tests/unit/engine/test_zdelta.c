@@ -211,6 +211,21 @@ static void test_append(void **state)
 	assert_true(delta_len < added);
 	assert_true(delta_len > 8 + 2 * 32);
 
+	/* Patched into a stream that cannot be read back, the output is hashed as it is written. */
+	{
+		int old_fd = open(old_path, O_RDONLY), delta_fd = open(delta_path, O_RDONLY);
+		int null_fd = open("/dev/null", O_WRONLY);
+		st_hasher *hasher = st_hasher_new();
+		assert_int_equal(zdelta_patch_fd_hashed(old_fd, delta_fd, null_fd, "t", hasher), 0);
+		st_hash got, want;
+		st_hasher_final(&got, hasher);
+		st_hash_buffer(&want, new_v.data, new_v.len);
+		assert_true(st_hash_equal(&got, &want));
+		close(old_fd);
+		close(delta_fd);
+		close(null_fd);
+	}
+
 	/* The second copy segment claims another output length than its old range. */
 	size_t len = 0;
 	unsigned char *delta = tu_read_file(delta_path, &len);
