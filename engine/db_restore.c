@@ -77,19 +77,13 @@ static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 	return rc;
 }
 
-/* Makes file a FIFO served while pg_restore runs; a delta's basis is rebuilt first. */
-static int serve_dump_file(db_restore_job *job, const catalog_dump_file *file)
+/* The FIFO server's preparer (another thread; this one waits for pg_restore meanwhile). */
+static int prepare_delta(void *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta)
 {
-	if (file->storage == CATALOG_DUMP_FULL)
-		return dump_fifo_server_add(job->fifos, job->dir_fd, job->dir, file);
+	const db_restore_job *job = ctx;
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
 	const dump_rebuild_ctx rebuild = rebuild_ctx(job);
-	int basis = -1, delta = -1;
-	int rc = dump_rebuild_prepare(&rebuild, file, &basis, &delta, what);
-	if (rc == 0)
-		rc = dump_fifo_server_add_delta(job->fifos, job->dir_fd, job->dir, file, basis, delta);
-	else
-		st_error_prefix("unable to rebuild dump file '%s'", what);
+	int rc = dump_rebuild_prepare(&rebuild, file, out_basis, out_delta, what);
 	free(what);
 	return rc;
 }
@@ -126,13 +120,13 @@ static int write_dump_dir(db_restore_job *job)
 	if (rc == 0)
 		rc = catalog_dump_files_of(dest_catalog(job->d), job->snap.id, &job->files, &job->file_count);
 	if (rc == 0 && job->dir_is_temp && job->options->to_dsn != NULL)
-		job->fifos = dump_fifo_server_new(job->objects);
+		job->fifos = dump_fifo_server_new(job->objects, prepare_delta, job);
 	for (size_t i = 0; i < job->file_count && rc == 0; i++) {
 		const catalog_dump_file *file = &job->files[i];
 		if ((rc = check_dump_file_name(file->name)) != 0)
 			break;
 		if (job->fifos != NULL && dump_fifo_wanted(file))
-			rc = serve_dump_file(job, file);
+			rc = dump_fifo_server_add(job->fifos, job->dir_fd, job->dir, file);
 		else
 			rc = write_dump_file(job, file);
 	}

@@ -27,6 +27,8 @@ typedef struct fifo_entry {
 	char *path; /* for messages */
 	bool opened; /* its writer runs, or ran and was not joined yet */
 	int fd;                       /* the write end, handed to the writer */
+	bool is_delta;                /* a zstd delta, prepared by the preparer thread */
+	bool prepared;                /* its basis_fd and delta_fd are ready (under the lock) */
 	int basis_fd, delta_fd;       /* a zstd delta: its checked basis and the delta (else -1) */
 	struct dump_fifo_server *owner;
 	pthread_t writer;
@@ -34,10 +36,13 @@ typedef struct fifo_entry {
 
 struct dump_fifo_server {
 	store *objects;
+	dump_fifo_prepare_fn prepare;
+	void *prepare_ctx;
 	fifo_entry *entries;
 	size_t count;
-	pthread_t watcher;
-	bool watching;
+	pthread_t watcher, preparer;
+	bool watching, preparing;
+	pthread_cond_t prepared; /* an entry was prepared, or a failure or the end came */
 	pthread_mutex_t lock; /* guards everything below */
 	bool stop;
 	pid_t reader;
@@ -46,11 +51,14 @@ struct dump_fifo_server {
 	st_error first;   /* the first failure */
 };
 
-dump_fifo_server *dump_fifo_server_new(store *objects)
+dump_fifo_server *dump_fifo_server_new(store *objects, dump_fifo_prepare_fn prepare, void *prepare_ctx)
 {
 	dump_fifo_server *s = st_calloc(1, sizeof *s);
 	s->objects = objects;
+	s->prepare = prepare;
+	s->prepare_ctx = prepare_ctx;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->prepared, NULL);
 	return s;
 }
 
@@ -64,25 +72,16 @@ bool dump_fifo_wanted(const catalog_dump_file *file)
 
 int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file)
 {
-	return dump_fifo_server_add_delta(s, dir_fd, dir, file, -1, -1);
-}
-
-int dump_fifo_server_add_delta(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file,
-			       int basis_fd, int delta_fd)
-{
 	char *path = st_sprintf("%s/%s", dir, file->name);
 	if (mkfifoat(dir_fd, file->name, 0600) != 0) {
 		int rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to create the named pipe '%s'", path);
 		free(path);
-		if (basis_fd >= 0)
-			close(basis_fd);
-		if (delta_fd >= 0)
-			close(delta_fd);
 		return rc;
 	}
 	s->entries = st_realloc(s->entries, (s->count + 1) * sizeof *s->entries);
 	s->entries[s->count++] = (fifo_entry){.file = file, .dir_fd = dir_fd, .path = path, .fd = -1,
-					      .basis_fd = basis_fd, .delta_fd = delta_fd, .owner = s};
+					      .is_delta = file->storage == CATALOG_DUMP_ZDELTA, .basis_fd = -1,
+					      .delta_fd = -1, .owner = s};
 	return 0;
 }
 
@@ -124,9 +123,27 @@ static int write_patched(const fifo_entry *e)
 	return rc;
 }
 
+/* Waits until the preparer has e's basis and delta ready; false when a failure or the end came
+ * first (the failure is recorded already). */
+static bool wait_prepared(fifo_entry *e)
+{
+	dump_fifo_server *s = e->owner;
+	pthread_mutex_lock(&s->lock);
+	while (!e->prepared && !s->failed && !s->stop)
+		pthread_cond_wait(&s->prepared, &s->lock);
+	bool ready = e->prepared;
+	pthread_mutex_unlock(&s->lock);
+	return ready;
+}
+
 static void *write_entry(void *arg)
 {
 	fifo_entry *e = arg;
+	if (e->is_delta && !wait_prepared(e)) {
+		close(e->fd);
+		e->fd = -1;
+		return NULL;
+	}
 	/* A reader that goes away makes write fail with EPIPE in this thread, not kill strata. */
 	sigset_t pipe_set;
 	sigemptyset(&pipe_set);
@@ -135,7 +152,7 @@ static void *write_entry(void *arg)
 	int flags = fcntl(e->fd, F_GETFL);
 	int rc = flags < 0 || fcntl(e->fd, F_SETFL, flags & ~O_NONBLOCK) != 0
 			 ? st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path)
-		 : e->basis_fd >= 0 ? write_patched(e)
+		 : e->is_delta ? write_patched(e)
 				    : store_get_to_fd(e->owner->objects, e->fd, &e->file->content, e->path);
 	if (close(e->fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", e->path);
@@ -197,6 +214,41 @@ static void *watch(void *arg)
 	return NULL;
 }
 
+/* The largest delta not prepared yet (pg_restore --jobs starts with the largest tables). */
+static fifo_entry *next_to_prepare(dump_fifo_server *s, const bool *done)
+{
+	fifo_entry *best = NULL;
+	for (size_t i = 0; i < s->count; i++)
+		if (s->entries[i].is_delta && !done[i] && (best == NULL || s->entries[i].file->size > best->file->size))
+			best = &s->entries[i];
+	return best;
+}
+
+/* Rebuilds the bases of the deltas, largest first, while pg_restore creates the schema and loads
+ * the other tables; a writer waits for its own. */
+static void *prepare_all(void *arg)
+{
+	dump_fifo_server *s = arg;
+	bool *done = st_calloc(s->count ? s->count : 1, sizeof *done);
+	for (fifo_entry *e; !should_stop(s) && (e = next_to_prepare(s, done)) != NULL;) {
+		done[e - s->entries] = true;
+		int basis = -1, delta = -1;
+		if (s->prepare(s->prepare_ctx, e->file, &basis, &delta) != 0) {
+			st_error_prefix("unable to rebuild dump file '%s'", e->path);
+			record_failure(s);
+			break;
+		}
+		pthread_mutex_lock(&s->lock);
+		e->basis_fd = basis;
+		e->delta_fd = delta;
+		e->prepared = true;
+		pthread_cond_broadcast(&s->prepared);
+		pthread_mutex_unlock(&s->lock);
+	}
+	free(done);
+	return NULL;
+}
+
 size_t dump_fifo_server_count(const dump_fifo_server *s)
 {
 	return s->count;
@@ -204,9 +256,17 @@ size_t dump_fifo_server_count(const dump_fifo_server *s)
 
 int dump_fifo_server_begin(dump_fifo_server *s)
 {
-	int err = pthread_create(&s->watcher, NULL, watch, s);
+	int err = pthread_create(&s->preparer, NULL, prepare_all, s);
 	if (err != 0)
-		return st_error_set_errno(ST_ERR_GENERIC, err, "unable to start serving the dump's named pipes");
+		return st_error_set_errno(ST_ERR_GENERIC, err, "unable to start rebuilding the dump's deltas");
+	s->preparing = true;
+	err = pthread_create(&s->watcher, NULL, watch, s);
+	if (err != 0) {
+		bool failed;
+		int rc = st_error_set_errno(ST_ERR_GENERIC, err, "unable to start serving the dump's named pipes");
+		dump_fifo_server_end(s, &failed);
+		return rc;
+	}
 	s->watching = true;
 	return 0;
 }
@@ -226,10 +286,14 @@ int dump_fifo_server_end(dump_fifo_server *s, bool *out_failed)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
+	pthread_cond_broadcast(&s->prepared);
 	pthread_mutex_unlock(&s->lock);
 	if (s->watching)
 		pthread_join(s->watcher, NULL);
 	s->watching = false;
+	if (s->preparing)
+		pthread_join(s->preparer, NULL);
+	s->preparing = false;
 	for (size_t i = 0; i < s->count; i++)
 		if (s->entries[i].opened) {
 			pthread_join(s->entries[i].writer, NULL);
@@ -251,6 +315,7 @@ void dump_fifo_server_free(dump_fifo_server *s)
 			close(s->entries[i].delta_fd);
 	}
 	free(s->entries);
+	pthread_cond_destroy(&s->prepared);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

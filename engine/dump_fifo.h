@@ -11,12 +11,15 @@
  * object and the whole content against its hash; a failure is recorded with the file's path and
  * pg_restore is killed (SIGTERM) so that it does not report success on partial data.
  *
- * Full copies are streamed straight from the store. A zstd delta has its basis rebuilt (and
- * checked against its hash) and its delta fetched into scratch files before pg_restore starts
- * (dump_rebuild_prepare); its writer patches into the FIFO, so the last step of the chain is
- * neither written to disk nor read back, and overlaps pg_restore's reading. Every segment of a
- * zstd delta carries a checksum and the basis was checked, so the bytes pg_restore reads are
- * right; the whole file's hash, taken as it is written, is checked at its end as well.
+ * Full copies are streamed straight from the store. A zstd delta is prepared by a preparer
+ * thread, largest first, while pg_restore creates the schema and loads other tables: its basis
+ * rebuilt through the chain and checked against its hash, its delta fetched, into scratch files
+ * (the caller's prepare function, dump_rebuild_prepare); its writer waits for that and patches
+ * into the FIFO, so the last step of the chain is neither written to disk nor read back. Every
+ * segment of a zstd delta carries a checksum and the basis was checked, so the bytes pg_restore
+ * reads are right; the whole file's hash, taken as it is written, is checked at its end too.
+ * The preparer reads the catalog and the store while the calling thread only waits for
+ * pg_restore.
  */
 #ifndef STRATA_ENGINE_DUMP_FIFO_H
 #define STRATA_ENGINE_DUMP_FIFO_H
@@ -34,8 +37,13 @@
 
 typedef struct dump_fifo_server dump_fifo_server;
 
-/* A server reading from objects; nothing runs until dump_fifo_server_begin. */
-dump_fifo_server *dump_fifo_server_new(store *objects);
+/* Prepares a zstd delta file for its writer: *out_basis and *out_delta, rewound scratch files
+ * (dump_rebuild_prepare); runs in the preparer thread. */
+typedef int (*dump_fifo_prepare_fn)(void *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta);
+
+/* A server reading from objects, preparing deltas with prepare(prepare_ctx, ...); nothing runs
+ * until dump_fifo_server_begin. */
+dump_fifo_server *dump_fifo_server_new(store *objects, dump_fifo_prepare_fn prepare, void *prepare_ctx);
 
 /* Whether file is served through a FIFO rather than written. */
 bool dump_fifo_wanted(const catalog_dump_file *file);
@@ -44,15 +52,10 @@ bool dump_fifo_wanted(const catalog_dump_file *file);
  * set; file must outlive the server. ST_ERR_TARGET when the FIFO cannot be made. */
 int dump_fifo_server_add(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file);
 
-/* dump_fifo_server_add for a zstd delta: basis_fd and delta_fd (dump_rebuild_prepare's) are
- * patched into the FIFO; the server owns and closes them, also on failure. */
-int dump_fifo_server_add_delta(dump_fifo_server *s, int dir_fd, const char *dir, const catalog_dump_file *file,
-			       int basis_fd, int delta_fd);
-
 /* How many FIFOs were added. */
 size_t dump_fifo_server_count(const dump_fifo_server *s);
 
-/* Starts the watcher thread. */
+/* Starts the preparer and the watcher threads. */
 int dump_fifo_server_begin(dump_fifo_server *s);
 
 /* The reader process to kill on a failure (0: none any more); pg_tools calls it. */
