@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +86,29 @@ int st_write_all(int fd, const void *buf, size_t len, const char *what)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int st_view_open(st_view *view, int fd, uint64_t offset, size_t len, void *fallback, const char *what)
+{
+	*view = (st_view){.data = fallback};
+	if (len == 0)
+		return 0;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t start = offset - offset % page;
+	size_t lead = (size_t)(offset - start);
+	void *map = mmap(NULL, len + lead, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, (off_t)start);
+	if (map == MAP_FAILED)
+		return st_pread_all(fd, fallback, len, offset, what);
+	*view = (st_view){.data = (const char *)map + lead, .map = map, .map_len = len + lead};
+	return 0;
+}
+
+void st_view_close(st_view *view)
+{
+	if (view->map != NULL)
+		munmap(view->map, view->map_len);
+	view->map = NULL;
+	view->data = NULL;
 }
 
 int st_pread_all(int fd, void *buf, size_t len, uint64_t offset, const char *what)

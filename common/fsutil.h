@@ -30,6 +30,21 @@ int st_write_all(int fd, const void *buf, size_t len, const char *what);
 /* Reads exactly len bytes at offset; a short read is ST_ERR_CORRUPT. */
 int st_pread_all(int fd, void *buf, size_t len, uint64_t offset, const char *what);
 
+/*
+ * A read-only view of len bytes of a regular file at offset, for reading ranges of files much
+ * larger than memory without copying them: mapped (MAP_POPULATE: read in one go), or, where the
+ * file cannot be mapped, read into the caller's buffer (of at least len bytes). The range must
+ * lie within the file (a mapped page past its end would fault). st_view_close unmaps it.
+ */
+typedef struct st_view {
+	const char *data;
+	void *map;
+	size_t map_len;
+} st_view;
+
+int st_view_open(st_view *view, int fd, uint64_t offset, size_t len, void *fallback, const char *what);
+void st_view_close(st_view *view);
+
 /* fsync(fd), or of the directory at path. */
 int st_fsync_fd(int fd, const char *what);
 int st_fsync_dir(const char *path);

@@ -69,8 +69,6 @@ static int write_dump_file(db_restore_job *job, const catalog_dump_file *file)
 	char *what = st_sprintf("%s/%s", job->dir, file->name);
 	const dump_rebuild_ctx rebuild = rebuild_ctx(job);
 	rc = dump_rebuild_to_fd(&rebuild, file, fd, what);
-	if (rc == 0)
-		rc = dump_rebuild_check_hash(fd, what, &file->hash);
 	if (close(fd) != 0 && rc == 0)
 		rc = st_error_set_errno(ST_ERR_TARGET, errno, "unable to write '%s'", what);
 	free(what);

@@ -44,7 +44,10 @@ static int rewind_fd(int fd, const char *what)
 	return 0;
 }
 
-static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth);
+static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth,
+		   bool *out_checked);
+static int rebuild_checked(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what,
+			   int depth);
 
 /* Rebuilds the basis of the delta file into a scratch file (hash-checked with check_basis) and
  * fetches the delta into another, both rewound. */
@@ -63,9 +66,8 @@ static int prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 	if (rc == 0)
 		rc = dump_rebuild_scratch(ctx, &delta);
 	if (rc == 0 && (rc = catalog_dump_file_get(ctx->cat, file->base_snapshot, file->table_key, &base)) == 0) {
-		rc = rebuild(ctx, &base, basis, what, depth + 1);
-		if (rc == 0 && check_basis)
-			rc = dump_rebuild_check_hash(basis, what, &base.hash);
+		rc = check_basis ? rebuild_checked(ctx, &base, basis, what, depth + 1)
+				 : rebuild(ctx, &base, basis, what, depth + 1, NULL);
 		catalog_dump_file_release(&base);
 	}
 	if (rc == 0)
@@ -86,16 +88,31 @@ static int prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 	return 0;
 }
 
-static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth)
+/* Writes file to out_fd through its chain. With out_checked, *out_checked tells whether the
+ * output was checked against file's hash on the way (a full copy whose content is the file, as
+ * the store checks it; a zstd delta, hashed as it is patched), so that it need not be read back. */
+static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what, int depth,
+		   bool *out_checked)
 {
-	if (file->storage == CATALOG_DUMP_FULL)
+	if (file->storage == CATALOG_DUMP_FULL) {
+		if (out_checked != NULL)
+			*out_checked = st_hash_equal(&file->content.hash, &file->hash);
 		return store_get_to_fd(ctx->objects, out_fd, &file->content, what);
+	}
 	int basis = -1, delta = -1;
 	int rc = prepare(ctx, file, &basis, &delta, what, depth, false);
+	st_hasher *hasher = out_checked != NULL && file->storage == CATALOG_DUMP_ZDELTA ? st_hasher_new() : NULL;
 	if (rc == 0 && file->storage == CATALOG_DUMP_ZDELTA)
-		rc = zdelta_patch_fd(basis, delta, out_fd, what);
+		rc = zdelta_patch_fd_hashed(basis, delta, out_fd, what, hasher);
 	else if (rc == 0)
 		rc = delta_patch_fd(basis, delta, out_fd, what);
+	if (hasher != NULL) {
+		st_hash got;
+		st_hasher_final(&got, hasher);
+		if (rc == 0 && !st_hash_equal(&got, &file->hash))
+			rc = st_error_set(ST_ERR_CORRUPT, "rebuilt dump file '%s' does not match its hash", what);
+		*out_checked = rc == 0;
+	}
 	if (basis >= 0)
 		close(basis);
 	if (delta >= 0)
@@ -103,9 +120,20 @@ static int rebuild(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, i
 	return rc;
 }
 
+/* rebuild, then the hash check where it was not made on the way. */
+static int rebuild_checked(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what,
+			   int depth)
+{
+	bool checked = false;
+	int rc = rebuild(ctx, file, out_fd, what, depth, &checked);
+	if (rc == 0 && !checked)
+		rc = dump_rebuild_check_hash(out_fd, what, &file->hash);
+	return rc;
+}
+
 int dump_rebuild_to_fd(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what)
 {
-	return rebuild(ctx, file, out_fd, what, 0);
+	return rebuild_checked(ctx, file, out_fd, what, 0);
 }
 
 int dump_rebuild_prepare(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int *out_basis, int *out_delta,

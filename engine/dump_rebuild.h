@@ -22,8 +22,11 @@ typedef struct dump_rebuild_ctx {
 	const char *scratch_dir; /* its path, for messages */
 } dump_rebuild_ctx;
 
-/* Writes file's content to out_fd (from its current offset), following its delta chain; what
- * names the file in errors. A chain that does not end is ST_ERR_CORRUPT. */
+/* Writes file's content to out_fd (a new file, from its start), following its delta chain, and
+ * checks it against file's hash: as it is written where it can (a full copy, which the store
+ * checks; the last step of a zstd chain, hashed as it is patched), else by reading out_fd back.
+ * what names the file in errors. A chain that does not end, or a result that does not match, is
+ * ST_ERR_CORRUPT. */
 int dump_rebuild_to_fd(const dump_rebuild_ctx *ctx, const catalog_dump_file *file, int out_fd, const char *what);
 
 /* For a delta file: its basis rebuilt and checked against the basis's hash, and the delta, in

@@ -136,21 +136,24 @@ static int write_segment(zdelta_writer *w, uint64_t at, size_t len, int64_t *dri
 {
 	uint64_t old_at, old_len;
 	place_window(w->p, w->old_size, at, len, *drift, &old_at, &old_len);
-	int rc = st_pread_all(w->new_fd, w->seg, len, at, w->new_path);
+	st_view seg = {0}, window = {0};
+	int rc = st_view_open(&seg, w->new_fd, at, len, w->seg, w->new_path);
 	if (rc == 0)
-		rc = st_pread_all(w->old_fd, w->window, (size_t)old_len, old_at, w->old_path);
-	if (rc != 0)
-		return rc;
-	size_t code = ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only);
-	if (!ZSTD_isError(code))
-		code = ZSTD_CCtx_refPrefix(w->cctx, w->window, (size_t)old_len);
-	size_t n = ZSTD_isError(code) ? code : ZSTD_compress2(w->cctx, w->frame, w->frame_cap, w->seg, len);
-	if (ZSTD_isError(n))
-		return zstd_error(n, "compute the delta of", w->new_path);
-	rc = write_header(w, len, old_at, old_len, n);
+		rc = st_view_open(&window, w->old_fd, old_at, (size_t)old_len, w->window, w->old_path);
+	size_t code = rc == 0 ? ZSTD_CCtx_reset(w->cctx, ZSTD_reset_session_only) : 0;
+	if (rc == 0 && !ZSTD_isError(code))
+		code = ZSTD_CCtx_refPrefix(w->cctx, window.data, (size_t)old_len);
+	size_t n = rc != 0 || ZSTD_isError(code) ? code : ZSTD_compress2(w->cctx, w->frame, w->frame_cap, seg.data, len);
+	if (rc == 0 && ZSTD_isError(n))
+		rc = zstd_error(n, "compute the delta of", w->new_path);
+	if (rc == 0)
+		rc = write_header(w, len, old_at, old_len, n);
 	if (rc == 0)
 		rc = st_write_all(w->out_fd, w->frame, n, w->delta_path);
-	*drift = next_drift(w->seg, len, at, w->window, (size_t)old_len, old_at, *drift);
+	if (rc == 0)
+		*drift = next_drift(seg.data, len, at, window.data, (size_t)old_len, old_at, *drift);
+	st_view_close(&seg);
+	st_view_close(&window);
 	return rc;
 }
 
@@ -321,6 +324,24 @@ static int write_output(int out_fd, const void *data, size_t len, st_hasher *has
 	return st_write_all(out_fd, data, len, what);
 }
 
+/* Writes one segment's output: its old range as it is (a copy segment), or its frame
+ * decompressed with the old range as prefix. */
+static int apply_segment(ZSTD_DCtx *dctx, const segment_header *h, const char *old, const char *frame, char *out,
+			 int out_fd, st_hasher *hasher, const char *what)
+{
+	if (h->frame_len == 0)
+		return h->old_len == h->out_len ? write_output(out_fd, old, (size_t)h->old_len, hasher, what)
+						: st_error_set(ST_ERR_CORRUPT, "delta of '%s' has a damaged copy segment", what);
+	size_t code = ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	if (!ZSTD_isError(code))
+		code = ZSTD_DCtx_refPrefix(dctx, old, (size_t)h->old_len);
+	size_t n = ZSTD_isError(code) ? code : ZSTD_decompressDCtx(dctx, out, (size_t)h->out_len, frame, (size_t)h->frame_len);
+	if (ZSTD_isError(n) || n != h->out_len)
+		return st_error_set(ST_ERR_CORRUPT, "unable to apply the delta of '%s': %s", what,
+				    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "a segment has the wrong length");
+	return write_output(out_fd, out, n, hasher, what);
+}
+
 int zdelta_patch_fd_hashed(int old_fd, int delta_fd, int out_fd, const char *what, st_hasher *hasher)
 {
 	off_t start = lseek(delta_fd, 0, SEEK_CUR);
@@ -352,24 +373,12 @@ int zdelta_patch_fd_hashed(int old_fd, int delta_fd, int out_fd, const char *wha
 			rc = st_error_set(ST_ERR_CORRUPT, "delta of '%s' refers past the end of its basis", what);
 			break;
 		}
+		st_view old = {0};
 		if ((rc = read_delta(delta_fd, frame, (size_t)h.frame_len, &at, what)) != 0 ||
-		    (rc = st_pread_all(old_fd, window, (size_t)h.old_len, h.old_offset, what)) != 0)
+		    (rc = st_view_open(&old, old_fd, h.old_offset, (size_t)h.old_len, window, what)) != 0)
 			break;
-		if (h.frame_len == 0) { /* a copy segment: the old range is the output */
-			rc = h.old_len == h.out_len ? write_output(out_fd, window, (size_t)h.old_len, hasher, what)
-						    : st_error_set(ST_ERR_CORRUPT, "delta of '%s' has a damaged copy segment", what);
-			continue;
-		}
-		size_t code = ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
-		if (!ZSTD_isError(code))
-			code = ZSTD_DCtx_refPrefix(dctx, window, (size_t)h.old_len);
-		size_t n = ZSTD_isError(code) ? code : ZSTD_decompressDCtx(dctx, out, (size_t)h.out_len, frame, (size_t)h.frame_len);
-		if (ZSTD_isError(n) || n != h.out_len) {
-			rc = st_error_set(ST_ERR_CORRUPT, "unable to apply the delta of '%s': %s", what,
-					  ZSTD_isError(n) ? ZSTD_getErrorName(n) : "a segment has the wrong length");
-			break;
-		}
-		rc = write_output(out_fd, out, n, hasher, what);
+		rc = apply_segment(dctx, &h, old.data, frame, out, out_fd, hasher, what);
+		st_view_close(&old);
 	}
 	if (rc == 0 && lseek(delta_fd, (off_t)at, SEEK_SET) < 0)
 		rc = st_error_set_errno(ST_ERR_GENERIC, errno, "unable to read the delta of '%s'", what);
