@@ -428,6 +428,39 @@ static void test_remove_tree_error(void **state)
 	assert_true(tu_exists(file));
 }
 
+/* A view of a range of a file shows its bytes, at offsets inside a page and across pages; an
+ * empty range is the fallback buffer; a descriptor that can be neither mapped nor read is an
+ * error naming what. */
+static void test_view(void **state)
+{
+	char path[TU_PATH_MAX];
+	tu_join(path, *state, "big");
+	size_t len = 3 * 4096 + 123;
+	unsigned char *data = malloc(len);
+	tu_fill_random(data, len, 5);
+	tu_write_file(path, data, len);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	char fallback[8192];
+	const size_t cases[][2] = {{0, len}, {1, 100}, {4095, 4098}, {2 * 4096 + 7, len - 2 * 4096 - 7}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		st_view view;
+		assert_int_equal(st_view_open(&view, fd, cases[i][0], cases[i][1], fallback, "big"), 0);
+		assert_memory_equal(view.data, data + cases[i][0], cases[i][1]);
+		st_view_close(&view);
+		assert_null(view.data);
+	}
+	st_view view;
+	assert_int_equal(st_view_open(&view, fd, 10, 0, fallback, "big"), 0);
+	assert_ptr_equal(view.data, fallback);
+	st_view_close(&view);
+	close(fd);
+	assert_int_equal(st_view_open(&view, -1, 0, 10, fallback, "nothing"), ST_ERR_GENERIC);
+	assert_non_null(strstr(st_error_message(), "'nothing'"));
+	st_error_clear();
+	free(data);
+}
+
 #define FS_TEST(name) cmocka_unit_test_setup_teardown(name, tu_tmpdir_setup, tu_tmpdir_teardown)
 
 int run_fsutil_tests(void)
@@ -438,6 +471,7 @@ int run_fsutil_tests(void)
 		FS_TEST(test_write_file_atomic),
 		FS_TEST(test_dir_state),
 		FS_TEST(test_pread_all),
+		FS_TEST(test_view),
 		FS_TEST(test_read_small_file_limits),
 		FS_TEST(test_write_all_errors),
 		FS_TEST(test_write_all_retries_short_and_interrupted_writes),
