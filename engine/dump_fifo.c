@@ -163,6 +163,7 @@ static void *write_entry(void *arg)
 		st_error_prefix("unable to serve dump file '%s'", e->path);
 		record_failure(e->owner);
 	}
+	store_thread_release();
 	return NULL;
 }
 
@@ -246,6 +247,7 @@ static void *prepare_all(void *arg)
 		pthread_mutex_unlock(&s->lock);
 	}
 	free(done);
+	store_thread_release();
 	return NULL;
 }
 

@@ -47,9 +47,10 @@ COVERAGE_MIN=(common=85 catalog=85 store=85)
 FUZZ_SECONDS=10
 # The integration tests that also run against the ASan+UBSan build in step 7: the ones that
 # feed strata hostile or broken input and the round trips of both sides (all of them would
-# take the run past 20 minutes). The valgrind test runs a small backup and restore under
-# memcheck wherever the integration tests run.
-ASAN_INTEGRATION='roundtrip|db_roundtrip|restore_confinement|hostile_catalog|repository_shape|first_hour|corruption|bad_input|deleted_node|signals|full_disk'
+# take the run past 20 minutes), and the dump tests whose restores run the named-pipe writer and
+# preparer threads. The valgrind test runs a small backup and restore under memcheck wherever
+# the integration tests run.
+ASAN_INTEGRATION='roundtrip|db_roundtrip|db_append|db_delta$|db_fifo_damage|restore_confinement|hostile_catalog|repository_shape|first_hour|corruption|bad_input|deleted_node|signals|full_disk'
 
 JOBS=$(nproc)
 
